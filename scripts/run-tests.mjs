@@ -1,0 +1,57 @@
+// Runs every *.test.ts file under test/ and examples/ with node:test through tsx.
+// Node 20's `node --test <folder>` silently finds no .ts files and exits 0, so the files are listed
+// here explicitly, and the run fails when no test executed at all.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+function findTests(dir) {
+  let found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found = found.concat(findTests(path));
+    else if (entry.name.endsWith('.test.ts')) found.push(path);
+  }
+  return found;
+}
+
+const filter = process.argv.slice(2);
+const files = ['test', 'examples']
+  .flatMap((dir) => findTests(dir))
+  .filter((file) => filter.length === 0 || filter.some((part) => file.includes(part)))
+  .sort();
+if (files.length === 0) {
+  console.error('run-tests: no test files found');
+  process.exit(1);
+}
+
+mkdirSync('.test-results', { recursive: true });
+const tapFile = join('.test-results', 'results.tap');
+const result = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
+  { stdio: 'inherit' },
+);
+
+const tap = readFileSync(tapFile, 'utf8');
+const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+const passed = count('pass');
+const failed = count('fail');
+const total = count('tests');
+console.log(`\n${passed} passed, ${failed} failed, ${count('skipped')} skipped`);
+if (total === 0) {
+  console.error('run-tests: zero tests ran; treating the run as a failure');
+  process.exit(1);
+}
+process.exit(result.status ?? 1);

@@ -1,0 +1,38 @@
+/** A cancellable timer handle. */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+/**
+ * Time as the token engine sees it. Injected so tests drive time by hand instead of sleeping.
+ */
+export interface Clock {
+  now(): number;
+  /**
+   * Runs `callback` after `delayMs`. `keepAlive: false` timers are `unref()`'d so that a background
+   * refresh never keeps a process alive; a timer that someone is awaiting keeps it alive.
+   */
+  setTimer(callback: () => void, delayMs: number, options?: { keepAlive?: boolean }): TimerHandle;
+}
+
+/**
+ * The real clock: `Date.now()` and Node timers.
+ *
+ * @example
+ * const timer = systemClock.setTimer(() => refresh(), 60_000, { keepAlive: false });
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(callback, delayMs, options = {}) {
+    const timer = setTimeout(callback, Math.max(0, delayMs));
+    if (options.keepAlive !== true) timer.unref();
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
+
+/** Resolves after `delayMs` on the given clock. Keeps the process alive: a caller is waiting. */
+export function sleep(clock: Clock, delayMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    clock.setTimer(resolve, delayMs, { keepAlive: true });
+  });
+}

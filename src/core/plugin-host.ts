@@ -1,0 +1,94 @@
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { builtInPlugins } from '../plugins/built-in.ts';
+import { describeError, PasswordlessError } from './errors.ts';
+import { type ConnectionParams, isPlugin, type Plugin } from './plugin.ts';
+import { ensureResolved, type ResolvedSettings, type Settings } from './settings.ts';
+
+/**
+ * The plugin host: the reference system's `set_database_connection_params` hook for Node.
+ * Runs every enabled plugin in order (built-ins `azure`, then third-party ones), each with a timeout,
+ * and merges their results shallowly, the later plugin winning. A plugin that throws or times out is
+ * reported as a warning naming it, and the others still apply. Off (returns `{}`) unless
+ * `PG_PASSWORDLESS_ENABLED=true` or the settings enable something explicitly.
+ *
+ * @example
+ * const params = await setDatabaseConnectionParams(process.env.DATABASE_URL ?? '');
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, ...params });
+ */
+export async function setDatabaseConnectionParams(
+  connectionUrl: string,
+  settings?: Settings | ResolvedSettings,
+): Promise<ConnectionParams> {
+  const resolved = ensureResolved(settings);
+  if (!resolved.enabled) return {};
+
+  const plugins = await loadPlugins(resolved);
+  const merged: ConnectionParams = {};
+  for (const plugin of plugins) {
+    try {
+      const result = await runWithTimeout(plugin, connectionUrl, resolved);
+      if (result) Object.assign(merged, result);
+    } catch (error) {
+      resolved.logger.warn(`plugin "${plugin.name}" failed to set database connection params: ${describeError(error)}`);
+    }
+  }
+  return merged;
+}
+
+function isSelected(name: string, settings: ResolvedSettings): boolean {
+  if (settings.allow && !settings.allow.has(name)) return false;
+  return !settings.deny.has(name);
+}
+
+async function loadPlugins(settings: ResolvedSettings): Promise<Plugin[]> {
+  const loaded: Plugin[] = [];
+  for (const entry of [...builtInPlugins, ...settings.plugins]) {
+    try {
+      const plugin = typeof entry === 'string' ? await importPlugin(entry) : entry;
+      if (!isPlugin(plugin)) {
+        throw new PasswordlessError('PLUGIN_INVALID', 'A plugin must be an object with a name and a setDatabaseConnectionParams function.', {
+          hint: 'Export it as the default export or as `plugin`.',
+        });
+      }
+      if (isSelected(plugin.name, settings)) loaded.push(plugin);
+    } catch (error) {
+      const label = typeof entry === 'string' ? `module "${entry}"` : 'an object';
+      settings.logger.warn(`could not load the plugin from ${label}: ${describeError(error)}`);
+    }
+  }
+  return loaded;
+}
+
+/** Imports a third-party plugin module, resolving bare names and relative paths from the app's folder. */
+async function importPlugin(specifier: string): Promise<unknown> {
+  const cwd = process.cwd();
+  const path = specifier.startsWith('.') || isAbsolute(specifier)
+    ? resolve(cwd, specifier)
+    : createRequire(join(cwd, 'package.json')).resolve(specifier);
+  const module = (await import(pathToFileURL(path).href)) as { default?: unknown; plugin?: unknown };
+  return isPlugin(module.default) ? module.default : (module.plugin ?? module.default ?? module);
+}
+
+async function runWithTimeout(
+  plugin: Plugin,
+  connectionUrl: string,
+  settings: ResolvedSettings,
+): Promise<ConnectionParams | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new PasswordlessError('PLUGIN_FAILED', `timed out after ${settings.pluginTimeoutMs} ms`, {
+          hint: 'Raise pluginTimeoutMs, or check what the plugin waits for (an identity endpoint that does not answer?).',
+        }),
+      );
+    }, settings.pluginTimeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => plugin.setDatabaseConnectionParams(connectionUrl, settings)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

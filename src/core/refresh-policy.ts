@@ -1,0 +1,61 @@
+/**
+ * The token engine's time policy as pure functions, so each rule is unit-tested with plain numbers.
+ */
+
+export interface RefreshPolicyOptions {
+  /** A token is never handed out closer than this to its expiry (capped at a tenth of its lifetime). */
+  safetyMarginMs: number;
+  /** Refresh ahead once this fraction of the lifetime has passed. */
+  refreshAtRatio: number;
+  /** Shortest wait before asking again when a refresh returned the same token. */
+  minRefreshIntervalMs: number;
+}
+
+export const defaultRefreshPolicy: RefreshPolicyOptions = {
+  safetyMarginMs: 2 * 60_000,
+  refreshAtRatio: 0.75,
+  minRefreshIntervalMs: 5_000,
+};
+
+/** When a token was fetched and what the provider said about it. */
+export interface TokenTimes {
+  fetchedAtMs: number;
+  expiresAtMs: number;
+  refreshAtMs?: number;
+}
+
+/** The instants the cache acts on for one token. */
+export interface TokenPlan {
+  /** Last instant the token may be handed to a new connection. */
+  handOutUntilMs: number;
+  /** When to start a background refresh. Always before `handOutUntilMs`. */
+  refreshAtMs: number;
+}
+
+/**
+ * Plans one token's life. The margin is capped at a tenth of the lifetime so that short-lived
+ * tokens (a 30 s emulator token) stay usable for most of their life.
+ */
+export function planToken(times: TokenTimes, policy: RefreshPolicyOptions): TokenPlan {
+  const lifetimeMs = Math.max(0, times.expiresAtMs - times.fetchedAtMs);
+  const marginMs = Math.min(policy.safetyMarginMs, lifetimeMs * 0.1);
+  const handOutUntilMs = times.expiresAtMs - marginMs;
+  const byRatio = times.fetchedAtMs + lifetimeMs * policy.refreshAtRatio;
+  const suggested = times.refreshAtMs ?? Number.POSITIVE_INFINITY;
+  return { handOutUntilMs, refreshAtMs: Math.min(byRatio, suggested, handOutUntilMs) };
+}
+
+/** Whether a token planned this way may be handed out at `nowMs`. */
+export function isUsable(plan: TokenPlan, nowMs: number): boolean {
+  return nowMs < plan.handOutUntilMs;
+}
+
+/**
+ * The next refresh attempt when a refresh gave back the token we already have. SDKs cache too
+ * (MSAL returns its cached token until 5 minutes before expiry), so we ask again halfway to the end of
+ * the usable window, and never more often than `minRefreshIntervalMs`.
+ */
+export function nextAttemptAfterSameToken(plan: TokenPlan, nowMs: number, policy: RefreshPolicyOptions): number {
+  const halfway = nowMs + (plan.handOutUntilMs - nowMs) / 2;
+  return Math.max(halfway, nowMs + policy.minRefreshIntervalMs);
+}

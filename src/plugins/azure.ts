@@ -1,0 +1,55 @@
+import { parseConnectionUrl } from '../core/connection-url.ts';
+import type { ConnectionParams, Plugin } from '../core/plugin.ts';
+import type { ResolvedSettings, TokenCredentialLike } from '../core/settings.ts';
+import { buildTlsOptions } from '../core/tls.ts';
+import { azureScope } from './azure-cloud.ts';
+import { azureTokenSource, describeDefaultCredential } from './azure-token-source.ts';
+import { userFromClaims } from './azure-user.ts';
+import { readJwtClaims } from './jwt-claims.ts';
+import { loadPeer } from './load-peer.ts';
+
+type AzureIdentity = typeof import('@azure/identity');
+
+/**
+ * The `azure` plugin: Microsoft Entra ID tokens for Azure Database for PostgreSQL.
+ * Enabled by `PG_PASSWORDLESS_AZURE_ENABLED=true` (behind `PG_PASSWORDLESS_ENABLED`) or
+ * `{ azure: { enabled: true } }`. Uses `DefaultAzureCredential` (a user-assigned managed identity when
+ * `PG_PASSWORDLESS_AZURE_CLIENT_ID` is set) or any credential passed in settings.
+ *
+ * @example
+ * const params = await setDatabaseConnectionParams('postgresql://orders-api@srv.postgres.database.azure.com/orders', {
+ *   azure: { enabled: true },
+ * });
+ */
+export const azurePlugin: Plugin = {
+  name: 'azure',
+  async setDatabaseConnectionParams(connectionUrl: string, settings: ResolvedSettings): Promise<ConnectionParams> {
+    if (!settings.azure.enabled) return {};
+    const target = parseConnectionUrl(connectionUrl, settings.env);
+    const ssl = buildTlsOptions(target, settings.tls, settings.env);
+    const scope = azureScope(target.host, settings.azure);
+    const { clientId, credential } = settings.azure;
+    // Fail at start-up, not at the first connection, when the SDK is missing.
+    const identity = credential ? undefined : await loadPeer<AzureIdentity>('@azure/identity', 'The azure plugin');
+
+    // One cache per identity and scope, shared by every pool of the process; the credential is
+    // built only for the first of them (the reference builds one per engine, a second for migrations).
+    const cacheKey = credential ?? `azure|${clientId ?? ''}|${scope}`;
+    const cache = settings.caches.getOrCreate(cacheKey, () => {
+      const chosen: TokenCredentialLike =
+        credential ?? new (identity as AzureIdentity).DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+      const label = credential ? (credential.constructor?.name ?? 'TokenCredential') : describeDefaultCredential(settings.env, clientId);
+      return { source: azureTokenSource(chosen, scope, label), ...settings.tokenCache };
+    });
+
+    // Without a user in the URL (or PGUSER), the token says which role to use, where it says so reliably.
+    const user = target.user ?? userFromClaims(readJwtClaims(await cache.getToken()));
+    return {
+      user,
+      password: () => cache.getToken(),
+      ssl,
+      onLoginRejected: () => cache.invalidate(),
+      tokenExpiresAtMs: () => cache.expiresAtMs(),
+    };
+  },
+};
