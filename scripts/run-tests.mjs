@@ -47,7 +47,7 @@ const result = spawnSync(
 const tap = readFileSync(tapFile, 'utf8');
 const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
 const passed = count('pass');
-const failed = count('fail');
+const failed = count('fail') + count('cancelled');
 const total = count('tests');
 console.log(`\n${passed} passed, ${failed} failed, ${count('skipped')} skipped`);
 if (total === 0) {

@@ -198,16 +198,14 @@ class TokenCacheImpl implements TokenCache {
       });
     }
     this.#backgroundFailures = 0;
-    if (previous && fetched.token.equals(previous.secret)) {
-      // The SDK answered from its own cache: keep our plan, just ask again later.
+    if (previous && fetched.token.equals(previous.secret) && isUsable(previous.plan, now)) {
+      // The SDK answered from its own cache (the same string has the same expiry): keep our plan and
+      // ask again later, when the SDK will have renewed it.
       this.#stats.sameTokenReturns++;
-      const kept = { ...previous, expiresAtMs: fetched.expiresAtMs };
-      kept.plan = { ...previous.plan, handOutUntilMs: Math.max(previous.plan.handOutUntilMs, cached.plan.handOutUntilMs) };
-      this.#current = kept;
-      this.#nextBackgroundAttemptMs = nextAttemptAfterSameToken(kept.plan, now, this.#policy);
+      this.#nextBackgroundAttemptMs = nextAttemptAfterSameToken(previous.plan, now, this.#policy);
       this.#scheduleRefresh(this.#nextBackgroundAttemptMs);
       this.#emit({ type: 'same-token', nextAttemptAtMs: this.#nextBackgroundAttemptMs });
-      return kept;
+      return previous;
     }
     if (background) this.#stats.refreshes++;
     this.#current = cached;
