@@ -12,7 +12,13 @@ export { setDatabaseConnectionParams } from './core/plugin-host.ts';
 export type { RefreshPolicyOptions } from './core/refresh-policy.ts';
 export type { RetryOptions } from './core/retry.ts';
 export { SecretToken } from './core/secret.ts';
-export type { AzureCloud, AzureSettings, ResolvedSettings, Settings, TokenCredentialLike } from './core/settings.ts';
+export type {
+  AzureCloud,
+  AzureSettings,
+  ResolvedSettings,
+  Settings,
+  TokenCredentialLike,
+} from './core/settings.ts';
 export { resolveSettings } from './core/settings.ts';
 export type { DriverTls, TlsSettings } from './core/tls.ts';
 export type { TokenCache, TokenCacheEvent, TokenCacheOptions, TokenCacheStats } from './core/token-cache.ts';

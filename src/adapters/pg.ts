@@ -24,7 +24,9 @@ export interface PgPasswordlessConfig {
 /** The part of a `pg.Pool` that pg-passwordless touches (pg stays an optional peer). */
 export interface PgPoolLike {
   connect(): Promise<unknown>;
-  connect(callback: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void): void;
+  connect(
+    callback: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void,
+  ): void;
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   end(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -38,14 +40,21 @@ export interface PgPoolLike {
  * const config = await pgConfig('postgresql://orders-api@srv.postgres.database.azure.com/orders', { azure: { enabled: true } });
  * const pool = new pg.Pool({ ...config, max: 20 });
  */
-export async function pgConfig(connectionUrl: string, settings?: Settings | ResolvedSettings): Promise<PgPasswordlessConfig> {
+export async function pgConfig(
+  connectionUrl: string,
+  settings?: Settings | ResolvedSettings,
+): Promise<PgPasswordlessConfig> {
   const resolved = ensureResolved(settings);
   const params = await setDatabaseConnectionParams(connectionUrl, resolved);
   return toPgConfig(connectionUrl, params, resolved);
 }
 
 /** Translates driver-neutral connection params for node-postgres. */
-export function toPgConfig(connectionUrl: string, params: ConnectionParams, settings: ResolvedSettings): PgPasswordlessConfig {
+export function toPgConfig(
+  connectionUrl: string,
+  params: ConnectionParams,
+  settings: ResolvedSettings,
+): PgPasswordlessConfig {
   const target = parseConnectionUrl(connectionUrl, settings.env);
   const config: PgPasswordlessConfig = {
     host: target.host,
@@ -59,7 +68,8 @@ export function toPgConfig(connectionUrl: string, params: ConnectionParams, sett
   if (params.ssl !== undefined) config.ssl = params.ssl;
   if (target.params.application_name) config.application_name = target.params.application_name;
   // Keep the token function out of JSON.stringify / console.log of the config.
-  if (config.password) Object.defineProperty(config, 'password', { enumerable: false, value: config.password });
+  if (config.password)
+    Object.defineProperty(config, 'password', { enumerable: false, value: config.password });
   return config;
 }
 
@@ -80,9 +90,15 @@ export interface CreatePoolOptions {
  * const pool = await createPool(process.env.DATABASE_URL!);
  * const { rows } = await pool.query('select current_user');
  */
-export async function createPool(connectionUrl: string, options: CreatePoolOptions = {}): Promise<PgPoolLike> {
+export async function createPool(
+  connectionUrl: string,
+  options: CreatePoolOptions = {},
+): Promise<PgPoolLike> {
   const settings = resolveSettings(options.settings);
-  const pg = options.pg ?? (await loadPeer<{ default: { Pool: new (config: object) => unknown } }>('pg', 'pg-passwordless/pg')).default;
+  const pg =
+    options.pg ??
+    (await loadPeer<{ default: { Pool: new (config: object) => unknown } }>('pg', 'pg-passwordless/pg'))
+      .default;
   const params = await setDatabaseConnectionParams(connectionUrl, settings);
   const config = toPgConfig(connectionUrl, params, settings);
   const pool = new pg.Pool({ ...config, password: config.password, ...options.pool }) as PgPoolLike;
@@ -112,7 +128,9 @@ export function retryRejectedLogin<P extends PgPoolLike>(pool: P, params: Connec
     }
   };
   // pg-pool's own query() calls this.connect(callback), so both forms go through the retry.
-  pool.connect = ((callback?: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void) => {
+  pool.connect = ((
+    callback?: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void,
+  ) => {
     if (!callback) return connectWithRetry();
     connectWithRetry().then(
       (client) => callback(undefined, client, (client as { release: (error?: unknown) => void }).release),

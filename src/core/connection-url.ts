@@ -38,31 +38,49 @@ export function parseConnectionUrl(connectionUrl: string, env: Env = {}): Connec
         hint: 'Pass a URL such as postgresql://<role>@<server>.postgres.database.azure.com:5432/<database>, or set PGHOST.',
       });
     }
-    return { host: fromEnv.host, port: parsePort(fromEnv.port), database: fromEnv.database, user: fromEnv.user, params: {} };
+    return {
+      host: fromEnv.host,
+      port: parsePort(fromEnv.port),
+      database: fromEnv.database,
+      user: fromEnv.user,
+      params: {},
+    };
   }
 
   let url: URL;
   try {
     url = new URL(connectionUrl);
   } catch (cause) {
-    throw new PasswordlessError('URL_INVALID', `The connection URL is not a valid URL: ${redactUrl(connectionUrl)}`, {
-      cause,
-      hint: 'Use the form postgresql://<role>@<host>:5432/<database>; percent-encode "@" in the role name as %40.',
-    });
+    throw new PasswordlessError(
+      'URL_INVALID',
+      `The connection URL is not a valid URL: ${redactUrl(connectionUrl)}`,
+      {
+        cause,
+        hint: 'Use the form postgresql://<role>@<host>:5432/<database>; percent-encode "@" in the role name as %40.',
+      },
+    );
   }
   const scheme = url.protocol.replace(/:$/, '').split('+')[0];
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
-    throw new PasswordlessError('URL_INVALID', `The connection URL has scheme "${url.protocol}", not postgresql:`, {
-      hint: 'Use the form postgresql://<role>@<host>:5432/<database>.',
-    });
+    throw new PasswordlessError(
+      'URL_INVALID',
+      `The connection URL has scheme "${url.protocol}", not postgresql:`,
+      {
+        hint: 'Use the form postgresql://<role>@<host>:5432/<database>.',
+      },
+    );
   }
   const params: Record<string, string> = {};
   for (const [key, value] of url.searchParams) params[key] = value;
   const host = params.host || decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') || fromEnv.host;
   if (!host) {
-    throw new PasswordlessError('URL_INVALID', `The connection URL names no host: ${redactUrl(connectionUrl)}`, {
-      hint: 'Put the server name in the URL or set PGHOST.',
-    });
+    throw new PasswordlessError(
+      'URL_INVALID',
+      `The connection URL names no host: ${redactUrl(connectionUrl)}`,
+      {
+        hint: 'Put the server name in the URL or set PGHOST.',
+      },
+    );
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || params.dbname || fromEnv.database;
   const user = decodeURIComponent(url.username) || params.user || fromEnv.user;

@@ -31,7 +31,9 @@ export async function setDatabaseConnectionParams(
       const result = await runWithTimeout(plugin, connectionUrl, resolved);
       if (result) Object.assign(merged, result);
     } catch (error) {
-      resolved.logger.warn(`plugin "${plugin.name}" failed to set database connection params: ${describeError(error)}`);
+      resolved.logger.warn(
+        `plugin "${plugin.name}" failed to set database connection params: ${describeError(error)}`,
+      );
     }
   }
   return merged;
@@ -48,9 +50,13 @@ async function loadPlugins(settings: ResolvedSettings): Promise<Plugin[]> {
     try {
       const plugin = typeof entry === 'string' ? await importPlugin(entry) : entry;
       if (!isPlugin(plugin)) {
-        throw new PasswordlessError('PLUGIN_INVALID', 'A plugin must be an object with a name and a setDatabaseConnectionParams function.', {
-          hint: 'Export it as the default export or as `plugin`.',
-        });
+        throw new PasswordlessError(
+          'PLUGIN_INVALID',
+          'A plugin must be an object with a name and a setDatabaseConnectionParams function.',
+          {
+            hint: 'Export it as the default export or as `plugin`.',
+          },
+        );
       }
       if (isSelected(plugin.name, settings)) loaded.push(plugin);
     } catch (error) {
@@ -64,9 +70,10 @@ async function loadPlugins(settings: ResolvedSettings): Promise<Plugin[]> {
 /** Imports a third-party plugin module, resolving bare names and relative paths from the app's folder. */
 async function importPlugin(specifier: string): Promise<unknown> {
   const cwd = process.cwd();
-  const path = specifier.startsWith('.') || isAbsolute(specifier)
-    ? resolve(cwd, specifier)
-    : createRequire(join(cwd, 'package.json')).resolve(specifier);
+  const path =
+    specifier.startsWith('.') || isAbsolute(specifier)
+      ? resolve(cwd, specifier)
+      : createRequire(join(cwd, 'package.json')).resolve(specifier);
   const module = (await import(pathToFileURL(path).href)) as { default?: unknown; plugin?: unknown };
   return isPlugin(module.default) ? module.default : (module.plugin ?? module.default ?? module);
 }
@@ -87,7 +94,10 @@ async function runWithTimeout(
     }, settings.pluginTimeoutMs);
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => plugin.setDatabaseConnectionParams(connectionUrl, settings)), timeout]);
+    return await Promise.race([
+      Promise.resolve().then(() => plugin.setDatabaseConnectionParams(connectionUrl, settings)),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

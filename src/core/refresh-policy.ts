@@ -55,7 +55,11 @@ export function isUsable(plan: TokenPlan, nowMs: number): boolean {
  * (MSAL returns its cached token until 5 minutes before expiry), so we ask again halfway to the end of
  * the usable window, and never more often than `minRefreshIntervalMs`.
  */
-export function nextAttemptAfterSameToken(plan: TokenPlan, nowMs: number, policy: RefreshPolicyOptions): number {
+export function nextAttemptAfterSameToken(
+  plan: TokenPlan,
+  nowMs: number,
+  policy: RefreshPolicyOptions,
+): number {
   const halfway = nowMs + (plan.handOutUntilMs - nowMs) / 2;
   return Math.max(halfway, nowMs + policy.minRefreshIntervalMs);
 }

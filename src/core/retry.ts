@@ -30,7 +30,10 @@ export function backoffDelayMs(
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PasswordlessError) return error.retryable;
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code);
+  return (
+    typeof code === 'string' &&
+    ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code)
+  );
 }
 
 /**

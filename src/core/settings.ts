@@ -76,9 +76,13 @@ const DEFAULT_PLUGIN_TIMEOUT_MS = 20_000;
  * resolveSettings({ azure: { enabled: true } }, {}).enabled // true
  * resolveSettings(undefined, { PG_PASSWORDLESS_AZURE_ENABLED: 'true' }).enabled // false: no gate
  */
-export function resolveSettings(settings: Settings = {}, env: Env = settings.env ?? process.env): ResolvedSettings {
+export function resolveSettings(
+  settings: Settings = {},
+  env: Env = settings.env ?? process.env,
+): ResolvedSettings {
   const explicitlyEnabled = settings.azure?.enabled === true || (settings.plugins?.length ?? 0) > 0;
-  const enabled = settings.enabled ?? (explicitlyEnabled || (parseBool(env, 'PG_PASSWORDLESS_ENABLED') ?? false));
+  const enabled =
+    settings.enabled ?? (explicitlyEnabled || (parseBool(env, 'PG_PASSWORDLESS_ENABLED') ?? false));
   const allow = settings.allow ?? parseList(env.PG_PASSWORDLESS_ALLOW);
   const deny = settings.deny ?? parseList(env.PG_PASSWORDLESS_DENY) ?? [];
   const envPlugins = parseList(env.PG_PASSWORDLESS_PLUGINS) ?? [];
@@ -123,5 +127,7 @@ function parseList(raw: string | undefined): string[] | undefined {
 
 /** Accepts settings in either form, so that host and adapters resolve only once. */
 export function ensureResolved(settings: Settings | ResolvedSettings | undefined): ResolvedSettings {
-  return settings !== undefined && settings.deny instanceof Set ? (settings as ResolvedSettings) : resolveSettings(settings as Settings);
+  return settings !== undefined && settings.deny instanceof Set
+    ? (settings as ResolvedSettings)
+    : resolveSettings(settings as Settings);
 }

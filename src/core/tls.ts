@@ -19,7 +19,15 @@ export interface TlsSettings {
 export type DriverTls = ConnectionOptions | false;
 
 const VERIFIED_MODES = new Set(['verify-full', 'verify-ca']);
-const KNOWN_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'no-verify', 'verify-ca', 'verify-full']);
+const KNOWN_MODES = new Set([
+  'disable',
+  'allow',
+  'prefer',
+  'require',
+  'no-verify',
+  'verify-ca',
+  'verify-full',
+]);
 
 /**
  * Builds the TLS options for a token-carrying connection. Verification of the certificate and the host
@@ -55,7 +63,8 @@ export function buildTlsOptions(
   if (!VERIFIED_MODES.has(mode)) return { rejectUnauthorized: false };
 
   const tls: ConnectionOptions = { rejectUnauthorized: true };
-  const ca = settings.ca ?? readCa(settings.caFile ?? target.params.sslrootcert ?? env.PGSSLROOTCERT, readFile);
+  const ca =
+    settings.ca ?? readCa(settings.caFile ?? target.params.sslrootcert ?? env.PGSSLROOTCERT, readFile);
   if (ca !== undefined) tls.ca = ca;
   // verify-ca checks the chain but not the name (Cloud SQL by IP address has no name to check).
   if (mode === 'verify-ca') tls.checkServerIdentity = () => undefined;

@@ -119,7 +119,8 @@ class TokenCacheImpl implements TokenCache {
     if (current && isUsable(current.plan, now)) {
       this.#stats.cacheHits++;
       // The use-time check covers a refresh timer that never fired (a sleeping laptop, a frozen CPU).
-      if (now >= current.plan.refreshAtMs && now >= this.#nextBackgroundAttemptMs) this.#refreshInBackground();
+      if (now >= current.plan.refreshAtMs && now >= this.#nextBackgroundAttemptMs)
+        this.#refreshInBackground();
       return current.secret.reveal();
     }
     this.#stats.waits++;
@@ -191,11 +192,19 @@ class TokenCacheImpl implements TokenCache {
     const now = this.#clock.now();
     const previous = this.#current;
     const times = { fetchedAtMs: now, expiresAtMs: fetched.expiresAtMs, refreshAtMs: fetched.refreshAtMs };
-    const cached: CachedToken = { secret: fetched.token, expiresAtMs: fetched.expiresAtMs, plan: planToken(times, this.#policy) };
+    const cached: CachedToken = {
+      secret: fetched.token,
+      expiresAtMs: fetched.expiresAtMs,
+      plan: planToken(times, this.#policy),
+    };
     if (!isUsable(cached.plan, now)) {
-      throw new PasswordlessError('TOKEN_ENDPOINT_FAILED', `${this.#source.describe()} returned a token that is already expired or about to expire.`, {
-        hint: 'Check the clock of this machine and the token lifetime the identity endpoint issues.',
-      });
+      throw new PasswordlessError(
+        'TOKEN_ENDPOINT_FAILED',
+        `${this.#source.describe()} returned a token that is already expired or about to expire.`,
+        {
+          hint: 'Check the clock of this machine and the token lifetime the identity endpoint issues.',
+        },
+      );
     }
     this.#backgroundFailures = 0;
     if (previous && fetched.token.equals(previous.secret) && isUsable(previous.plan, now)) {
@@ -233,15 +242,21 @@ class TokenCacheImpl implements TokenCache {
     this.#refreshTimer?.cancel();
     if (this.#closed) return;
     const delayMs = Math.max(0, atMs - this.#clock.now());
-    this.#refreshTimer = this.#clock.setTimer(() => this.#refreshInBackground(), delayMs, { keepAlive: false });
+    this.#refreshTimer = this.#clock.setTimer(() => this.#refreshInBackground(), delayMs, {
+      keepAlive: false,
+    });
   }
 
   #wrapFailure(error: unknown): PasswordlessError {
     if (error instanceof PasswordlessError) return error;
-    return new PasswordlessError('TOKEN_ENDPOINT_FAILED', `Could not get a token from ${this.#source.describe()}.`, {
-      cause: error,
-      hint: 'See the cause for the identity endpoint’s answer; the next connection attempt tries again.',
-    });
+    return new PasswordlessError(
+      'TOKEN_ENDPOINT_FAILED',
+      `Could not get a token from ${this.#source.describe()}.`,
+      {
+        cause: error,
+        hint: 'See the cause for the identity endpoint’s answer; the next connection attempt tries again.',
+      },
+    );
   }
 
   #emit(event: TokenCacheEvent): void {

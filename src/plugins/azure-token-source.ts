@@ -58,13 +58,17 @@ function toPasswordlessError(error: unknown, where: string): PasswordlessError {
   const status = statusOf(error) ?? inner.map(statusOf).find((code) => code !== undefined);
   if (status !== undefined) {
     const retryable = status === 408 || status === 429 || status >= 500;
-    return new PasswordlessError('TOKEN_ENDPOINT_FAILED', `${where}: the identity endpoint answered ${status}.`, {
-      cause: error,
-      retryable,
-      hint: retryable
-        ? 'The endpoint is throttling or failing; pg-passwordless retries with backoff.'
-        : 'Check that the identity exists and may request this scope (client id, tenant, permissions).',
-    });
+    return new PasswordlessError(
+      'TOKEN_ENDPOINT_FAILED',
+      `${where}: the identity endpoint answered ${status}.`,
+      {
+        cause: error,
+        retryable,
+        hint: retryable
+          ? 'The endpoint is throttling or failing; pg-passwordless retries with backoff.'
+          : 'Check that the identity exists and may request this scope (client id, tenant, permissions).',
+      },
+    );
   }
   if (name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError') {
     return new PasswordlessError('CREDENTIAL_UNAVAILABLE', `${where}: no credential is available.`, {
@@ -74,9 +78,13 @@ function toPasswordlessError(error: unknown, where: string): PasswordlessError {
         'locally, run `az login` or start `pg-passwordless emulator`.',
     });
   }
-  return new PasswordlessError('TOKEN_ENDPOINT_FAILED', `${where}: ${(error as Error)?.message ?? String(error)}`, {
-    cause: error,
-    retryable: true,
-    hint: 'A network error reaching the identity endpoint; pg-passwordless retries with backoff.',
-  });
+  return new PasswordlessError(
+    'TOKEN_ENDPOINT_FAILED',
+    `${where}: ${(error as Error)?.message ?? String(error)}`,
+    {
+      cause: error,
+      retryable: true,
+      hint: 'A network error reaching the identity endpoint; pg-passwordless retries with backoff.',
+    },
+  );
 }

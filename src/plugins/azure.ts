@@ -23,22 +23,32 @@ type AzureIdentity = typeof import('@azure/identity');
  */
 export const azurePlugin: Plugin = {
   name: 'azure',
-  async setDatabaseConnectionParams(connectionUrl: string, settings: ResolvedSettings): Promise<ConnectionParams> {
+  async setDatabaseConnectionParams(
+    connectionUrl: string,
+    settings: ResolvedSettings,
+  ): Promise<ConnectionParams> {
     if (!settings.azure.enabled) return {};
     const target = parseConnectionUrl(connectionUrl, settings.env);
     const ssl = buildTlsOptions(target, settings.tls, settings.env);
     const scope = azureScope(target.host, settings.azure);
     const { clientId, credential } = settings.azure;
     // Fail at start-up, not at the first connection, when the SDK is missing.
-    const identity = credential ? undefined : await loadPeer<AzureIdentity>('@azure/identity', 'The azure plugin');
+    const identity = credential
+      ? undefined
+      : await loadPeer<AzureIdentity>('@azure/identity', 'The azure plugin');
 
     // One cache per identity and scope, shared by every pool of the process; the credential is
     // built only for the first of them (the reference builds one per engine, a second for migrations).
     const cacheKey = credential ?? `azure|${clientId ?? ''}|${scope}`;
     const cache = settings.caches.getOrCreate(cacheKey, () => {
       const chosen: TokenCredentialLike =
-        credential ?? new (identity as AzureIdentity).DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
-      const label = credential ? (credential.constructor?.name ?? 'TokenCredential') : describeDefaultCredential(settings.env, clientId);
+        credential ??
+        new (identity as AzureIdentity).DefaultAzureCredential(
+          clientId ? { managedIdentityClientId: clientId } : {},
+        );
+      const label = credential
+        ? (credential.constructor?.name ?? 'TokenCredential')
+        : describeDefaultCredential(settings.env, clientId);
       return { source: azureTokenSource(chosen, scope, label), ...settings.tokenCache };
     });
 

@@ -13,10 +13,14 @@ export async function loadPeer<T>(packageName: string, neededBy: string): Promis
   } catch (cause) {
     const code = (cause as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new PasswordlessError('PEER_MISSING', `${neededBy} needs the package "${packageName}", which is not installed.`, {
-        cause,
-        hint: `Run: npm install ${packageName}`,
-      });
+      throw new PasswordlessError(
+        'PEER_MISSING',
+        `${neededBy} needs the package "${packageName}", which is not installed.`,
+        {
+          cause,
+          hint: `Run: npm install ${packageName}`,
+        },
+      );
     }
     throw cause;
   }

@@ -28,7 +28,10 @@ describe('resolveSettings', () => {
   });
 
   it('lets explicit settings beat the environment, and needs no gate for them', () => {
-    const resolved = resolveSettings({ azure: { enabled: true, clientId: 'explicit' } }, { PG_PASSWORDLESS_AZURE_CLIENT_ID: 'env' });
+    const resolved = resolveSettings(
+      { azure: { enabled: true, clientId: 'explicit' } },
+      { PG_PASSWORDLESS_AZURE_CLIENT_ID: 'env' },
+    );
     assert.equal(resolved.enabled, true);
     assert.equal(resolved.azure.clientId, 'explicit');
     assert.equal(resolveSettings({ enabled: false, azure: { enabled: true } }, {}).enabled, false);

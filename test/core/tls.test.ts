@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { parseConnectionUrl } from '../../src/core/connection-url.ts';
 import { buildTlsOptions } from '../../src/core/tls.ts';
 
-const target = (query = '') => parseConnectionUrl(`postgresql://u@srv.postgres.database.azure.com/db${query}`, {});
+const target = (query = '') =>
+  parseConnectionUrl(`postgresql://u@srv.postgres.database.azure.com/db${query}`, {});
 
 describe('buildTlsOptions', () => {
   it('verifies the certificate and host name by default, against the system store', () => {
@@ -14,9 +15,16 @@ describe('buildTlsOptions', () => {
     const read = (path: string) => Buffer.from(`pem from ${path}`);
     const fromEnv = buildTlsOptions(target(), {}, { PGSSLROOTCERT: '/env.pem' }, read) as { ca: Buffer };
     assert.equal(String(fromEnv.ca), 'pem from /env.pem');
-    const fromUrl = buildTlsOptions(target('?sslrootcert=/url.pem'), {}, { PGSSLROOTCERT: '/env.pem' }, read) as { ca: Buffer };
+    const fromUrl = buildTlsOptions(
+      target('?sslrootcert=/url.pem'),
+      {},
+      { PGSSLROOTCERT: '/env.pem' },
+      read,
+    ) as { ca: Buffer };
     assert.equal(String(fromUrl.ca), 'pem from /url.pem');
-    const explicit = buildTlsOptions(target('?sslrootcert=/url.pem'), { ca: 'explicit' }, {}, read) as { ca: string };
+    const explicit = buildTlsOptions(target('?sslrootcert=/url.pem'), { ca: 'explicit' }, {}, read) as {
+      ca: string;
+    };
     assert.equal(explicit.ca, 'explicit');
   });
 
@@ -25,16 +33,24 @@ describe('buildTlsOptions', () => {
       assert.throws(() => buildTlsOptions(target(`?sslmode=${mode}`), {}, {}), { code: 'TLS_REQUIRED' });
     }
     assert.equal(buildTlsOptions(target('?sslmode=disable'), { allowInsecure: true }, {}), false);
-    assert.deepEqual(buildTlsOptions(target(), { allowInsecure: true }, { PGSSLMODE: 'require' }), { rejectUnauthorized: false });
+    assert.deepEqual(buildTlsOptions(target(), { allowInsecure: true }, { PGSSLMODE: 'require' }), {
+      rejectUnauthorized: false,
+    });
   });
 
   it('checks the chain but not the name for verify-ca', () => {
-    const tls = buildTlsOptions(target('?sslmode=verify-ca'), {}, {}) as { rejectUnauthorized: boolean; checkServerIdentity: () => unknown };
+    const tls = buildTlsOptions(target('?sslmode=verify-ca'), {}, {}) as {
+      rejectUnauthorized: boolean;
+      checkServerIdentity: () => unknown;
+    };
     assert.equal(tls.rejectUnauthorized, true);
     assert.equal(tls.checkServerIdentity(), undefined);
   });
 
   it('names an unreadable CA file', () => {
-    assert.throws(() => buildTlsOptions(target(), { caFile: '/nope/ca.pem' }, {}), { code: 'CONFIG_INVALID', message: /\/nope\/ca.pem/ });
+    assert.throws(() => buildTlsOptions(target(), { caFile: '/nope/ca.pem' }, {}), {
+      code: 'CONFIG_INVALID',
+      message: /\/nope\/ca.pem/,
+    });
   });
 });

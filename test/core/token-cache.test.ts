@@ -13,14 +13,23 @@ function setup(steps: ConstructorParameters<typeof ScriptedSource>[1]) {
   const clock = new ManualClock();
   const source = new ScriptedSource(clock, steps);
   const events: TokenCacheEvent[] = [];
-  const cache = createTokenCache({ source, clock, random: noJitter, retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 } });
+  const cache = createTokenCache({
+    source,
+    clock,
+    random: noJitter,
+    retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 },
+  });
   cache.on((event) => events.push(event));
   return { clock, source, cache, events };
 }
 
 const throttled = () =>
-  new PasswordlessError('TOKEN_ENDPOINT_FAILED', 'GET http://127.0.0.1/msi/token: 429', { retryable: true, retryAfterMs: 3_000 });
-const outage = () => new PasswordlessError('TOKEN_ENDPOINT_FAILED', 'GET http://127.0.0.1/msi/token: 503', { retryable: true });
+  new PasswordlessError('TOKEN_ENDPOINT_FAILED', 'GET http://127.0.0.1/msi/token: 429', {
+    retryable: true,
+    retryAfterMs: 3_000,
+  });
+const outage = () =>
+  new PasswordlessError('TOKEN_ENDPOINT_FAILED', 'GET http://127.0.0.1/msi/token: 503', { retryable: true });
 
 describe('token cache', () => {
   it('gives 50 concurrent cold callers one fetch', async () => {
@@ -44,7 +53,11 @@ describe('token cache', () => {
   });
 
   it('refreshes ahead in the background while callers keep getting the current token at once', async () => {
-    const { source, cache, clock } = setup([{ token: 'tok-1', lifetimeMs: HOUR }, 'hold', { token: 'tok-2', lifetimeMs: HOUR }]);
+    const { source, cache, clock } = setup([
+      { token: 'tok-1', lifetimeMs: HOUR },
+      'hold',
+      { token: 'tok-2', lifetimeMs: HOUR },
+    ]);
     await cache.getToken();
     await clock.advance(0.75 * HOUR); // the refresh timer fires and the fetch is held
     assert.equal(source.calls, 2);
@@ -57,7 +70,11 @@ describe('token cache', () => {
   });
 
   it('never hands out a token inside the safety margin, even when the refresh timer never fired', async () => {
-    const { source, cache, clock } = setup([{ token: 'tok-1', lifetimeMs: HOUR }, 'hold', { token: 'tok-2', lifetimeMs: HOUR }]);
+    const { source, cache, clock } = setup([
+      { token: 'tok-1', lifetimeMs: HOUR },
+      'hold',
+      { token: 'tok-2', lifetimeMs: HOUR },
+    ]);
     await cache.getToken();
     clock.jump(HOUR - 60_000); // one minute before expiry: inside the two-minute margin
     let answered: string | undefined;
@@ -70,7 +87,10 @@ describe('token cache', () => {
   });
 
   it('starts a refresh at use time when the timer was missed (sleeping laptop)', async () => {
-    const { source, cache, clock } = setup([{ token: 'tok-1', lifetimeMs: HOUR }, { token: 'tok-2', lifetimeMs: HOUR }]);
+    const { source, cache, clock } = setup([
+      { token: 'tok-1', lifetimeMs: HOUR },
+      { token: 'tok-2', lifetimeMs: HOUR },
+    ]);
     await cache.getToken();
     clock.jump(0.8 * HOUR); // past the refresh point, timer not fired
     assert.equal(await cache.getToken(), 'tok-1');
@@ -80,7 +100,10 @@ describe('token cache', () => {
   });
 
   it('fails no caller during an outage while the token is valid, and recovers after it', async () => {
-    const { source, cache, clock, events } = setup([{ token: 'tok-1', lifetimeMs: HOUR }, { error: outage() }]);
+    const { source, cache, clock, events } = setup([
+      { token: 'tok-1', lifetimeMs: HOUR },
+      { error: outage() },
+    ]);
     await cache.getToken();
     await clock.advance(0.75 * HOUR);
     for (let minute = 0; minute < 10; minute++) {
@@ -144,7 +167,10 @@ describe('token cache', () => {
   });
 
   it('fetches anew after invalidate()', async () => {
-    const { source, cache } = setup([{ token: 'tok-1', lifetimeMs: HOUR }, { token: 'tok-2', lifetimeMs: HOUR }]);
+    const { source, cache } = setup([
+      { token: 'tok-1', lifetimeMs: HOUR },
+      { token: 'tok-2', lifetimeMs: HOUR },
+    ]);
     await cache.getToken();
     cache.invalidate();
     assert.equal(await cache.getToken(), 'tok-2');

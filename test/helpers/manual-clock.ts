@@ -22,7 +22,13 @@ export class ManualClock implements Clock {
   }
 
   setTimer(callback: () => void, delayMs: number, options: { keepAlive?: boolean } = {}): TimerHandle {
-    const timer = { atMs: this.#nowMs + delayMs, delayMs, keepAlive: options.keepAlive === true, callback, cancelled: false };
+    const timer = {
+      atMs: this.#nowMs + delayMs,
+      delayMs,
+      keepAlive: options.keepAlive === true,
+      callback,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return { cancel: () => (timer.cancelled = true) };
   }
@@ -56,7 +62,11 @@ export class ManualClock implements Clock {
 }
 
 /** Advances the clock a second at a time until `promise` settles (retries sleep on the clock). */
-export async function driveUntilSettled<T>(clock: ManualClock, promise: Promise<T>, maxMs = 120_000): Promise<T> {
+export async function driveUntilSettled<T>(
+  clock: ManualClock,
+  promise: Promise<T>,
+  maxMs = 120_000,
+): Promise<T> {
   let settled = false;
   const tracked = promise.finally(() => {
     settled = true;

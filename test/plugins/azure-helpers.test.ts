@@ -5,10 +5,19 @@ import { userFromClaims } from '../../src/plugins/azure-user.ts';
 
 describe('azure cloud and scope', () => {
   it('follows the server host to its cloud', () => {
-    assert.equal(azureScope('srv.postgres.database.azure.com'), 'https://ossrdbms-aad.database.windows.net/.default');
+    assert.equal(
+      azureScope('srv.postgres.database.azure.com'),
+      'https://ossrdbms-aad.database.windows.net/.default',
+    );
     assert.equal(cloudOfHost('srv.postgres.database.usgovcloudapi.net'), 'usgov');
-    assert.equal(azureScope('srv.postgres.database.chinacloudapi.cn'), 'https://ossrdbms-aad.database.chinacloudapi.cn/.default');
-    assert.equal(azureScope('localhost', { cloud: 'usgov' }), 'https://ossrdbms-aad.database.usgovcloudapi.net/.default');
+    assert.equal(
+      azureScope('srv.postgres.database.chinacloudapi.cn'),
+      'https://ossrdbms-aad.database.chinacloudapi.cn/.default',
+    );
+    assert.equal(
+      azureScope('localhost', { cloud: 'usgov' }),
+      'https://ossrdbms-aad.database.usgovcloudapi.net/.default',
+    );
     assert.equal(azureScope('localhost', { scope: 'api://x/.default' }), 'api://x/.default');
   });
 });
@@ -16,9 +25,15 @@ describe('azure cloud and scope', () => {
 describe('userFromClaims', () => {
   it('uses the UPN for a person and the resource name for a managed identity', () => {
     assert.equal(userFromClaims({ idtyp: 'user', upn: 'dev@contoso.com', oid: 'o' }), 'dev@contoso.com');
-    const mirid = '/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders-api';
+    const mirid =
+      '/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/orders-api';
     assert.equal(userFromClaims({ idtyp: 'app', xms_mirid: mirid }), 'orders-api');
-    assert.equal(userFromClaims({ xms_mirid: '/subscriptions/s/resourcegroups/rg/providers/Microsoft.Web/sites/my-web-app' }), 'my-web-app');
+    assert.equal(
+      userFromClaims({
+        xms_mirid: '/subscriptions/s/resourcegroups/rg/providers/Microsoft.Web/sites/my-web-app',
+      }),
+      'my-web-app',
+    );
   });
 
   it('explains how to create a role when the token does not name one', () => {

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { issueAzureToken, type SigningKey } from './azure-tokens.ts';
+import { type IdentitySelector, type ManagedIdentity, selectIdentity } from './identities.ts';
+import type { Route, RouteAnswer } from './identity-server.ts';
+
+export const APP_SERVICE_PATH = '/msi/token';
+export const IMDS_PATH = '/metadata/identity/oauth2/token';
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+export interface AzureIdentityState {
+  key: SigningKey;
+  tenantId: string;
+  identitySecret: string;
+  tokenLifetimeSeconds(): number;
+  identities(): readonly ManagedIdentity[];
+  now(): number;
+  /** Called for every token issued (counters). */
+  onIssued(identity: ManagedIdentity): void;
+}
+
+/**
+ * The managed-identity endpoints `@azure/identity` talks to (through msal-node):
+ * - App Service / Functions / Container Apps: `GET $IDENTITY_ENDPOINT?api-version=2019-08-01&resource=…`
+ *   with header `X-IDENTITY-HEADER: $IDENTITY_HEADER`; ids as `client_id`, `mi_res_id`, `object_id`;
+ * - IMDS: `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=…` with `Metadata: true`
+ *   (the SDK reaches it through `AZURE_POD_IDENTITY_AUTHORITY_HOST` and adds a trailing slash);
+ * and the JWKS that the gateway (and anyone curious) verifies signatures with.
+ */
+export function azureIdentityRoutes(state: AzureIdentityState): Route[] {
+  return [
+    {
+      method: 'GET',
+      faulty: true,
+      matches: (path) => path === APP_SERVICE_PATH,
+      handle: (request, url) => appService(state, request, url),
+    },
+    {
+      method: 'GET',
+      faulty: true,
+      matches: (path) => path === IMDS_PATH || path === `${IMDS_PATH}/`,
+      handle: (request, url) => imds(state, request, url),
+    },
+    {
+      method: 'GET',
+      faulty: false,
+      matches: (path) => path === JWKS_PATH,
+      handle: () => ({ status: 200, body: { keys: [state.key.publicJwk] } }),
+    },
+  ];
+}
+
+async function appService(
+  state: AzureIdentityState,
+  request: IncomingMessage,
+  url: URL,
+): Promise<RouteAnswer> {
+  const problem = (status: number, message: string) => ({
+    status,
+    body: { statusCode: status, message, correlationId: randomUUID() },
+  });
+  if (request.headers['x-identity-header'] !== state.identitySecret)
+    return problem(401, 'Unauthorized request: the X-IDENTITY-HEADER header is missing or wrong.');
+  if (url.searchParams.get('api-version') !== '2019-08-01')
+    return problem(400, 'Invalid api-version: expected 2019-08-01.');
+  const selector: IdentitySelector = {
+    clientId: url.searchParams.get('client_id') ?? undefined,
+    resourceId: url.searchParams.get('mi_res_id') ?? undefined,
+    objectId: url.searchParams.get('object_id') ?? url.searchParams.get('principal_id') ?? undefined,
+  };
+  return tokenAnswer(
+    state,
+    url,
+    selector,
+    () => problem(400, 'No Managed Identity found for specified ClientId/ResourceId/PrincipalId.'),
+    problem,
+  );
+}
+
+async function imds(state: AzureIdentityState, request: IncomingMessage, url: URL): Promise<RouteAnswer> {
+  const problem = (status: number, description: string) => ({
+    status,
+    body: { error: 'invalid_request', error_description: description },
+  });
+  if (request.headers.metadata !== 'true') return problem(400, 'Required metadata header not specified');
+  const selector: IdentitySelector = {
+    clientId: url.searchParams.get('client_id') ?? undefined,
+    resourceId: url.searchParams.get('msi_res_id') ?? url.searchParams.get('mi_res_id') ?? undefined,
+    objectId: url.searchParams.get('object_id') ?? undefined,
+  };
+  return tokenAnswer(state, url, selector, () => problem(400, 'Identity not found'), problem);
+}
+
+async function tokenAnswer(
+  state: AzureIdentityState,
+  url: URL,
+  selector: IdentitySelector,
+  notFound: () => RouteAnswer,
+  problem: (status: number, message: string) => RouteAnswer,
+): Promise<RouteAnswer> {
+  const resource = url.searchParams.get('resource');
+  if (!resource) return problem(400, 'Required query variable resource is missing');
+  const identity = selectIdentity(state.identities(), selector);
+  if (!identity) return notFound();
+  const { token, expiresOnSeconds } = await issueAzureToken(state.key, {
+    identity,
+    resource,
+    tenantId: state.tenantId,
+    lifetimeSeconds: state.tokenLifetimeSeconds(),
+    nowMs: state.now(),
+  });
+  state.onIssued(identity);
+  return {
+    status: 200,
+    body: {
+      access_token: token,
+      // Unix seconds as a string, the form App Service and IMDS both use.
+      expires_on: String(expiresOnSeconds),
+      expires_in: String(state.tokenLifetimeSeconds()),
+      resource,
+      token_type: 'Bearer',
+      client_id: identity.clientId,
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { verifySignature, type SigningKey } from './azure-tokens.ts';
+import { type LoginCheck, type LoginValidator, passwordFailed } from './login-validator.ts';
+
+/** An Entra principal mapped to a role, as `pgaadauth_create_principal[_with_oid]` records it. */
+export interface EntraRole {
+  roleName: string;
+  objectId: string;
+  type: 'user' | 'service';
+}
+
+export interface AzureValidatorOptions {
+  key: SigningKey;
+  /** The resource tokens must be for (`aud`), per the server's cloud. */
+  resource: string;
+  tenantId: string;
+  roles(): readonly EntraRole[];
+  /** Roles that may log in with a password, only when password auth is enabled. */
+  passwordRoles(): ReadonlyMap<string, string>;
+  passwordAuth: boolean;
+  now(): number;
+}
+
+const INVALID = '28000';
+
+/**
+ * Checks a password the way Azure Database for PostgreSQL checks an Entra token: signature, audience,
+ * validity window, tenant, the role found by object id, and the principal type. Where Azure's text is
+ * known (expired token, wrong audience, wrong token type), the same text is sent.
+ */
+export function azureValidator(options: AzureValidatorOptions): LoginValidator {
+  return {
+    async check(user: string, password: string): Promise<LoginCheck> {
+      if (!looksLikeJwt(password)) {
+        const expected = options.passwordRoles().get(user);
+        if (options.passwordAuth && expected !== undefined && expected === password)
+          return { ok: true, role: user };
+        return passwordFailed(user);
+      }
+      const claims = await verifySignature(options.key, password);
+      if (!claims)
+        return fail('An error occurred while validating the access token. The signature is invalid.');
+      if (claims.aud !== options.resource) {
+        return fail(
+          `The access token does not have a valid audience claim. Please acquire a new token for the resource "${options.resource}".`,
+        );
+      }
+      const nowSeconds = options.now() / 1000;
+      if (typeof claims.exp !== 'number' || nowSeconds >= claims.exp)
+        return fail('The access token has expired. Please acquire a new token and retry.');
+      if (typeof claims.nbf === 'number' && nowSeconds + 300 < claims.nbf)
+        return fail('The access token is not yet valid.');
+      if (claims.tid !== options.tenantId)
+        return fail('The access token was issued by a tenant this server does not trust.');
+      // Azure matches the role to the token by object id, and the role name must equal the startup user exactly.
+      const role = options.roles().find((candidate) => candidate.roleName === user);
+      if (!role) return passwordFailed(user);
+      if (role.objectId !== claims.oid) {
+        return fail(
+          `The access token does not belong to role "${user}": its object id does not match the role's.`,
+        );
+      }
+      const appToken = claims.idtyp === 'app';
+      if (appToken && role.type === 'user')
+        return fail(
+          `Service Principals cannot generate AAD_AUTH_TOKENTYPE_APP_USER tokens for role[${user}]`,
+        );
+      if (!appToken && role.type === 'service')
+        return fail(`Users cannot generate AAD_AUTH_TOKENTYPE_APP tokens for role[${user}]`);
+      return { ok: true, role: user };
+    },
+  };
+}
+
+function fail(message: string): LoginCheck {
+  return { ok: false, sqlState: INVALID, message };
+}
+
+function looksLikeJwt(password: string): boolean {
+  const parts = password.split('.');
+  if (parts.length !== 3) return false;
+  try {
+    return typeof JSON.parse(Buffer.from(parts[0] as string, 'base64url').toString('utf8')).alg === 'string';
+  } catch {
+    return false;
+  }
+}

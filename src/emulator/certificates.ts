@@ -1,0 +1,83 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+
+export interface CertificateSet {
+  caCertPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+}
+
+/**
+ * A throwaway CA and a server certificate it signed, valid for `localhost`, `127.0.0.1` and `::1`
+ * (and any extra names), made fresh at every emulator start. Clients verify the gateway against the CA
+ * exactly as they verify Azure against DigiCert: full chain and host name.
+ *
+ * @example
+ * const certs = createCertificates(['gateway.test']);
+ * tls.createSecureContext({ cert: certs.serverCertPem, key: certs.serverKeyPem });
+ */
+export function createCertificates(extraNames: string[] = []): CertificateSet {
+  const caKeys = rsaKeyPair();
+  const caCert = forge.pki.createCertificate();
+  caCert.publicKey = caKeys.publicKey;
+  caCert.serialNumber = serialNumber();
+  setValidity(caCert);
+  const caSubject = [{ name: 'commonName', value: 'pg-passwordless emulator CA' }];
+  caCert.setSubject(caSubject);
+  caCert.setIssuer(caSubject);
+  caCert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  caCert.sign(caKeys.privateKey, forge.md.sha256.create());
+
+  const serverKeys = rsaKeyPair();
+  const serverCert = forge.pki.createCertificate();
+  serverCert.publicKey = serverKeys.publicKey;
+  serverCert.serialNumber = serialNumber();
+  setValidity(serverCert);
+  serverCert.setSubject([{ name: 'commonName', value: 'localhost' }]);
+  serverCert.setIssuer(caSubject);
+  const dnsNames = ['localhost', ...extraNames.filter((name) => !/^[\d.:]+$/.test(name))];
+  const ipAddresses = ['127.0.0.1', '::1', ...extraNames.filter((name) => /^[\d.:]+$/.test(name))];
+  serverCert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        ...dnsNames.map((value) => ({ type: 2, value })),
+        ...ipAddresses.map((ip) => ({ type: 7, ip })),
+      ],
+    },
+  ]);
+  serverCert.sign(caKeys.privateKey, forge.md.sha256.create());
+
+  return {
+    caCertPem: forge.pki.certificateToPem(caCert),
+    serverCertPem: forge.pki.certificateToPem(serverCert),
+    serverKeyPem: forge.pki.privateKeyToPem(serverKeys.privateKey),
+  };
+}
+
+/** Node's key generation is native and fast; forge's is pure JavaScript and slow. */
+function rsaKeyPair() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const forgeKey = forge.pki.privateKeyFromPem(
+    privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+  );
+  return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
+}
+
+function serialNumber(): string {
+  // Positive: the first hex digit below 8.
+  return `0${randomBytes(15).toString('hex')}`;
+}
+
+function setValidity(cert: forge.pki.Certificate): void {
+  const now = Date.now();
+  cert.validity.notBefore = new Date(now - 60 * 60_000);
+  cert.validity.notAfter = new Date(now + 7 * 24 * 60 * 60_000);
+}

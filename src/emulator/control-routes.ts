@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import type { Faults } from './faults.ts';
+import type { Route } from './identity-server.ts';
+
+export const FAULTS_PATH = '/emulator/faults';
+export const COUNTERS_PATH = '/emulator/counters';
+
+/**
+ * Lets another process (a benchmark, the demo, a shell) change faults and read counters of a running
+ * emulator. Guarded by the same secret header as the managed-identity endpoint.
+ */
+export function controlRoutes(control: {
+  secret: string;
+  setFaults(faults: Faults): void;
+  counters(): unknown;
+}): Route[] {
+  const authorized = (request: IncomingMessage) => request.headers['x-identity-header'] === control.secret;
+  const denied = {
+    status: 401,
+    body: { error: 'unauthorized', error_description: 'X-IDENTITY-HEADER is missing or wrong.' },
+  };
+  return [
+    {
+      method: 'POST',
+      faulty: false,
+      matches: (path) => path === FAULTS_PATH,
+      handle: async (request) => {
+        if (!authorized(request)) return denied;
+        let faults: Faults;
+        try {
+          faults = JSON.parse(await readBody(request)) as Faults;
+        } catch {
+          return {
+            status: 400,
+            body: {
+              error: 'invalid_request',
+              error_description: 'The body must be JSON faults, e.g. {"status":429}.',
+            },
+          };
+        }
+        control.setFaults(faults);
+        return { status: 200, body: { faults } };
+      },
+    },
+    {
+      method: 'GET',
+      faulty: false,
+      matches: (path) => path === COUNTERS_PATH,
+      handle: (request) => (authorized(request) ? { status: 200, body: control.counters() } : denied),
+    },
+  ];
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > 64 * 1024) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

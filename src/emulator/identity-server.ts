@@ -1,0 +1,104 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FaultInjector } from './faults.ts';
+
+/** What a route answers. */
+export interface RouteAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A route: path match plus handler. Token routes are subject to fault injection; key routes are not. */
+export interface Route {
+  method: 'GET' | 'POST';
+  matches(path: string): boolean;
+  handle(request: IncomingMessage, url: URL): Promise<RouteAnswer> | RouteAnswer;
+  /** Whether faults apply (token endpoints) or not (JWKS, probes). */
+  faulty: boolean;
+  /** Headers every answer of this route carries (GCP's Metadata-Flavor), faults included. */
+  alwaysHeaders?: Record<string, string>;
+}
+
+export interface IdentityServer {
+  url: string;
+  port: number;
+  /** Requests received per route label. */
+  requests(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * One HTTP server for the identity endpoints of every emulated cloud, on loopback. Each cloud adds its
+ * routes; faults and request counters are shared.
+ */
+export async function startIdentityServer(
+  routes: Route[],
+  faults: FaultInjector,
+  options: { host: string; port: number },
+): Promise<IdentityServer> {
+  let requests = 0;
+  const server: Server = createServer((request, response) => {
+    requests++;
+    void serve(request, response);
+  });
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://emulator');
+    const route = routes.find(
+      (candidate) => candidate.method === request.method && candidate.matches(url.pathname),
+    );
+    if (!route)
+      return send(response, {
+        status: 404,
+        body: { error: 'not_found', error_description: `No route for ${request.method} ${url.pathname}` },
+      });
+    const decision = route.faulty ? faults.decide() : { action: 'answer' as const, latencyMs: 0 };
+    if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
+    if (decision.action === 'drop') {
+      request.socket.destroy();
+      return;
+    }
+    if (decision.action === 'status') {
+      const headers: Record<string, string> = { ...route.alwaysHeaders };
+      if (decision.retryAfterSeconds !== undefined)
+        headers['Retry-After'] = String(decision.retryAfterSeconds);
+      return send(response, {
+        status: decision.status,
+        headers,
+        body: { error: 'injected_fault', error_description: `Injected fault: HTTP ${decision.status}` },
+      });
+    }
+    try {
+      const answer = await route.handle(request, url);
+      send(response, { ...answer, headers: { ...route.alwaysHeaders, ...answer.headers } });
+    } catch (error) {
+      send(response, {
+        status: 500,
+        headers: route.alwaysHeaders,
+        body: { error: 'server_error', error_description: String(error) },
+      });
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function send(response: ServerResponse, answer: RouteAnswer): void {
+  const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+  const contentType = typeof answer.body === 'string' ? 'text/plain' : 'application/json';
+  response.writeHead(answer.status, { 'Content-Type': contentType, ...answer.headers });
+  response.end(text);
+}

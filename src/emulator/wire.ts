@@ -1,0 +1,87 @@
+/**
+ * The few PostgreSQL wire-protocol messages the gateway speaks itself (protocol 3.0, "Message Formats"
+ * in the PostgreSQL docs). Everything after login is passed through untouched.
+ */
+
+export const PROTOCOL_3_0 = 196608;
+/** Request codes sent in place of a protocol version. */
+export const SSL_REQUEST = 80877103;
+export const GSSENC_REQUEST = 80877104;
+export const CANCEL_REQUEST = 80877102;
+/** PostgreSQL refuses startup packets larger than this (MAX_STARTUP_PACKET_LENGTH). */
+export const MAX_STARTUP_LENGTH = 10_000;
+
+export type StartupPacket =
+  | { kind: 'ssl' }
+  | { kind: 'gssenc' }
+  | { kind: 'cancel'; raw: Buffer }
+  | { kind: 'startup'; parameters: Record<string, string>; raw: Buffer };
+
+/** Parses a complete untyped first packet (its length word included). Throws on anything malformed. */
+export function parseStartupPacket(packet: Buffer): StartupPacket {
+  if (packet.length < 8) throw new Error('startup packet too short');
+  const code = packet.readInt32BE(4);
+  if (code === SSL_REQUEST && packet.length === 8) return { kind: 'ssl' };
+  if (code === GSSENC_REQUEST && packet.length === 8) return { kind: 'gssenc' };
+  if (code === CANCEL_REQUEST && packet.length === 16) return { kind: 'cancel', raw: packet };
+  if (code !== PROTOCOL_3_0) throw new Error(`unsupported frontend protocol ${code >> 16}.${code & 0xffff}`);
+  const parameters: Record<string, string> = {};
+  const fields = packet.subarray(8).toString('utf8').split('\0');
+  // The list ends with an empty name; pairs before it are name, value.
+  for (let i = 0; i + 1 < fields.length && fields[i] !== ''; i += 2) {
+    parameters[fields[i] as string] = fields[i + 1] as string;
+  }
+  if (!parameters.user) throw new Error('no PostgreSQL user name specified in startup packet');
+  return { kind: 'startup', parameters, raw: packet };
+}
+
+/** Encodes a StartupMessage (used to log in to the backend as the mapped role). */
+export function startupMessage(parameters: Record<string, string>): Buffer {
+  const body = Buffer.from(
+    `${Object.entries(parameters)
+      .map(([name, value]) => `${name}\0${value}\0`)
+      .join('')}\0`,
+    'utf8',
+  );
+  const header = Buffer.alloc(8);
+  header.writeInt32BE(8 + body.length, 0);
+  header.writeInt32BE(PROTOCOL_3_0, 4);
+  return Buffer.concat([header, body]);
+}
+
+/** A typed backend or frontend message: one type byte, then a length word that counts itself. */
+export function typedMessage(type: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, 'latin1');
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+/** AuthenticationCleartextPassword: what Azure, RDS and Cloud SQL ask for, since they need the raw token. */
+export function authenticationCleartextPassword(): Buffer {
+  const body = Buffer.alloc(4);
+  body.writeInt32BE(3, 0);
+  return typedMessage('R', body);
+}
+
+/** A FATAL ErrorResponse with a SQLSTATE and text. */
+export function fatalError(sqlState: string, message: string): Buffer {
+  const fields = [`SFATAL`, `VFATAL`, `C${sqlState}`, `M${message}`].map((field) => `${field}\0`).join('');
+  return typedMessage('E', Buffer.from(`${fields}\0`, 'utf8'));
+}
+
+/** A simple Query message. */
+export function queryMessage(sql: string): Buffer {
+  return typedMessage('Q', Buffer.from(`${sql}\0`, 'utf8'));
+}
+
+/** Reads the password from a PasswordMessage body (a NUL-terminated string). */
+export function passwordFromBody(body: Buffer): string {
+  const end = body.indexOf(0);
+  return body.subarray(0, end === -1 ? body.length : end).toString('utf8');
+}
+
+/** Quotes an identifier for SQL ("a""b"). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
