@@ -27,7 +27,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+// bin/pg-passwordless puts "--" first so that Node itself leaves our flags alone.
+const argv = process.argv.slice(2);
+main(argv[0] === '--' ? argv.slice(1) : argv).then(
   (code) => {
     process.exitCode = code;
   },
