@@ -1,4 +1,4 @@
-import { verifySignature, type SigningKey } from './azure-tokens.ts';
+import { type SigningKey, verifySignature } from './azure-tokens.ts';
 import { type LoginCheck, type LoginValidator, passwordFailed } from './login-validator.ts';
 
 /** An Entra principal mapped to a role, as `pgaadauth_create_principal[_with_oid]` records it. */

@@ -1,7 +1,7 @@
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { type SecureContext, TLSSocket } from 'node:tls';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { type SecureContext, TLSSocket } from 'node:tls';
 import type { LoginValidator } from './login-validator.ts';
 import { PacketReader } from './packet-reader.ts';
 import {

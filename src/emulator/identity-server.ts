@@ -20,11 +20,20 @@ export interface Route {
   alwaysHeaders?: Record<string, string>;
 }
 
+/** One request as the identity server saw it (secret headers are not kept). */
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+}
+
 export interface IdentityServer {
   url: string;
   port: number;
-  /** Requests received per route label. */
+  /** How many requests arrived, any route. */
   requests(): number;
+  /** The most recent requests, oldest first (at most 1,000). */
+  requestLog(): LoggedRequest[];
   close(): Promise<void>;
 }
 
@@ -38,8 +47,16 @@ export async function startIdentityServer(
   options: { host: string; port: number },
 ): Promise<IdentityServer> {
   let requests = 0;
+  const log: LoggedRequest[] = [];
   const server: Server = createServer((request, response) => {
     requests++;
+    const url = new URL(request.url ?? '/', 'http://emulator');
+    log.push({
+      method: request.method ?? '',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+    });
+    if (log.length > 1_000) log.shift();
     void serve(request, response);
   });
 
@@ -88,6 +105,7 @@ export async function startIdentityServer(
     url: `http://${host}:${port}`,
     port,
     requests: () => requests,
+    requestLog: () => [...log],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

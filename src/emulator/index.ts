@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -16,12 +16,13 @@ import { controlRoutes } from './control-routes.ts';
 import { createFaultInjector, type Faults } from './faults.ts';
 import { type Gateway, type GatewayStats, startGateway } from './gateway.ts';
 import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './identities.ts';
-import { startIdentityServer } from './identity-server.ts';
+import { type LoggedRequest, startIdentityServer } from './identity-server.ts';
 import { quoteIdentifier } from './wire.ts';
 
+export type { EntraRole } from './azure-validator.ts';
 export type { Faults } from './faults.ts';
 export type { ManagedIdentity } from './identities.ts';
-export type { EntraRole } from './azure-validator.ts';
+export type { LoggedRequest } from './identity-server.ts';
 
 export interface IdentityInput {
   name: string;
@@ -79,6 +80,8 @@ export interface Emulator {
   clearFaults(): void;
   setTokenLifetime(seconds: number): void;
   counters(): EmulatorCounters;
+  /** Recent requests to the identity endpoints (method, path, query), oldest first. */
+  identityRequests(): LoggedRequest[];
   /** Issues a token directly (tests: expired tokens, other audiences). */
   issueToken(
     identityName: string,
@@ -226,6 +229,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         tokenLifetimeSeconds = seconds;
       },
       counters: readCounters,
+      identityRequests: () => identityServer.requestLog(),
       issueToken: async (identityName, issue = {}) => {
         const identity = identities.find((candidate) => candidate.name === identityName);
         if (!identity) throw new Error(`no identity named ${identityName}`);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { setDatabaseConnectionParams } from '../../src/core/plugin-host.ts';
 import type { Plugin } from '../../src/core/plugin.ts';
+import { setDatabaseConnectionParams } from '../../src/core/plugin-host.ts';
 
 const URL_ = 'postgresql://app@db.example.com/app';
 const thirdParty = fileURLToPath(
