@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pg from 'pg';
+import { findPostgresBinaries } from '../../src/emulator/backend-postgres.ts';
+import { startEmulator } from '../../src/emulator/index.ts';
+import { gatewayClientConfig } from '../helpers/pg-client.ts';
+
+for (const backend of ['pglite', 'postgres'] as const) {
+  const skip = backend === 'postgres' && !findPostgresBinaries() ? 'needs a system PostgreSQL' : false;
+  describe(`emulator backend: ${backend}`, { skip }, () => {
+    it('logs the identity in as its role, runs a transaction, and cleans up on stop', async () => {
+      const emulator = await startEmulator({ backend });
+      try {
+        assert.equal(emulator.backend.kind, backend);
+        const client = new pg.Client(gatewayClientConfig(emulator, 'orders-api', await emulator.issueToken('orders-api')));
+        await client.connect();
+        const { rows } = await client.query('select current_user as role');
+        assert.equal(rows[0].role, 'orders-api');
+        await client.query('begin');
+        await client.query('create table notes (body text)');
+        await client.query(`insert into notes values ('kept')`);
+        await client.query('commit');
+        const count = await client.query('select count(*)::int as n from notes');
+        assert.equal(count.rows[0].n, 1);
+        await client.end();
+      } finally {
+        await emulator.stop();
+      }
+      await assert.rejects(
+        new pg.Client({ host: emulator.gateway.host, port: emulator.gateway.port, connectionTimeoutMillis: 2_000 }).connect(),
+        'the gateway is gone after stop()',
+      );
+    });
+  });
+}
