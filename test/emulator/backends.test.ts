@@ -12,7 +12,9 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const emulator = await startEmulator({ backend });
       try {
         assert.equal(emulator.backend.kind, backend);
-        const client = new pg.Client(gatewayClientConfig(emulator, 'orders-api', await emulator.issueToken('orders-api')));
+        const client = new pg.Client(
+          gatewayClientConfig(emulator, 'orders-api', await emulator.issueToken('orders-api')),
+        );
         await client.connect();
         const { rows } = await client.query('select current_user as role');
         assert.equal(rows[0].role, 'orders-api');
@@ -27,7 +29,11 @@ for (const backend of ['pglite', 'postgres'] as const) {
         await emulator.stop();
       }
       await assert.rejects(
-        new pg.Client({ host: emulator.gateway.host, port: emulator.gateway.port, connectionTimeoutMillis: 2_000 }).connect(),
+        new pg.Client({
+          host: emulator.gateway.host,
+          port: emulator.gateway.port,
+          connectionTimeoutMillis: 2_000,
+        }).connect(),
         'the gateway is gone after stop()',
       );
     });

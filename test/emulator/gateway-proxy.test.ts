@@ -2,16 +2,22 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
 import { findPostgresBinaries } from '../../src/emulator/backend-postgres.ts';
+import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
 import { gatewayClientConfig } from '../helpers/pg-client.ts';
 
 const hasPostgres = findPostgresBinaries() !== undefined;
 
 /** Runs psql against the gateway with a token in PGPASSWORD (never on the command line). */
-function psql(emulator: Emulator, token: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function psql(
+  emulator: Emulator,
+  token: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('psql', ['-X', '-At', ...args], { env: { ...process.env, ...emulator.env, PGPASSWORD: token } });
+    const child = spawn('psql', ['-X', '-At', ...args], {
+      env: { ...process.env, ...emulator.env, PGPASSWORD: token },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -20,10 +26,14 @@ function psql(emulator: Emulator, token: string, args: string[]): Promise<{ code
   });
 }
 
-describe('gateway: sessions pass through to the backend', { skip: !hasPostgres && 'needs a system PostgreSQL' }, () => {
+describe('gateway: sessions pass through to the backend', {
+  skip: !hasPostgres && 'needs a system PostgreSQL',
+}, () => {
   let emulator: Emulator;
   const connect = async () => {
-    const client = new pg.Client(gatewayClientConfig(emulator, 'orders-api', await emulator.issueToken('orders-api')));
+    const client = new pg.Client(
+      gatewayClientConfig(emulator, 'orders-api', await emulator.issueToken('orders-api')),
+    );
     await client.connect();
     return client;
   };
@@ -37,8 +47,16 @@ describe('gateway: sessions pass through to the backend', { skip: !hasPostgres &
     const client = await connect();
     try {
       await client.query('create temporary table items (id int primary key, name text)');
-      await client.query({ name: 'insert-item', text: 'insert into items values ($1, $2)', values: [1, 'one'] });
-      await client.query({ name: 'insert-item', text: 'insert into items values ($1, $2)', values: [2, 'two'] });
+      await client.query({
+        name: 'insert-item',
+        text: 'insert into items values ($1, $2)',
+        values: [1, 'one'],
+      });
+      await client.query({
+        name: 'insert-item',
+        text: 'insert into items values ($1, $2)',
+        values: [2, 'two'],
+      });
       const { rows } = await client.query('select name from items where id = $1', [2]);
       assert.deepEqual(rows, [{ name: 'two' }]);
     } finally {
@@ -50,7 +68,9 @@ describe('gateway: sessions pass through to the backend', { skip: !hasPostgres &
     const listener = await connect();
     const notifier = await connect();
     try {
-      const received = new Promise<string | undefined>((resolve) => listener.on('notification', (message) => resolve(message.payload)));
+      const received = new Promise<string | undefined>((resolve) =>
+        listener.on('notification', (message) => resolve(message.payload)),
+      );
       await listener.query('listen orders');
       await notifier.query(`notify orders, 'created 42'`);
       assert.equal(await received, 'created 42');
@@ -67,7 +87,9 @@ describe('gateway: sessions pass through to the backend', { skip: !hasPostgres &
       const running = client.query('select pg_sleep(30)');
       // Wait until the backend really runs the statement, then cancel it (pg sends CancelRequest on a new connection).
       for (;;) {
-        const { rows } = await watcher.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`);
+        const { rows } = await watcher.query(
+          `select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'`,
+        );
         if (rows[0].n === 1) break;
       }
       const canceller = new pg.Client({ host: emulator.gateway.host, port: emulator.gateway.port });

@@ -15,7 +15,8 @@ describe('gateway: tokens are checked the way Azure checks them', () => {
   });
   after(() => emulator?.stop());
 
-  const login = (user: string, password: string, tls = true) => tryLogin(gatewayClientConfig(emulator, user, password, tls));
+  const login = (user: string, password: string, tls = true) =>
+    tryLogin(gatewayClientConfig(emulator, user, password, tls));
 
   it('logs a managed identity in as its role with a token from the identity endpoint', async () => {
     const { client, error } = await login('orders-api', await fetchManagedIdentityToken(emulator));
@@ -28,12 +29,18 @@ describe('gateway: tokens are checked the way Azure checks them', () => {
   const rejections: Array<[string, () => Promise<[string, string]>, RegExp]> = [
     [
       'an expired token',
-      async () => ['orders-api', await emulator.issueToken('orders-api', { nowMs: nowMs - 2 * 3600_000, lifetimeSeconds: 3600 })],
+      async () => [
+        'orders-api',
+        await emulator.issueToken('orders-api', { nowMs: nowMs - 2 * 3600_000, lifetimeSeconds: 3600 }),
+      ],
       /^The access token has expired\. Please acquire a new token and retry\.$/,
     ],
     [
       'a token for another resource',
-      async () => ['orders-api', await emulator.issueToken('orders-api', { resource: 'https://management.azure.com' })],
+      async () => [
+        'orders-api',
+        await emulator.issueToken('orders-api', { resource: 'https://management.azure.com' }),
+      ],
       /^The access token does not have a valid audience claim\. Please acquire a new token for the resource "https:\/\/ossrdbms-aad\.database\.windows\.net"\.$/,
     ],
     [
@@ -53,13 +60,28 @@ describe('gateway: tokens are checked the way Azure checks them', () => {
         const [header, payload, signature] = token.split('.') as [string, string, string];
         const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
         claims.oid = emulator.identities()[0]?.objectId;
-        return ['orders-api', `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`];
+        return [
+          'orders-api',
+          `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`,
+        ];
       },
       /An error occurred while validating the access token/,
     ],
-    ['another identity’s token', async () => ['orders-api', await emulator.issueToken('billing-worker')], /does not belong to role "orders-api"/],
-    ['a plain password', async () => ['orders-api', 'hunter2'], /^password authentication failed for user "orders-api"$/],
-    ['a role name in another case', async () => ['Orders-Api', await emulator.issueToken('orders-api')], /password authentication failed for user "Orders-Api"/],
+    [
+      'another identity’s token',
+      async () => ['orders-api', await emulator.issueToken('billing-worker')],
+      /does not belong to role "orders-api"/,
+    ],
+    [
+      'a plain password',
+      async () => ['orders-api', 'hunter2'],
+      /^password authentication failed for user "orders-api"$/,
+    ],
+    [
+      'a role name in another case',
+      async () => ['Orders-Api', await emulator.issueToken('orders-api')],
+      /password authentication failed for user "Orders-Api"/,
+    ],
   ];
   for (const [name, make, expected] of rejections) {
     it(`refuses ${name}`, async () => {
@@ -74,7 +96,10 @@ describe('gateway: tokens are checked the way Azure checks them', () => {
 
   it('refuses a login without TLS with PostgreSQL’s hostssl-only answer', async () => {
     const { error } = await login('orders-api', await emulator.issueToken('orders-api'), false);
-    assert.match(error?.message ?? '', /no pg_hba\.conf entry for host ".*", user "orders-api", database "postgres", no encryption/);
+    assert.match(
+      error?.message ?? '',
+      /no pg_hba\.conf entry for host ".*", user "orders-api", database "postgres", no encryption/,
+    );
   });
 
   it('checks the token at login only: an open session outlives it, a new login with it fails', async () => {
@@ -94,7 +119,11 @@ describe('gateway: tokens are checked the way Azure checks them', () => {
 
   it('accepts tokens of several kilobytes and refuses oversized ones without falling over', async () => {
     const big = await login('orders-api', `${await emulator.issueToken('orders-api')}${'A'.repeat(6_000)}`);
-    assert.match(big.error?.message ?? '', /validating the access token/, 'a 7 KB password is read and checked');
+    assert.match(
+      big.error?.message ?? '',
+      /validating the access token/,
+      'a 7 KB password is read and checked',
+    );
     const huge = await login('orders-api', 'x'.repeat(100_000));
     assert.ok(huge.error, 'a 100 KB password is refused');
     const { client } = await login('orders-api', await emulator.issueToken('orders-api'));
@@ -113,13 +142,17 @@ describe('gateway: tokens are checked the way Azure checks them', () => {
 describe('gateway: password authentication', () => {
   it('is off by default (Entra-only) and accepts the configured role when on', async () => {
     const entraOnly = await startEmulator();
-    const withPasswords = await startEmulator({ passwordRole: { name: 'legacy_app', password: 'baseline-secret' } });
+    const withPasswords = await startEmulator({
+      passwordRole: { name: 'legacy_app', password: 'baseline-secret' },
+    });
     try {
       const refused = await tryLogin(gatewayClientConfig(entraOnly, 'legacy_app', 'baseline-secret'));
       assert.match(refused.error?.message ?? '', /password authentication failed for user "legacy_app"/);
       const accepted = await tryLogin(gatewayClientConfig(withPasswords, 'legacy_app', 'baseline-secret'));
       assert.equal(accepted.error, undefined);
-      const { rows } = await (accepted.client as NonNullable<typeof accepted.client>).query('select current_user as role');
+      const { rows } = await (accepted.client as NonNullable<typeof accepted.client>).query(
+        'select current_user as role',
+      );
       assert.equal(rows[0].role, 'legacy_app');
       await accepted.client?.end();
       const wrong = await tryLogin(gatewayClientConfig(withPasswords, 'legacy_app', 'nope'));
