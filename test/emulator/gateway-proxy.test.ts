@@ -93,7 +93,11 @@ describe('gateway: sessions pass through to the backend', {
         if (rows[0].n === 1) break;
       }
       const canceller = new pg.Client({ host: emulator.gateway.host, port: emulator.gateway.port });
-      canceller.cancel(client, (client as unknown as { activeQuery: pg.Query }).activeQuery);
+      // pg's Client#cancel(client, query) is public but missing from @types/pg.
+      (canceller as unknown as { cancel(target: pg.Client, query: unknown): void }).cancel(
+        client,
+        (client as unknown as { activeQuery: unknown }).activeQuery,
+      );
       await assert.rejects(running, /canceling statement due to user request/);
       assert.equal(emulator.counters().gateway.cancelRequests, 1);
     } finally {
