@@ -8,7 +8,12 @@ import { type Emulator, startEmulator } from '../src/emulator/index.ts';
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const STATIC_PASSWORD = 'baseline-password-for-bench';
 
-function runWorker(emulator: Emulator, approach: string, job: string, extra: Record<string, string> = {}): Promise<Record<string, number>> {
+function runWorker(
+  emulator: Emulator,
+  approach: string,
+  job: string,
+  extra: Record<string, string> = {},
+): Promise<Record<string, number>> {
   const env = {
     ...process.env,
     ...emulator.env,
@@ -17,7 +22,10 @@ function runWorker(emulator: Emulator, approach: string, job: string, extra: Rec
     ...extra,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, approach, job], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, approach, job], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.on('close', (code) => {
@@ -28,7 +36,12 @@ function runWorker(emulator: Emulator, approach: string, job: string, extra: Rec
 }
 
 /** Runs one worker and returns its output plus the token requests the identity endpoint received meanwhile. */
-async function measure(emulator: Emulator, approach: string, job: string, extra?: Record<string, string>) {
+async function measure(
+  emulator: Emulator,
+  approach: string,
+  job: string,
+  extra?: Record<string, string>,
+): Promise<{ tokenRequests: number; p50Ms?: number; p95Ms?: number }> {
   const before = emulator.counters().tokensIssued;
   const output = await runWorker(emulator, approach, job, extra);
   return { ...output, tokenRequests: emulator.counters().tokensIssued - before };
@@ -38,7 +51,8 @@ function table(title: string, rows: Array<Record<string, string | number>>): voi
   console.log(`\n${title}`);
   const columns = Object.keys(rows[0] ?? {});
   const width = (column: string) => Math.max(column.length, ...rows.map((row) => String(row[column]).length));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(width(columns[i] as string))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => cell.padEnd(width(columns[i] as string))).join('  ');
   console.log(line(columns));
   console.log(line(columns.map((column) => '-'.repeat(width(column)))));
   for (const row of rows) console.log(line(columns.map((column) => String(row[column]))));
@@ -46,15 +60,23 @@ function table(title: string, rows: Array<Record<string, string | number>>): voi
 
 const round = (ms: number | undefined) => `${(ms ?? 0).toFixed(1)} ms`;
 
-const emulator = await startEmulator({ tokenLifetimeSeconds: 3600, passwordRole: { name: 'legacy_app', password: STATIC_PASSWORD } });
+const emulator = await startEmulator({
+  tokenLifetimeSeconds: 3600,
+  passwordRole: { name: 'legacy_app', password: STATIC_PASSWORD },
+});
 try {
-  console.log(`emulator: ${emulator.backend.describe()}; gateway ${emulator.gateway.host}:${emulator.gateway.port}`);
+  console.log(
+    `emulator: ${emulator.backend.describe()}; gateway ${emulator.gateway.host}:${emulator.gateway.port}`,
+  );
 
   const ours = await measure(emulator, 'passwordless', 'cold-burst');
   const reference = await measure(emulator, 'reference', 'cold-burst');
   table('1. 50 concurrent cold password() calls (a pool opening 50 connections at once), 1 h tokens', [
     { approach: 'pg-passwordless (azure plugin)', 'identity-endpoint requests': ours.tokenRequests },
-    { approach: 'reference: credential.getToken(scope) per call', 'identity-endpoint requests': reference.tokenRequests },
+    {
+      approach: 'reference: credential.getToken(scope) per call',
+      'identity-endpoint requests': reference.tokenRequests,
+    },
   ]);
 
   // Tokens of 2 minutes: MSAL never serves a cached token within 5 minutes of expiry, so the naive
@@ -62,11 +84,28 @@ try {
   emulator.setTokenLifetime(120);
   const shortOurs = await measure(emulator, 'passwordless', 'connections');
   const shortReference = await measure(emulator, 'reference', 'connections');
-  const staticPassword = await measure(emulator, 'static-password', 'connections', { BENCH_USER: 'legacy_app' });
+  const staticPassword = await measure(emulator, 'static-password', 'connections', {
+    BENCH_USER: 'legacy_app',
+  });
   table('2. 50 sequential new connections through the TLS gateway, 2-minute tokens', [
-    { approach: 'pg-passwordless', 'identity-endpoint requests': shortOurs.tokenRequests, 'connect+query p50': round(shortOurs.p50Ms), p95: round(shortOurs.p95Ms) },
-    { approach: 'reference (getToken per connection)', 'identity-endpoint requests': shortReference.tokenRequests, 'connect+query p50': round(shortReference.p50Ms), p95: round(shortReference.p95Ms) },
-    { approach: 'static password (baseline)', 'identity-endpoint requests': staticPassword.tokenRequests, 'connect+query p50': round(staticPassword.p50Ms), p95: round(staticPassword.p95Ms) },
+    {
+      approach: 'pg-passwordless',
+      'identity-endpoint requests': shortOurs.tokenRequests,
+      'connect+query p50': round(shortOurs.p50Ms),
+      p95: round(shortOurs.p95Ms),
+    },
+    {
+      approach: 'reference (getToken per connection)',
+      'identity-endpoint requests': shortReference.tokenRequests,
+      'connect+query p50': round(shortReference.p50Ms),
+      p95: round(shortReference.p95Ms),
+    },
+    {
+      approach: 'static password (baseline)',
+      'identity-endpoint requests': staticPassword.tokenRequests,
+      'connect+query p50': round(staticPassword.p50Ms),
+      p95: round(staticPassword.p95Ms),
+    },
   ]);
 
   // A slow identity endpoint (300 ms per answer) hurts whoever waits on it.
@@ -75,8 +114,18 @@ try {
   const slowReference = await measure(emulator, 'reference', 'connections', { BENCH_COUNT: '20' });
   emulator.clearFaults();
   table('3. 20 sequential new connections, 2-minute tokens, identity endpoint answering in 300 ms', [
-    { approach: 'pg-passwordless', 'identity-endpoint requests': slowOurs.tokenRequests, 'connect+query p50': round(slowOurs.p50Ms), p95: round(slowOurs.p95Ms) },
-    { approach: 'reference (getToken per connection)', 'identity-endpoint requests': slowReference.tokenRequests, 'connect+query p50': round(slowReference.p50Ms), p95: round(slowReference.p95Ms) },
+    {
+      approach: 'pg-passwordless',
+      'identity-endpoint requests': slowOurs.tokenRequests,
+      'connect+query p50': round(slowOurs.p50Ms),
+      p95: round(slowOurs.p95Ms),
+    },
+    {
+      approach: 'reference (getToken per connection)',
+      'identity-endpoint requests': slowReference.tokenRequests,
+      'connect+query p50': round(slowReference.p50Ms),
+      p95: round(slowReference.p95Ms),
+    },
   ]);
 } finally {
   await emulator.stop();

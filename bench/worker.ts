@@ -13,15 +13,23 @@ const base = { host: env.PGHOST, port: Number(env.PGPORT), database: env.PGDATAB
 /** The password function each approach gives the driver. */
 async function passwordFunction(): Promise<{ password: () => Promise<string>; ssl: object }> {
   if (approach === 'passwordless') {
-    const params = await setDatabaseConnectionParams(`postgresql://${env.PGUSER}@${env.PGHOST}:${env.PGPORT}/${env.PGDATABASE}`);
+    const params = await setDatabaseConnectionParams(
+      `postgresql://${env.PGUSER}@${env.PGHOST}:${env.PGPORT}/${env.PGDATABASE}`,
+    );
     return { password: params.password as () => Promise<string>, ssl: params.ssl as object };
   }
   if (approach === 'reference') {
     // What the reference plugin does: one credential, getToken(scope) on every new connection.
     const credential = new DefaultAzureCredential();
-    return { password: async () => (await credential.getToken(SCOPE)).token, ssl: { ca: env.NODE_EXTRA_CA_CERTS_PEM } };
+    return {
+      password: async () => (await credential.getToken(SCOPE)).token,
+      ssl: { ca: env.NODE_EXTRA_CA_CERTS_PEM },
+    };
   }
-  return { password: async () => env.BENCH_STATIC_PASSWORD as string, ssl: { ca: env.NODE_EXTRA_CA_CERTS_PEM } };
+  return {
+    password: async () => env.BENCH_STATIC_PASSWORD as string,
+    ssl: { ca: env.NODE_EXTRA_CA_CERTS_PEM },
+  };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -45,7 +53,9 @@ if (job === 'cold-burst') {
     timesMs.push(performance.now() - started);
     await client.end();
   }
-  console.log(JSON.stringify({ connections: count, p50Ms: percentile(timesMs, 50), p95Ms: percentile(timesMs, 95) }));
+  console.log(
+    JSON.stringify({ connections: count, p50Ms: percentile(timesMs, 50), p95Ms: percentile(timesMs, 95) }),
+  );
 } else {
   throw new Error(`unknown job ${job}`);
 }

@@ -2,15 +2,28 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtInPlugins } from '../plugins/built-in.ts';
-import { describeError, PasswordlessError } from './errors.ts';
+import { describeError, type ErrorCode, PasswordlessError } from './errors.ts';
 import { type ConnectionParams, isPlugin, type Plugin } from './plugin.ts';
 import { ensureResolved, type ResolvedSettings, type Settings } from './settings.ts';
+
+/**
+ * Errors that stop the host instead of being reported as warnings: the user's own settings are wrong,
+ * and going on would fall back to connecting without authentication (or without TLS).
+ */
+const FAIL_CLOSED: ReadonlySet<ErrorCode> = new Set([
+  'CONFIG_INVALID',
+  'URL_INVALID',
+  'TLS_REQUIRED',
+  'PEER_MISSING',
+  'USER_MISSING',
+]);
 
 /**
  * The plugin host: the reference system's `set_database_connection_params` hook for Node.
  * Runs every enabled plugin in order (built-ins `azure`, then third-party ones), each with a timeout,
  * and merges their results shallowly, the later plugin winning. A plugin that throws or times out is
- * reported as a warning naming it, and the others still apply. Off (returns `{}`) unless
+ * reported as a warning naming it, and the others still apply; a configuration error (bad URL, TLS
+ * that would not be verified, a missing SDK) is thrown instead. Off (returns `{}`) unless
  * `PG_PASSWORDLESS_ENABLED=true` or the settings enable something explicitly.
  *
  * @example
@@ -31,6 +44,8 @@ export async function setDatabaseConnectionParams(
       const result = await runWithTimeout(plugin, connectionUrl, resolved);
       if (result) Object.assign(merged, result);
     } catch (error) {
+      // Misconfiguration fails closed: carrying on would connect without the token the user asked for.
+      if (error instanceof PasswordlessError && FAIL_CLOSED.has(error.code)) throw error;
       resolved.logger.warn(
         `plugin "${plugin.name}" failed to set database connection params: ${describeError(error)}`,
       );

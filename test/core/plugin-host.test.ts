@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { PasswordlessError } from '../../src/core/errors.ts';
 import type { Plugin } from '../../src/core/plugin.ts';
 import { setDatabaseConnectionParams } from '../../src/core/plugin-host.ts';
 
@@ -55,6 +56,20 @@ describe('setDatabaseConnectionParams (plugin host)', () => {
     assert.equal(warnings.length, 2);
     assert.match(warnings[0] ?? '', /plugin "broken" failed .*boom/);
     assert.match(warnings[1] ?? '', /plugin "hanging" failed .*timed out after 50 ms/);
+  });
+
+  it('fails closed on a configuration error instead of connecting without the token', async () => {
+    const { warnings, logger } = collectingLogger();
+    const misconfigured: Plugin = {
+      name: 'misconfigured',
+      setDatabaseConnectionParams: () => {
+        throw new PasswordlessError('TLS_REQUIRED', 'sslmode=disable would send the token in clear text.');
+      },
+    };
+    await assert.rejects(setDatabaseConnectionParams(URL_, { plugins: [misconfigured], logger, env: {} }), {
+      code: 'TLS_REQUIRED',
+    });
+    assert.deepEqual(warnings, []);
   });
 
   it('filters by allow and deny lists', async () => {

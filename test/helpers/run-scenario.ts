@@ -21,7 +21,16 @@ export function runScenario(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<ScenarioResult> {
-  const path = fileURLToPath(new URL(`../scenarios/${script}`, import.meta.url));
+  return runScript(fileURLToPath(new URL(`../scenarios/${script}`, import.meta.url)), args, env, timeoutMs);
+}
+
+/** Like {@link runScenario}, for a script given by its path (an example). */
+export function runScript(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<ScenarioResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SCRUBBED.test(name)));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
@@ -34,7 +43,7 @@ export function runScenario(
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`scenario ${script} ${args.join(' ')} timed out; stderr: ${stderr}`));
+      reject(new Error(`${path} ${args.join(' ')} timed out; stderr: ${stderr}`));
     }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
