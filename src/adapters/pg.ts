@@ -27,7 +27,7 @@ export interface PgPoolLike {
   connect(
     callback: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void,
   ): void;
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
   end(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }

@@ -31,7 +31,9 @@ export async function startPgliteBackend(): Promise<Backend> {
     loginParameters: () => ({ user: 'postgres', database: 'postgres' }),
     afterLoginSql: (role) => `SET SESSION AUTHORIZATION ${quoteIdentifier(role)}`,
     adminSql: async (sql) => {
-      await db.exec(sql);
+      const results = await db.exec(sql);
+      const rows = results.at(-1)?.rows ?? [];
+      return rows.map((row) => Object.values(row).map((value) => (value === null ? '' : String(value))));
     },
     describe: () => `embedded PGlite at ${host}:${port}`,
     stop: async () => {

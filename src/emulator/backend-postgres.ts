@@ -100,9 +100,13 @@ export async function startPostgresBackend(binDir = findPostgresBinaries()): Pro
   const onExit = () => stopCluster();
   process.once('exit', onExit);
   const psql = async (sql: string) => {
-    await run(join(binDir, 'psql'), [
+    const { stdout } = await run(join(binDir, 'psql'), [
       '-X',
       '-q',
+      '-A',
+      '-t',
+      '-F',
+      '\t',
       '-v',
       'ON_ERROR_STOP=1',
       '-h',
@@ -116,6 +120,10 @@ export async function startPostgresBackend(binDir = findPostgresBinaries()): Pro
       '-c',
       sql,
     ]);
+    return stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('\t'));
   };
   return {
     kind: 'postgres',

@@ -5,8 +5,8 @@ export interface Backend extends GatewayBackend {
   kind: 'postgres' | 'pglite';
   /** The database clients are told to use. */
   database: string;
-  /** Runs administrative SQL as the superuser. */
-  adminSql(sql: string): Promise<void>;
+  /** Runs administrative SQL as the superuser; returns the rows of the last statement as text. */
+  adminSql(sql: string): Promise<string[][]>;
   /** One line for people: what runs and where. */
   describe(): string;
   stop(): Promise<void>;

@@ -72,8 +72,8 @@ function rsaKeyPair() {
 }
 
 function serialNumber(): string {
-  // Positive: the first hex digit below 8.
-  return `0${randomBytes(15).toString('hex')}`;
+  // DER integers must be positive and minimal: a first byte of 0x01 is both, whatever follows.
+  return `01${randomBytes(15).toString('hex')}`;
 }
 
 function setValidity(cert: forge.pki.Certificate): void {

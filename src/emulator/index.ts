@@ -87,8 +87,8 @@ export interface Emulator {
     identityName: string,
     options?: { resource?: string; lifetimeSeconds?: number; nowMs?: number },
   ): Promise<string>;
-  /** Runs SQL on the backend as the superuser. */
-  adminSql(sql: string): Promise<void>;
+  /** Runs SQL on the backend as the superuser; returns the last statement's rows as text. */
+  adminSql(sql: string): Promise<string[][]>;
   stop(): Promise<void>;
 }
 

@@ -122,7 +122,7 @@ describe('pg adapter against the emulator', () => {
       const tokensBefore = emulator.counters().tokensIssued;
       const rejectedBefore = emulator.counters().gateway.loginsRejected;
       const { rows } = await pool.query('select current_user as role');
-      assert.equal(rows[0].role, 'orders-api');
+      assert.equal(rows[0]?.role, 'orders-api');
       assert.equal(
         emulator.counters().gateway.loginsRejected - rejectedBefore,
         1,

@@ -1,0 +1,57 @@
+// The example API server. Its only database configuration is a password-less URL (DATABASE_URL, or the
+// PG* variables) plus PG_PASSWORDLESS_ENABLED=true and PG_PASSWORDLESS_AZURE_ENABLED=true.
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { resolveSettings, setDatabaseConnectionParams } from 'pg-passwordless';
+import { retryRejectedLogin, toPgConfig } from 'pg-passwordless/pg';
+import { createApp } from './app.ts';
+import { runMigrations } from './migrate.ts';
+
+const log = (message: string) => console.log(`[server] ${message}`);
+const url = process.env.DATABASE_URL ?? '';
+
+// The reference hook: the plugins give us the user, the token function and verified TLS.
+const settings = resolveSettings();
+const params = await setDatabaseConnectionParams(url, settings);
+if (!params.password) {
+  console.error(
+    '[server] no password-less authentication is configured: set PG_PASSWORDLESS_ENABLED=true and PG_PASSWORDLESS_AZURE_ENABLED=true',
+  );
+  process.exit(1);
+}
+const config = toPgConfig(url, params, settings);
+const pool = retryRejectedLogin(
+  new pg.Pool({
+    ...config,
+    password: config.password,
+    max: Number(process.env.POOL_MAX ?? 5),
+    maxLifetimeSeconds: Number(process.env.POOL_MAX_LIFETIME_SECONDS ?? config.maxLifetimeSeconds),
+  }),
+  params,
+);
+pool.on('error', (error) => log(`idle connection error: ${error.message}`));
+pool.on('connect', () => log(`new database connection (pool total ${pool.totalCount})`));
+
+const applied = await runMigrations(pool, fileURLToPath(new URL('./migrations', import.meta.url)));
+log(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'migrations: already up to date');
+const { rows } = await pool.query<{ role: string }>('select current_user as role');
+const expiresAtMs = params.tokenExpiresAtMs?.();
+log(
+  `logged in as "${rows[0]?.role}" with a token valid until ${expiresAtMs ? new Date(expiresAtMs).toISOString() : 'unknown'}`,
+);
+
+const server = createApp({ pool, tokenExpiresAtMs: () => params.tokenExpiresAtMs?.() });
+server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
+  const address = server.address() as { address: string; port: number };
+  log(`listening on http://${address.address}:${address.port}`);
+});
+
+async function shutdown(signal: string): Promise<void> {
+  log(`${signal}: closing`);
+  server.close();
+  server.closeIdleConnections();
+  await pool.end();
+  log('stopped');
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
