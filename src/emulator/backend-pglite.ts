@@ -6,7 +6,7 @@ import { quoteIdentifier } from './wire.ts';
  * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly) served over TCP by
  * pglite-socket, so a machine with only Node runs the whole path. PGlite has one user and one shared
  * session behind a multiplexer: the gateway logs in as `postgres` and switches to the role with
- * `SET SESSION AUTHORIZATION`, so `current_user` shows the identity's role.
+ * `SET ROLE`, so `current_user` shows the identity's role.
  */
 export async function startPgliteBackend(): Promise<Backend> {
   let modules: [typeof import('@electric-sql/pglite'), typeof import('@electric-sql/pglite-socket')];
@@ -29,10 +29,14 @@ export async function startPgliteBackend(): Promise<Backend> {
     port: Number(port),
     database: 'postgres',
     loginParameters: () => ({ user: 'postgres', database: 'postgres' }),
-    afterLoginSql: (role) => `SET SESSION AUTHORIZATION ${quoteIdentifier(role)}`,
+    afterLoginSql: (role) => `SET ROLE ${quoteIdentifier(role)}`,
     adminSql: async (sql) => {
-      const results = await db.exec(sql);
-      const rows = results.at(-1)?.rows ?? [];
+      // The session is shared with the gateway's clients and may have switched to a role: run as the
+      // superuser, then switch back, in one exec so no client query runs in between.
+      const previous =
+        (await db.query<{ role: string }>('select current_user as role')).rows[0]?.role ?? 'postgres';
+      const results = await db.exec(`RESET ROLE; ${sql}; SET ROLE ${quoteIdentifier(previous)}`);
+      const rows = results.at(-2)?.rows ?? [];
       return rows.map((row) => Object.values(row).map((value) => (value === null ? '' : String(value))));
     },
     describe: () => `embedded PGlite at ${host}:${port}`,
