@@ -30,6 +30,17 @@ const pool = retryRejectedLogin(
   params,
 );
 pool.on('error', (error) => log(`idle connection error: ${error.message}`));
+// Token events carry expiry times and errors, never the token.
+params.onTokenEvent?.((event) => {
+  if (event.type === 'token' && event.background)
+    log(
+      `token refreshed ahead of expiry; the new one is valid until ${new Date(event.expiresAtMs).toISOString()}`,
+    );
+  if (event.type === 'error')
+    log(
+      `token refresh failed (${event.background ? 'still serving the current token' : 'no valid token'}): ${(event.error as Error).message}`,
+    );
+});
 pool.on('connect', () => log(`new database connection (pool total ${pool.totalCount})`));
 
 const applied = await runMigrations(pool, fileURLToPath(new URL('./migrations', import.meta.url)));

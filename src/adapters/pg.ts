@@ -1,4 +1,5 @@
 import { parseConnectionUrl } from '../core/connection-url.ts';
+import { PasswordlessError } from '../core/errors.ts';
 import type { ConnectionParams } from '../core/plugin.ts';
 import { setDatabaseConnectionParams } from '../core/plugin-host.ts';
 import { ensureResolved, type ResolvedSettings, resolveSettings, type Settings } from '../core/settings.ts';
@@ -108,6 +109,10 @@ export async function createPool(
 /** SQLSTATEs of a refused login: invalid_authorization_specification, invalid_password. */
 const LOGIN_REJECTED = new Set(['28000', '28P01']);
 
+function isLoginRejection(error: unknown): boolean {
+  return LOGIN_REJECTED.has((error as { code?: string } | null)?.code ?? '');
+}
+
 /**
  * Makes a pool retry a login once after the server rejected the token (a token revoked or expired
  * early): the cached token is dropped first, so the retry logs in with a new one.
@@ -122,9 +127,23 @@ export function retryRejectedLogin<P extends PgPoolLike>(pool: P, params: Connec
     try {
       return await connectOnce();
     } catch (error) {
-      if (!LOGIN_REJECTED.has((error as { code?: string }).code ?? '')) throw error;
+      if (!isLoginRejection(error)) throw error;
       params.onLoginRejected?.();
-      return connectOnce();
+    }
+    try {
+      return await connectOnce();
+    } catch (error) {
+      if (!isLoginRejection(error)) throw error;
+      throw new PasswordlessError(
+        'TOKEN_REJECTED',
+        `The server refused a fresh token too: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint:
+            'The token is valid but does not fit the role: check that the role name equals the identity (case-sensitive) and was ' +
+            "created for it (Azure: select * from pgaadauth_create_principal('<identity name>', false, false)).",
+        },
+      );
     }
   };
   // pg-pool's own query() calls this.connect(callback), so both forms go through the retry.

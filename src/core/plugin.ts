@@ -1,5 +1,6 @@
 import type { ResolvedSettings } from './settings.ts';
 import type { DriverTls } from './tls.ts';
+import type { TokenCacheEvent, TokenCacheStats } from './token-cache.ts';
 
 /**
  * What plugins return and adapters consume: driver-neutral connection parameters.
@@ -13,6 +14,10 @@ export interface ConnectionParams {
   onLoginRejected?: () => void;
   /** When the current token expires, if known (for health endpoints; never the token itself). */
   tokenExpiresAtMs?: () => number | undefined;
+  /** Counters of the token cache behind `password` (fetches, cache hits, waits), for metrics. */
+  tokenStats?: () => TokenCacheStats;
+  /** Subscribes to the token cache's events (new token, refresh errors, retries); returns the unsubscribe function. */
+  onTokenEvent?: (listener: (event: TokenCacheEvent) => void) => () => void;
   [key: string]: unknown;
 }
 

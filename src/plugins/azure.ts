@@ -60,6 +60,8 @@ export const azurePlugin: Plugin = {
       ssl,
       onLoginRejected: () => cache.invalidate(),
       tokenExpiresAtMs: () => cache.expiresAtMs(),
+      tokenStats: () => cache.stats(),
+      onTokenEvent: (listener) => cache.on(listener),
     };
   },
 };

@@ -44,7 +44,10 @@ describe('retryRejectedLogin', () => {
   it('retries only once, and never for other errors', async () => {
     const twice = scriptedPool([{ code: '28P01' }, { code: '28P01' }]);
     retryRejectedLogin(twice.pool, { onLoginRejected: () => {} });
-    await assert.rejects(twice.pool.connect(), { code: '28P01' });
+    await assert.rejects(twice.pool.connect(), {
+      code: 'TOKEN_REJECTED',
+      message: /refused a fresh token too: login failed/,
+    });
     assert.equal(twice.calls(), 2);
     const other = scriptedPool([{ code: '53300' }]);
     retryRejectedLogin(other.pool, { onLoginRejected: () => assert.fail('not a login rejection') });
