@@ -6,19 +6,26 @@ import { formatExports } from './shell-env.ts';
 
 export const EMULATOR_HELP = `Usage: pg-passwordless emulator [options]
 
-Runs a local Azure-like cloud in the foreground: managed-identity endpoints for @azure/identity and a
-PostgreSQL gateway that accepts Entra tokens as passwords, in front of a real PostgreSQL (or embedded
-PGlite). When ready it prints the environment a client needs as "export NAME=value" lines.
+Runs a local cloud in the foreground: identity endpoints that the official SDKs talk to, and a
+PostgreSQL gateway that accepts that cloud's tokens as passwords, in front of a real PostgreSQL (or
+embedded PGlite). When ready it prints the environment a client needs as "export NAME=value" lines.
 
 Options:
+  --cloud azure|aws|gcp            the cloud to play (default azure): Azure managed identity + Entra
+                                   tokens; AWS container credentials + RDS IAM tokens; a GCP metadata
+                                   server + Cloud SQL IAM tokens
   --backend auto|postgres|pglite   database behind the gateway (default auto: PostgreSQL when installed)
   --host ADDRESS                   loopback address to listen on (default 127.0.0.1)
   --port N                         gateway port (default: a free port)
   --identity-port N                identity endpoint port (default: a free port)
   --token-lifetime SECONDS         lifetime of issued tokens (default 3600)
-  --identity NAME                  a system-assigned managed identity (default: orders-api)
-  --user-identity NAME[=CLIENT_ID] a user-assigned managed identity (repeatable)
-  --cloud public|usgov|china       the audience the gateway expects (default public)
+  --identity NAME                  azure: a system-assigned managed identity (default: orders-api)
+  --user-identity NAME[=CLIENT_ID] azure: a user-assigned managed identity (repeatable)
+  --azure-cloud public|usgov|china azure: the audience the gateway expects (default public)
+  --aws-user NAME                  aws: an IAM database user, granted rds_iam (default: app_user)
+  --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
+                                   emulator.iam.gserviceaccount.com); its user is the email without
+                                   .gserviceaccount.com
   --password-role NAME             also allow password logins for NAME, with the password taken from
                                    PG_PASSWORDLESS_EMULATOR_PASSWORD (never from the command line)
   --insecure                       also accept logins without TLS (loopback tests only)
@@ -31,7 +38,8 @@ Options:
   -h, --help                       show this help
 
 Faults can be changed while running: POST {"status":429,"retryAfterSeconds":2} to
-$IDENTITY_ENDPOINT/../../emulator/faults with the header X-IDENTITY-HEADER: $IDENTITY_HEADER.
+<identity endpoint>/emulator/faults with the header X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET;
+GET <identity endpoint>/emulator/counters reads the counters.
 SIGINT or SIGTERM stops everything and removes what the emulator created.`;
 
 /** Parses the emulator's flags into options; throws PasswordlessError(CONFIG_INVALID) on bad input. */
@@ -87,7 +95,10 @@ export function parseEmulatorArgs(
     gatewayPort: number('port'),
     identityPort: number('identity-port'),
     tokenLifetimeSeconds: number('token-lifetime'),
-    cloud: oneOf('cloud', ['public', 'usgov', 'china'] as const),
+    cloud: oneOf('cloud', ['azure', 'aws', 'gcp'] as const),
+    azureCloud: oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
+    ...(values['aws-user'] ? { awsUsers: values['aws-user'] } : {}),
+    ...(values['gcp-service-account'] ? { gcpServiceAccounts: values['gcp-service-account'] } : {}),
     allowInsecure: values.insecure,
     ...(identities.length > 0 ? { identities } : {}),
   };
@@ -131,6 +142,9 @@ function parseFlags(args: string[]) {
       identity: { type: 'string', multiple: true },
       'user-identity': { type: 'string', multiple: true },
       cloud: { type: 'string' },
+      'azure-cloud': { type: 'string' },
+      'aws-user': { type: 'string', multiple: true },
+      'gcp-service-account': { type: 'string', multiple: true },
       'password-role': { type: 'string' },
       insecure: { type: 'boolean' },
       latency: { type: 'string' },
@@ -158,7 +172,7 @@ export async function runEmulatorCommand(
   const exports = formatExports(emulator.env);
   if (envFile) writeFileSync(envFile, exports, { mode: 0o600 });
   io.stderr.write(
-    `pg-passwordless emulator ready: gateway ${emulator.gateway.host}:${emulator.gateway.port} (TLS), ` +
+    `pg-passwordless emulator (${emulator.cloud}) ready: gateway ${emulator.gateway.host}:${emulator.gateway.port} (TLS), ` +
       `identity ${emulator.identityUrl}, backend ${emulator.backend.describe()}\n`,
   );
   io.stdout.write(exports);

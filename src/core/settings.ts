@@ -29,6 +29,40 @@ export interface AzureSettings {
   scope?: string;
 }
 
+/** The AWS credentials shape of the AWS SDK (`AwsCredentialIdentity`), or a provider of it. */
+export interface AwsCredentialsLike {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+export type AwsCredentialsProviderLike = () => Promise<AwsCredentialsLike>;
+
+export interface AwsSettings {
+  enabled?: boolean;
+  /** The region; else PG_PASSWORDLESS_AWS_REGION, else the one in an RDS host name, else the SDK's default. */
+  region?: string;
+  /** Credentials or a provider; the SDK's default chain when omitted. */
+  credentials?: AwsCredentialsLike | AwsCredentialsProviderLike;
+  /** The endpoint to sign for (`host` or `host:port`) when connecting through a custom DNS name. */
+  signingHost?: string;
+}
+
+/** The subset of google-auth-library's GoogleAuth that pg-passwordless uses. */
+export interface GoogleAuthLike {
+  getClient(): Promise<{
+    getAccessToken(): Promise<{ token?: string | null }>;
+    credentials?: { expiry_date?: number | null };
+  }>;
+  getCredentials(): Promise<{ client_email?: string }>;
+}
+
+export interface GcpSettings {
+  enabled?: boolean;
+  /** A GoogleAuth instance to use instead of Application Default Credentials. */
+  auth?: GoogleAuthLike;
+}
+
 /** Programmatic settings. Every field is optional; explicit values beat the environment. */
 export interface Settings {
   /** Turns the plugin host on. Implied when settings enable a plugin explicitly. */
@@ -42,6 +76,8 @@ export interface Settings {
   /** How long one plugin may take before it is skipped with a warning. */
   pluginTimeoutMs?: number;
   azure?: AzureSettings;
+  aws?: AwsSettings;
+  gcp?: GcpSettings;
   tls?: TlsSettings;
   tokenCache?: { policy?: Partial<RefreshPolicyOptions>; retry?: Partial<RetryOptions> };
   logger?: Logger;
@@ -59,6 +95,8 @@ export interface ResolvedSettings {
   plugins: ReadonlyArray<Plugin | string>;
   pluginTimeoutMs: number;
   azure: AzureSettings & { enabled: boolean };
+  aws: AwsSettings & { enabled: boolean };
+  gcp: GcpSettings & { enabled: boolean };
   tls: TlsSettings;
   tokenCache: { policy?: Partial<RefreshPolicyOptions>; retry?: Partial<RetryOptions> };
   logger: Logger;
@@ -80,7 +118,11 @@ export function resolveSettings(
   settings: Settings = {},
   env: Env = settings.env ?? process.env,
 ): ResolvedSettings {
-  const explicitlyEnabled = settings.azure?.enabled === true || (settings.plugins?.length ?? 0) > 0;
+  const explicitlyEnabled =
+    settings.azure?.enabled === true ||
+    settings.aws?.enabled === true ||
+    settings.gcp?.enabled === true ||
+    (settings.plugins?.length ?? 0) > 0;
   const enabled =
     settings.enabled ?? (explicitlyEnabled || (parseBool(env, 'PG_PASSWORDLESS_ENABLED') ?? false));
   const allow = settings.allow ?? parseList(env.PG_PASSWORDLESS_ALLOW);
@@ -97,6 +139,16 @@ export function resolveSettings(
       ...settings.azure,
       enabled: settings.azure?.enabled ?? parseBool(env, 'PG_PASSWORDLESS_AZURE_ENABLED') ?? false,
       clientId: azureClientId,
+    },
+    aws: {
+      ...settings.aws,
+      enabled: settings.aws?.enabled ?? parseBool(env, 'PG_PASSWORDLESS_AWS_ENABLED') ?? false,
+      region: settings.aws?.region ?? (env.PG_PASSWORDLESS_AWS_REGION || undefined),
+      signingHost: settings.aws?.signingHost ?? (env.PG_PASSWORDLESS_AWS_SIGNING_HOST || undefined),
+    },
+    gcp: {
+      ...settings.gcp,
+      enabled: settings.gcp?.enabled ?? parseBool(env, 'PG_PASSWORDLESS_GCP_ENABLED') ?? false,
     },
     tls: { ...settings.tls },
     tokenCache: { ...settings.tokenCache },

@@ -32,8 +32,8 @@ const KNOWN_MODES = new Set([
 /**
  * Builds the TLS options for a token-carrying connection. Verification of the certificate and the host
  * name is the default (libpq's `verify-full`); weaker `sslmode`s are refused unless `allowInsecure`.
- * The CA comes from, in order: `ca`, `caFile`, the URL's `sslrootcert`, `PGSSLROOTCERT`, else the
- * system store (which holds the roots Azure uses).
+ * The CA comes from, in order: `ca`, `caFile`, the URL's `sslrootcert`, `PGSSLROOTCERT`, the cloud's
+ * bundle (RDS), else the system store (which holds the roots Azure uses).
  *
  * @example
  * buildTlsOptions(parseConnectionUrl(url), {}, process.env) // { rejectUnauthorized: true }
@@ -43,6 +43,8 @@ export function buildTlsOptions(
   settings: TlsSettings,
   env: Env,
   readFile: (path: string) => Buffer = readFileSync,
+  /** The cloud's own CA bundle (RDS), used when nothing else names a CA. */
+  defaultCa?: string | string[],
 ): DriverTls {
   const mode = target.params.sslmode || env.PGSSLMODE || 'verify-full';
   if (!KNOWN_MODES.has(mode)) {

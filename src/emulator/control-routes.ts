@@ -7,17 +7,17 @@ export const COUNTERS_PATH = '/emulator/counters';
 
 /**
  * Lets another process (a benchmark, the demo, a shell) change faults and read counters of a running
- * emulator. Guarded by the same secret header as the managed-identity endpoint.
+ * emulator. Guarded by the header `X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET`.
  */
 export function controlRoutes(control: {
   secret: string;
   setFaults(faults: Faults): void;
   counters(): unknown;
 }): Route[] {
-  const authorized = (request: IncomingMessage) => request.headers['x-identity-header'] === control.secret;
+  const authorized = (request: IncomingMessage) => request.headers['x-emulator-secret'] === control.secret;
   const denied = {
     status: 401,
-    body: { error: 'unauthorized', error_description: 'X-IDENTITY-HEADER is missing or wrong.' },
+    body: { error: 'unauthorized', error_description: 'X-Emulator-Secret is missing or wrong.' },
   };
   return [
     {

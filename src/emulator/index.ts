@@ -3,37 +3,30 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import type { AzureCloud } from '../core/settings.ts';
-import { AZURE_POSTGRES_RESOURCES } from '../plugins/azure-cloud.ts';
-import { APP_SERVICE_PATH, azureIdentityRoutes, JWKS_PATH } from './azure-identity-routes.ts';
-import { createSigningKey, issueAzureToken } from './azure-tokens.ts';
-import { azureValidator, type EntraRole } from './azure-validator.ts';
 import type { Backend } from './backend.ts';
 import { startPgliteBackend } from './backend-pglite.ts';
 import { findPostgresBinaries, startPostgresBackend } from './backend-postgres.ts';
 import { createCertificates } from './certificates.ts';
+import { type AwsControls, type AwsOptions, createAwsCloud } from './clouds/aws.ts';
+import { type AzureControls, type AzureOptions, createAzureCloud } from './clouds/azure.ts';
+import { type CloudContext, type CloudName, createLoginRole, type EmulatedCloud } from './clouds/cloud.ts';
+import { createGcpCloud, type GcpControls, type GcpOptions } from './clouds/gcp.ts';
 import { controlRoutes } from './control-routes.ts';
 import { createFaultInjector, type Faults } from './faults.ts';
 import { type Gateway, type GatewayStats, startGateway } from './gateway.ts';
-import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './identities.ts';
 import { type LoggedRequest, startIdentityServer } from './identity-server.ts';
-import { quoteIdentifier } from './wire.ts';
+import { withPasswordRoles } from './login-validator.ts';
 
-export type { EntraRole } from './azure-validator.ts';
+export type { IdentityInput } from './clouds/azure.ts';
+export type { ManagedIdentity } from './clouds/azure-identities.ts';
+export type { EntraRole } from './clouds/azure-validator.ts';
+export type { CloudName } from './clouds/cloud.ts';
 export type { Faults } from './faults.ts';
-export type { ManagedIdentity } from './identities.ts';
 export type { LoggedRequest } from './identity-server.ts';
 
-export interface IdentityInput {
-  name: string;
-  kind?: 'system' | 'user';
-  clientId?: string;
-  objectId?: string;
-  /** Create its PostgreSQL role, as `pgaadauth_create_principal` would (default true). */
-  createRole?: boolean;
-}
-
-export interface EmulatorOptions {
+export interface EmulatorOptions extends AzureOptions, AwsOptions, GcpOptions {
+  /** The cloud to play (default azure): its identity endpoints, its login check, its client environment. */
+  cloud?: CloudName;
   /** `auto` (default): a system PostgreSQL when installed, else embedded PGlite. */
   backend?: 'auto' | 'postgres' | 'pglite';
   /** Loopback address to listen on. */
@@ -42,14 +35,10 @@ export interface EmulatorOptions {
   identityPort?: number;
   /** Lifetime of issued tokens (Azure: 5 to 60 minutes for users, up to 24 h for managed identities). */
   tokenLifetimeSeconds?: number;
-  /** The identities; the first system-assigned one answers requests that name no id. Default: one system-assigned `orders-api`. */
-  identities?: IdentityInput[];
   /** Serve the gateway without TLS as well (require_secure_transport=OFF). TLS is still offered. */
   allowInsecure?: boolean;
-  /** Enable password auth next to Entra (the static-password baseline), with this role and password. */
+  /** Enable password auth next to the cloud's tokens (the static-password baseline) for this role. */
   passwordRole?: { name: string; password: string };
-  /** The cloud whose audience the gateway expects. */
-  cloud?: AzureCloud;
   faults?: Faults;
   /** Where to write ca.pem (and nothing else); a new temporary folder by default. */
   outDir?: string;
@@ -59,90 +48,101 @@ export interface EmulatorOptions {
 export interface EmulatorCounters {
   /** HTTP requests to the identity endpoints, any route, faults included. */
   identityRequests: number;
+  /** Tokens (Azure, GCP) or credential sets (AWS) handed out by the identity endpoints. */
   tokensIssued: number;
   faultsInjected: number;
   gateway: GatewayStats;
 }
 
 /** A running emulator. */
-export interface Emulator {
+export interface Emulator extends AzureControls {
+  cloud: CloudName;
   /** What a client needs, as environment variables. */
   env: Record<string, string>;
   identityUrl: string;
   gateway: { host: string; port: number };
   caPath: string;
   backend: { kind: Backend['kind']; database: string; describe(): string };
-  identities(): readonly ManagedIdentity[];
-  addIdentity(input: IdentityInput): Promise<ManagedIdentity>;
-  /** Maps an Entra principal to a role (pgaadauth_create_principal_with_oid) and creates the role. */
-  addRole(role: EntraRole): Promise<void>;
+  /** Present when playing AWS. */
+  aws?: AwsControls;
+  /** Present when playing GCP. */
+  gcp?: GcpControls;
   setFaults(faults: Faults): void;
   clearFaults(): void;
   setTokenLifetime(seconds: number): void;
   counters(): EmulatorCounters;
   /** Recent requests to the identity endpoints (method, path, query), oldest first. */
   identityRequests(): LoggedRequest[];
-  /** Issues a token directly (tests: expired tokens, other audiences). */
-  issueToken(
-    identityName: string,
-    options?: { resource?: string; lifetimeSeconds?: number; nowMs?: number },
-  ): Promise<string>;
   /** Runs SQL on the backend as the superuser; returns the last statement's rows as text. */
   adminSql(sql: string): Promise<string[][]>;
   stop(): Promise<void>;
 }
 
 /**
- * Starts a local Azure-like cloud: managed-identity endpoints that the real `@azure/identity` talks to,
- * and a PostgreSQL-wire gateway that checks Entra tokens like Azure Database for PostgreSQL, in front of
- * a real PostgreSQL (or embedded PGlite).
+ * Starts a local cloud: identity endpoints that the real SDKs talk to (Azure managed identity by
+ * default; AWS container credentials or a GCP metadata server with `cloud`), and a PostgreSQL-wire
+ * gateway that checks tokens like that cloud's database, in front of a real PostgreSQL (or embedded PGlite).
  *
  * @example
  * const emulator = await startEmulator({ tokenLifetimeSeconds: 300 });
- * Object.assign(process.env, emulator.env);
- * // ... connect with pg-passwordless ...
+ * // run a client with emulator.env, then:
  * await emulator.stop();
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? Date.now;
-  const cloud = options.cloud ?? 'public';
-  const resource = AZURE_POSTGRES_RESOURCES[cloud];
+  const cloudName = options.cloud ?? 'azure';
   let tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
-  const identities: ManagedIdentity[] = [];
-  const roles: EntraRole[] = [];
-  const passwordRoles = new Map<string, string>();
   let tokensIssued = 0;
+  let gatewayPort = 0;
 
   const outDir = options.outDir ?? mkdtempSync(join(tmpdir(), 'pg-passwordless-emulator-'));
   const ownsOutDir = options.outDir === undefined;
   const certificates = createCertificates();
   const caPath = join(outDir, 'ca.pem');
   writeFileSync(caPath, certificates.caCertPem);
-  const key = await createSigningKey();
-  const identitySecret = randomBytes(24).toString('hex');
+  const controlSecret = randomBytes(24).toString('hex');
   const faults = createFaultInjector(now);
   if (options.faults) faults.set(options.faults);
 
   const backend = await startBackend(options.backend ?? 'auto');
   const cleanups: Array<() => Promise<void>> = [() => backend.stop()];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    if (ownsOutDir) rmSync(outDir, { recursive: true, force: true });
+  };
   try {
-    let counters = (): unknown => ({});
+    const context: CloudContext = {
+      backend,
+      now,
+      tokenLifetimeSeconds: () => tokenLifetimeSeconds,
+      onIssued: () => tokensIssued++,
+      gatewayHostPorts: () => [`${host}:${gatewayPort}`, `localhost:${gatewayPort}`],
+    };
+    const azure = cloudName === 'azure' ? await createAzureCloud(context, options) : undefined;
+    const aws = cloudName === 'aws' ? await createAwsCloud(context, options) : undefined;
+    const gcp = cloudName === 'gcp' ? await createGcpCloud(context, options) : undefined;
+    const cloud = (azure ?? aws ?? gcp) as EmulatedCloud;
+
+    const passwordRoles = new Map<string, string>();
+    if (options.passwordRole) {
+      await createLoginRole(backend, options.passwordRole.name);
+      passwordRoles.set(options.passwordRole.name, options.passwordRole.password);
+    }
+
+    let readCounters = (): EmulatorCounters => ({
+      identityRequests: 0,
+      tokensIssued,
+      faultsInjected: 0,
+      gateway: {} as GatewayStats,
+    });
     const identityServer = await startIdentityServer(
       [
-        ...azureIdentityRoutes({
-          key,
-          tenantId: EMULATOR_TENANT_ID,
-          identitySecret,
-          tokenLifetimeSeconds: () => tokenLifetimeSeconds,
-          identities: () => identities,
-          now,
-          onIssued: () => tokensIssued++,
-        }),
+        ...cloud.routes,
         ...controlRoutes({
-          secret: identitySecret,
+          secret: controlSecret,
           setFaults: (next) => faults.set(next),
-          counters: () => counters(),
+          counters: () => readCounters(),
         }),
       ],
       faults,
@@ -159,99 +159,64 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         minVersion: 'TLSv1.2',
       }),
       allowInsecure: options.allowInsecure ?? false,
-      validator: azureValidator({
-        key,
-        resource,
-        tenantId: EMULATOR_TENANT_ID,
-        roles: () => roles,
-        passwordRoles: () => passwordRoles,
-        passwordAuth: options.passwordRole !== undefined,
-        now,
-      }),
+      validator: withPasswordRoles(cloud.validator, passwordRoles),
       backend,
     });
+    gatewayPort = gateway.port;
     cleanups.unshift(() => gateway.close());
-
-    const addRole = async (role: EntraRole) => {
-      await createBackendRole(backend, role.roleName);
-      roles.push(role);
-    };
-    const addIdentity = async (input: IdentityInput) => {
-      const identity = makeIdentity(input.name, input.kind ?? 'system', input);
-      identities.push(identity);
-      if (input.createRole !== false)
-        await addRole({ roleName: identity.name, objectId: identity.objectId, type: 'service' });
-      return identity;
-    };
-    for (const input of options.identities ?? [{ name: 'orders-api', kind: 'system' as const }])
-      await addIdentity(input);
-    if (options.passwordRole) {
-      const { name, password } = options.passwordRole;
-      await createBackendRole(backend, name);
-      passwordRoles.set(name, password);
-    }
-
-    const defaultIdentity = identities.find((identity) => identity.kind === 'system') ?? identities[0];
-    const env: Record<string, string> = {
-      IDENTITY_ENDPOINT: `${identityServer.url}${APP_SERVICE_PATH}`,
-      IDENTITY_HEADER: identitySecret,
-      PGHOST: host,
-      PGPORT: String(gateway.port),
-      PGDATABASE: backend.database,
-      PGUSER: defaultIdentity?.name ?? '',
-      PGSSLMODE: 'verify-full',
-      PGSSLROOTCERT: caPath,
-      NODE_EXTRA_CA_CERTS: caPath,
-      PG_PASSWORDLESS_ENABLED: 'true',
-      PG_PASSWORDLESS_AZURE_ENABLED: 'true',
-    };
-
-    const readCounters = (): EmulatorCounters => ({
+    readCounters = () => ({
       identityRequests: identityServer.requests(),
       tokensIssued,
       faultsInjected: faults.injected(),
       gateway: gateway.stats(),
     });
-    counters = readCounters;
+
+    const env: Record<string, string> = {
+      ...cloud.clientEnv(identityServer.url),
+      PGHOST: host,
+      PGPORT: String(gateway.port),
+      PGDATABASE: backend.database,
+      PGUSER: cloud.defaultUser(),
+      PGSSLMODE: 'verify-full',
+      PGSSLROOTCERT: caPath,
+      NODE_EXTRA_CA_CERTS: caPath,
+      PG_PASSWORDLESS_ENABLED: 'true',
+      PG_PASSWORDLESS_EMULATOR_SECRET: controlSecret,
+    };
+    const notAzure = (): never => {
+      throw new Error(`the emulator plays ${cloudName}: this is for Azure only`);
+    };
+
     let stopped = false;
     return {
+      cloud: cloudName,
       env,
       identityUrl: identityServer.url,
       gateway: { host, port: gateway.port },
       caPath,
       backend: { kind: backend.kind, database: backend.database, describe: () => backend.describe() },
-      identities: () => identities,
-      addIdentity,
-      addRole,
+      aws,
+      gcp,
+      identities: () => azure?.identities() ?? notAzure(),
+      addIdentity: (input) => azure?.addIdentity(input) ?? notAzure(),
+      addRole: (role) => azure?.addRole(role) ?? notAzure(),
+      issueToken: (name, issue) => azure?.issueToken(name, issue) ?? notAzure(),
       setFaults: (next) => faults.set(next),
       clearFaults: () => faults.clear(),
       setTokenLifetime: (seconds) => {
         tokenLifetimeSeconds = seconds;
       },
-      counters: readCounters,
+      counters: () => readCounters(),
       identityRequests: () => identityServer.requestLog(),
-      issueToken: async (identityName, issue = {}) => {
-        const identity = identities.find((candidate) => candidate.name === identityName);
-        if (!identity) throw new Error(`no identity named ${identityName}`);
-        const issued = await issueAzureToken(key, {
-          identity,
-          resource: issue.resource ?? resource,
-          tenantId: EMULATOR_TENANT_ID,
-          lifetimeSeconds: issue.lifetimeSeconds ?? tokenLifetimeSeconds,
-          nowMs: issue.nowMs ?? now(),
-        });
-        return issued.token;
-      },
       adminSql: (sql) => backend.adminSql(sql),
       stop: async () => {
         if (stopped) return;
         stopped = true;
-        for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-        if (ownsOutDir) rmSync(outDir, { recursive: true, force: true });
+        await cleanUp();
       },
     };
   } catch (error) {
-    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    await cleanUp();
     throw error;
   }
 }
@@ -260,14 +225,3 @@ async function startBackend(choice: 'auto' | 'postgres' | 'pglite'): Promise<Bac
   if (choice === 'pglite' || (choice === 'auto' && !findPostgresBinaries())) return startPgliteBackend();
   return startPostgresBackend();
 }
-
-/** What pgaadauth_create_principal leaves behind: a login role that may use the database. */
-async function createBackendRole(backend: Backend, roleName: string): Promise<void> {
-  const role = quoteIdentifier(roleName);
-  await backend.adminSql(
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;` +
-      `GRANT ALL ON DATABASE ${quoteIdentifier(backend.database)} TO ${role}; GRANT ALL ON SCHEMA public TO ${role};`,
-  );
-}
-
-export { JWKS_PATH };

@@ -10,3 +10,21 @@ export interface LoginValidator {
 export function passwordFailed(user: string): LoginCheck {
   return { ok: false, sqlState: '28P01', message: `password authentication failed for user "${user}"` };
 }
+
+/**
+ * Password authentication next to the cloud's token check, for roles that have a password (the
+ * static-password baseline). Off unless the emulator is started with a password role.
+ */
+export function withPasswordRoles(
+  validator: LoginValidator,
+  passwordRoles: ReadonlyMap<string, string>,
+): LoginValidator {
+  return {
+    async check(user, password) {
+      const expected = passwordRoles.get(user);
+      if (expected !== undefined)
+        return expected === password ? { ok: true, role: user } : passwordFailed(user);
+      return validator.check(user, password);
+    },
+  };
+}

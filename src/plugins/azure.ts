@@ -5,6 +5,7 @@ import { buildTlsOptions } from '../core/tls.ts';
 import { azureScope } from './azure-cloud.ts';
 import { azureTokenSource, describeDefaultCredential } from './azure-token-source.ts';
 import { userFromClaims } from './azure-user.ts';
+import { connectionParamsFromCache } from './connection-params.ts';
 import { readJwtClaims } from './jwt-claims.ts';
 import { loadPeer } from './load-peer.ts';
 
@@ -54,14 +55,6 @@ export const azurePlugin: Plugin = {
 
     // Without a user in the URL (or PGUSER), the token says which role to use, where it says so reliably.
     const user = target.user ?? userFromClaims(readJwtClaims(await cache.getToken()));
-    return {
-      user,
-      password: () => cache.getToken(),
-      ssl,
-      onLoginRejected: () => cache.invalidate(),
-      tokenExpiresAtMs: () => cache.expiresAtMs(),
-      tokenStats: () => cache.stats(),
-      onTokenEvent: (listener) => cache.on(listener),
-    };
+    return { user, ssl, ...connectionParamsFromCache(cache) };
   },
 };

@@ -1,5 +1,7 @@
 import type { Plugin } from '../core/plugin.ts';
+import { awsPlugin } from './aws.ts';
 import { azurePlugin } from './azure.ts';
+import { gcpPlugin } from './gcp.ts';
 
 /** The plugins that ship with pg-passwordless, in the order they run (before third-party ones). */
-export const builtInPlugins: readonly Plugin[] = [azurePlugin];
+export const builtInPlugins: readonly Plugin[] = [azurePlugin, awsPlugin, gcpPlugin];

@@ -131,18 +131,23 @@ describe('emulator identity endpoints', () => {
     assert.equal(emulator.counters().faultsInjected - before, 4);
   });
 
-  it('lets another process change faults and read counters over HTTP, with the identity header', async () => {
+  it('lets another process change faults and read counters over HTTP, with the emulator secret', async () => {
     const control = `${emulator.identityUrl}/emulator/faults`;
+    const secret = { 'X-Emulator-Secret': emulator.env.PG_PASSWORDLESS_EMULATOR_SECRET as string };
     assert.equal((await fetch(control, { method: 'POST', body: '{"status":500}' })).status, 401);
+    assert.equal(
+      (await fetch(control, { method: 'POST', headers: header, body: '{"status":500}' })).status,
+      401,
+    );
     const set = await fetch(control, {
       method: 'POST',
-      headers: header,
+      headers: secret,
       body: JSON.stringify({ status: 500, count: 1 }),
     });
     assert.equal(set.status, 200);
     assert.equal((await fetch(appService, { headers: header })).status, 500);
     const counters = (await (
-      await fetch(`${emulator.identityUrl}/emulator/counters`, { headers: header })
+      await fetch(`${emulator.identityUrl}/emulator/counters`, { headers: secret })
     ).json()) as { tokensIssued: number };
     assert.ok(counters.tokensIssued > 0);
   });

@@ -1,5 +1,5 @@
+import { type LoginCheck, type LoginValidator, passwordFailed } from '../login-validator.ts';
 import { type SigningKey, verifySignature } from './azure-tokens.ts';
-import { type LoginCheck, type LoginValidator, passwordFailed } from './login-validator.ts';
 
 /** An Entra principal mapped to a role, as `pgaadauth_create_principal[_with_oid]` records it. */
 export interface EntraRole {
@@ -14,9 +14,6 @@ export interface AzureValidatorOptions {
   resource: string;
   tenantId: string;
   roles(): readonly EntraRole[];
-  /** Roles that may log in with a password, only when password auth is enabled. */
-  passwordRoles(): ReadonlyMap<string, string>;
-  passwordAuth: boolean;
   now(): number;
 }
 
@@ -30,12 +27,7 @@ const INVALID = '28000';
 export function azureValidator(options: AzureValidatorOptions): LoginValidator {
   return {
     async check(user: string, password: string): Promise<LoginCheck> {
-      if (!looksLikeJwt(password)) {
-        const expected = options.passwordRoles().get(user);
-        if (options.passwordAuth && expected !== undefined && expected === password)
-          return { ok: true, role: user };
-        return passwordFailed(user);
-      }
+      if (!looksLikeJwt(password)) return passwordFailed(user);
       const claims = await verifySignature(options.key, password);
       if (!claims)
         return fail('An error occurred while validating the access token. The signature is invalid.');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Route, RouteAnswer } from '../identity-server.ts';
+import { type IdentitySelector, type ManagedIdentity, selectIdentity } from './azure-identities.ts';
 import { issueAzureToken, type SigningKey } from './azure-tokens.ts';
-import { type IdentitySelector, type ManagedIdentity, selectIdentity } from './identities.ts';
-import type { Route, RouteAnswer } from './identity-server.ts';
 
 export const APP_SERVICE_PATH = '/msi/token';
 export const IMDS_PATH = '/metadata/identity/oauth2/token';

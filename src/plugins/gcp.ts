@@ -1,0 +1,65 @@
+import { parseConnectionUrl } from '../core/connection-url.ts';
+import { PasswordlessError } from '../core/errors.ts';
+import type { ConnectionParams, Plugin } from '../core/plugin.ts';
+import type { GoogleAuthLike, ResolvedSettings } from '../core/settings.ts';
+import { buildTlsOptions } from '../core/tls.ts';
+import { connectionParamsFromCache } from './connection-params.ts';
+import { gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from './gcp-token-source.ts';
+import { loadPeer } from './load-peer.ts';
+
+type GoogleAuthModule = { GoogleAuth: new (options: { scopes: string[] }) => GoogleAuthLike };
+
+/**
+ * The `gcp` plugin: Cloud SQL for PostgreSQL IAM database authentication, the OAuth2 access token as
+ * the password. Enabled by `PG_PASSWORDLESS_GCP_ENABLED=true` (behind `PG_PASSWORDLESS_ENABLED`) or
+ * `{ gcp: { enabled: true } }`. Uses Application Default Credentials with the `sqlservice.login` scope.
+ *
+ * @example
+ * const params = await setDatabaseConnectionParams('postgresql://10.1.2.3/orders?sslmode=verify-ca&sslrootcert=server-ca.pem', {
+ *   gcp: { enabled: true },
+ * });
+ */
+export const gcpPlugin: Plugin = {
+  name: 'gcp',
+  async setDatabaseConnectionParams(
+    connectionUrl: string,
+    settings: ResolvedSettings,
+  ): Promise<ConnectionParams> {
+    if (!settings.gcp.enabled) return {};
+    const target = parseConnectionUrl(connectionUrl, settings.env);
+    const ssl = buildTlsOptions(target, settings.tls, settings.env);
+    const auth =
+      settings.gcp.auth ??
+      new (await loadPeer<GoogleAuthModule>('google-auth-library', 'The gcp plugin')).GoogleAuth({
+        scopes: [SQLSERVICE_LOGIN_SCOPE],
+      });
+    const cache = settings.caches.getOrCreate(settings.gcp.auth ?? 'gcp|adc|sqlservice.login', () => ({
+      source: gcpTokenSource(auth),
+      ...settings.tokenCache,
+    }));
+    const user = target.user ?? (await userFromServiceAccount(auth));
+    return { user, ssl, ...connectionParamsFromCache(cache) };
+  },
+};
+
+/**
+ * Cloud SQL names an IAM service-account user by its email without `.gserviceaccount.com`
+ * (`orders@my-project.iam`); a person's user is the full email.
+ */
+export function cloudSqlUserOf(email: string): string {
+  return email.replace(/\.gserviceaccount\.com$/, '');
+}
+
+async function userFromServiceAccount(auth: GoogleAuthLike): Promise<string> {
+  const { client_email: email } = await auth.getCredentials().catch(() => ({ client_email: undefined }));
+  if (!email) {
+    throw new PasswordlessError(
+      'USER_MISSING',
+      'The connection URL names no user, and the Google credentials name no service account.',
+      {
+        hint: 'Put the IAM user in the URL: the service account email without .gserviceaccount.com (sa@project.iam), or a person’s email.',
+      },
+    );
+  }
+  return cloudSqlUserOf(email);
+}
