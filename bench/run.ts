@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Emulator, startEmulator } from '../src/emulator/index.ts';
+import { runScenario } from '../test/helpers/run-scenario.ts';
 
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const STATIC_PASSWORD = 'baseline-password-for-bench';
@@ -130,3 +131,34 @@ try {
 } finally {
   await emulator.stop();
 }
+
+// AWS and GCP: the same cold burst, through the scenarios the tests assert on (one process each).
+const rows: Array<Record<string, string | number>> = [];
+for (const cloud of ['aws', 'gcp'] as const) {
+  const cloudEmulator = await startEmulator({ cloud });
+  try {
+    const env = { ...cloudEmulator.env, SCENARIO_CONNECTIONS: '50' };
+    let before = cloudEmulator.counters().tokensIssued;
+    const ours = await runScenario('cloud.ts', ['pool'], env);
+    const oursRequests = cloudEmulator.counters().tokensIssued - before;
+    before = cloudEmulator.counters().tokensIssued;
+    const naive = await runScenario('cloud.ts', [`reference-${cloud}`], env);
+    const naiveRequests = cloudEmulator.counters().tokensIssued - before;
+    if (ours.code !== 0 || naive.code !== 0)
+      throw new Error(`${cloud} scenario failed: ${ours.stderr}${naive.stderr}`);
+    const what = cloud === 'aws' ? 'signings / credential requests' : 'metadata token requests';
+    rows.push({
+      cloud,
+      measure: what,
+      'pg-passwordless': cloud === 'aws' ? `${ours.output.signings} / ${oursRequests}` : oursRequests,
+      'naive per-connection': cloud === 'aws' ? `${naive.output.signings} / ${naiveRequests}` : naiveRequests,
+    });
+  } finally {
+    await cloudEmulator.stop();
+  }
+}
+table('4. 50 concurrent cold connections on AWS RDS IAM and GCP Cloud SQL IAM', rows);
+console.log(
+  '   naive aws: the reference plugin, a new Signer (and credential chain) per connection;' +
+    ' naive gcp: auth.getAccessToken() per connection (google-auth-library shares one refresh)',
+);

@@ -66,7 +66,9 @@ export function buildTlsOptions(
 
   const tls: ConnectionOptions = { rejectUnauthorized: true };
   const ca =
-    settings.ca ?? readCa(settings.caFile ?? target.params.sslrootcert ?? env.PGSSLROOTCERT, readFile);
+    settings.ca ??
+    readCa(settings.caFile ?? target.params.sslrootcert ?? env.PGSSLROOTCERT, readFile) ??
+    defaultCa;
   if (ca !== undefined) tls.ca = ca;
   // verify-ca checks the chain but not the name (Cloud SQL by IP address has no name to check).
   if (mode === 'verify-ca') tls.checkServerIdentity = () => undefined;
