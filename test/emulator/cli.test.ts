@@ -98,10 +98,15 @@ describe('pg-passwordless emulator (CLI)', () => {
       code: 'CONFIG_INVALID',
       message: /PG_PASSWORDLESS_EMULATOR_PASSWORD/,
     });
-    const aws = parseEmulatorArgs(['--cloud', 'aws', '--aws-user', 'app_user', '--aws-user', 'report_user'], {}).options;
+    const aws = parseEmulatorArgs(
+      ['--cloud', 'aws', '--aws-user', 'app_user', '--aws-user', 'report_user'],
+      {},
+    ).options;
     assert.equal(aws.cloud, 'aws');
     assert.deepEqual(aws.awsUsers, ['app_user', 'report_user']);
-    assert.throws(() => parseEmulatorArgs(['--cloud', 'oracle'], {}), { message: /--cloud must be one of azure, aws, gcp/ });
+    assert.throws(() => parseEmulatorArgs(['--cloud', 'oracle'], {}), {
+      message: /--cloud must be one of azure, aws, gcp/,
+    });
     const { options } = parseEmulatorArgs(
       ['--user-identity', 'worker=abc', '--fail-status', '429', '--retry-after', '3'],
       {},

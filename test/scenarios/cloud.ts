@@ -1,6 +1,7 @@
 // One AWS or GCP scenario per process (the SDKs cache credentials and metadata answers process-wide),
 // run by the aws and gcp plugin tests against the emulator. Prints one JSON line, never a token.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { createPool } from '../../src/adapters/pg.ts';
 import { setDatabaseConnectionParams } from '../../src/index.ts';
@@ -47,54 +48,43 @@ switch (scenario) {
   case 'reference-aws': {
     // The reference approach: a signer per connection, no cache.
     const { Signer } = await import('@aws-sdk/rds-signer');
-    const connections = Number(env.SCENARIO_CONNECTIONS ?? 1);
     let signings = 0;
-    const password = async () => {
+    const connections = await openConnectionsWith(async () => {
       signings++;
       return new Signer({
         hostname: env.PGHOST as string,
         port: Number(env.PGPORT),
         username: user,
       }).getAuthToken();
-    };
-    const { readFileSync } = await import('node:fs');
-    const pool = new pg.Pool({
-      host: env.PGHOST,
-      port: Number(env.PGPORT),
-      database: env.PGDATABASE,
-      user,
-      password,
-      max: connections,
-      ssl: { ca: readFileSync(env.PGSSLROOTCERT as string) },
     });
-    const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
-    for (const client of clients) client.release();
-    await pool.end();
-    print({ signings, connections: clients.length });
+    print({ signings, connections });
     break;
   }
   case 'reference-gcp': {
     // The naive approach: ask google-auth-library for a token on every new connection.
     const { GoogleAuth } = await import('google-auth-library');
     const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/sqlservice.login'] });
-    const connections = Number(env.SCENARIO_CONNECTIONS ?? 1);
-    const password = async () => (await auth.getAccessToken()) as string;
-    const { readFileSync } = await import('node:fs');
-    const pool = new pg.Pool({
-      host: env.PGHOST,
-      port: Number(env.PGPORT),
-      database: env.PGDATABASE,
-      user,
-      password,
-      max: connections,
-      ssl: { ca: readFileSync(env.PGSSLROOTCERT as string) },
-    });
-    const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
-    for (const client of clients) client.release();
-    await pool.end();
-    print({ connections: clients.length });
+    print({ connections: await openConnectionsWith(async () => (await auth.getAccessToken()) as string) });
     break;
   }
   default:
     throw new Error(`unknown scenario ${scenario}`);
+}
+
+/** Opens SCENARIO_CONNECTIONS connections at once through a plain pg.Pool with the given password function. */
+async function openConnectionsWith(password: () => Promise<string>): Promise<number> {
+  const connections = Number(env.SCENARIO_CONNECTIONS ?? 1);
+  const pool = new pg.Pool({
+    host: env.PGHOST,
+    port: Number(env.PGPORT),
+    database: env.PGDATABASE,
+    user,
+    password,
+    max: connections,
+    ssl: { ca: readFileSync(env.PGSSLROOTCERT as string) },
+  });
+  const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
+  for (const client of clients) client.release();
+  await pool.end();
+  return clients.length;
 }
