@@ -15,6 +15,8 @@ Options:
                                    tokens; AWS container credentials + RDS IAM tokens; a GCP metadata
                                    server + Cloud SQL IAM tokens
   --backend auto|postgres|pglite   database behind the gateway (default auto: PostgreSQL when installed)
+  --backend-url URL                use a PostgreSQL you run instead, by a superuser URL; it must trust
+                                   the gateway's logins from loopback (pg_hba.conf "trust")
   --host ADDRESS                   loopback address to listen on (default 127.0.0.1)
   --port N                         gateway port (default: a free port)
   --identity-port N                identity endpoint port (default: a free port)
@@ -90,7 +92,9 @@ export function parseEmulatorArgs(
     }),
   ];
   const options: EmulatorOptions = {
-    backend: oneOf('backend', ['auto', 'postgres', 'pglite'] as const),
+    backend: values['backend-url']
+      ? { url: values['backend-url'] }
+      : oneOf('backend', ['auto', 'postgres', 'pglite'] as const),
     host: values.host,
     gatewayPort: number('port'),
     identityPort: number('identity-port'),
@@ -135,6 +139,7 @@ function parseFlags(args: string[]) {
     allowPositionals: false,
     options: {
       backend: { type: 'string' },
+      'backend-url': { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'identity-port': { type: 'string' },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Backend } from './backend.ts';
+import { startExternalBackend } from './backend-external.ts';
 import { startPgliteBackend } from './backend-pglite.ts';
 import { findPostgresBinaries, startPostgresBackend } from './backend-postgres.ts';
 import { createCertificates } from './certificates.ts';
@@ -27,8 +28,11 @@ export type { LoggedRequest } from './identity-server.ts';
 export interface EmulatorOptions extends AzureOptions, AwsOptions, GcpOptions {
   /** The cloud to play (default azure): its identity endpoints, its login check, its client environment. */
   cloud?: CloudName;
-  /** `auto` (default): a system PostgreSQL when installed, else embedded PGlite. */
-  backend?: 'auto' | 'postgres' | 'pglite';
+  /**
+   * `auto` (default): a private cluster of the system PostgreSQL when installed, else embedded PGlite;
+   * or `{ url }`: a PostgreSQL you run, given by a superuser URL (it must trust the gateway's logins).
+   */
+  backend?: 'auto' | 'postgres' | 'pglite' | { url: string };
   /** Loopback address to listen on. */
   host?: string;
   gatewayPort?: number;
@@ -221,7 +225,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 }
 
-async function startBackend(choice: 'auto' | 'postgres' | 'pglite'): Promise<Backend> {
+async function startBackend(choice: NonNullable<EmulatorOptions['backend']>): Promise<Backend> {
+  if (typeof choice === 'object') return startExternalBackend(choice.url);
   if (choice === 'pglite' || (choice === 'auto' && !findPostgresBinaries())) return startPgliteBackend();
   return startPostgresBackend();
 }

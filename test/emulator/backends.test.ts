@@ -39,3 +39,34 @@ for (const backend of ['pglite', 'postgres'] as const) {
     });
   });
 }
+
+describe('emulator backend: a PostgreSQL given by URL', {
+  skip: !findPostgresBinaries() && 'needs a system PostgreSQL',
+}, () => {
+  it('creates the roles there and sends sessions to it', async () => {
+    const { startPostgresBackend } = await import('../../src/emulator/backend-postgres.ts');
+    const server = await startPostgresBackend();
+    try {
+      const emulator = await startEmulator({
+        backend: { url: `postgresql://postgres@${server.host}:${server.port}/postgres` },
+      });
+      try {
+        assert.match(emulator.backend.describe(), /given by URL/);
+        const client = new pg.Client(
+          gatewayClientConfig(emulator, 'orders-api', await emulator.issueToken('orders-api')),
+        );
+        await client.connect();
+        const { rows } = await client.query('select current_user as role, inet_server_port() as port');
+        assert.equal(rows[0].role, 'orders-api');
+        assert.equal(rows[0].port, server.port);
+        await client.end();
+      } finally {
+        await emulator.stop();
+      }
+      const roles = await server.adminSql(`select rolname from pg_roles where rolname = 'orders-api'`);
+      assert.deepEqual(roles, [['orders-api']], 'the role lives in the given server');
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -43,3 +43,26 @@ describe('userFromClaims', () => {
     });
   });
 });
+
+describe('azure plugin token sharing', () => {
+  it('shares one token cache between host calls with the same identity and server', async () => {
+    const { setDatabaseConnectionParams } = await import('../../src/core/plugin-host.ts');
+    const { createCacheRegistry } = await import('../../src/core/cache-registry.ts');
+    let requests = 0;
+    const credential = {
+      getToken: async () => {
+        requests++;
+        return {
+          token: `header.${Buffer.from('{}').toString('base64url')}.sig-${requests}`,
+          expiresOnTimestamp: Date.now() + 3_600_000,
+        };
+      },
+    };
+    const settings = { azure: { enabled: true, credential }, env: {}, caches: createCacheRegistry() };
+    const url = 'postgresql://orders-api@srv.postgres.database.azure.com/orders';
+    const pools = await Promise.all([1, 2, 3].map(() => setDatabaseConnectionParams(url, settings)));
+    const tokens = await Promise.all(pools.map((params) => (params.password as () => Promise<string>)()));
+    assert.equal(requests, 1, 'three pools, one token request');
+    assert.equal(new Set(tokens).size, 1);
+  });
+});
