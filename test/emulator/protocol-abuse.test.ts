@@ -60,6 +60,21 @@ describe('gateway: protocol abuse leaves it serving others', () => {
     assert.match(answer.toString('utf8'), /no encryption/);
   });
 
+  it('declines GSS encryption with N and keeps reading the startup', async () => {
+    const socket = await rawSocket(emulator);
+    const gss = Buffer.alloc(8);
+    gss.writeInt32BE(8, 0);
+    gss.writeInt32BE(80877104, 4);
+    const firstByte = new Promise<string>((resolve) =>
+      socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1', 0, 1))),
+    );
+    socket.write(gss);
+    assert.equal(await firstByte, 'N');
+    const closed = untilClosed(socket);
+    socket.write(startupMessage({ user: 'orders-api', database: 'postgres' }));
+    assert.match((await closed).toString('utf8'), /no encryption/, 'then answers the startup packet');
+  });
+
   it('survives clients that drop mid-handshake', async () => {
     for (let i = 0; i < 20; i++) {
       const socket = await rawSocket(emulator);
