@@ -30,9 +30,12 @@ export const systemClock: Clock = {
   },
 };
 
-/** Resolves after `delayMs` on the given clock. Keeps the process alive: a caller is waiting. */
-export function sleep(clock: Clock, delayMs: number): Promise<void> {
+/**
+ * Resolves after `delayMs` on the given clock. By default it keeps the process alive, since a caller is
+ * waiting; background work passes `keepAlive: false`.
+ */
+export function sleep(clock: Clock, delayMs: number, keepAlive = true): Promise<void> {
   return new Promise((resolve) => {
-    clock.setTimer(resolve, delayMs, { keepAlive: true });
+    clock.setTimer(resolve, delayMs, { keepAlive });
   });
 }

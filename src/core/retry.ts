@@ -46,6 +46,8 @@ export async function withRetry<T>(
   clock: Clock,
   random: () => number,
   onRetry?: (error: unknown, delayMs: number) => void,
+  /** Whether the waits between attempts keep the process alive (yes when a caller is waiting). */
+  keepAlive = true,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -55,7 +57,7 @@ export async function withRetry<T>(
       const retryAfterMs = error instanceof PasswordlessError ? error.retryAfterMs : undefined;
       const delayMs = backoffDelayMs(attempt, options, random, retryAfterMs);
       onRetry?.(error, delayMs);
-      await sleep(clock, delayMs);
+      await sleep(clock, delayMs, keepAlive);
     }
   }
 }

@@ -182,8 +182,14 @@ class TokenCacheImpl implements TokenCache {
     };
     let fetched: Awaited<ReturnType<TokenSource['fetchToken']>>;
     try {
-      fetched = await withRetry(fetchOnce, this.#retry, this.#clock, this.#random, (error, delayMs) =>
-        this.#emit({ type: 'retry', error, delayMs }),
+      fetched = await withRetry(
+        fetchOnce,
+        this.#retry,
+        this.#clock,
+        this.#random,
+        (error, delayMs) => this.#emit({ type: 'retry', error, delayMs }),
+        // A background refresh must not keep a finished process alive; a waiting caller must.
+        !background,
       );
     } catch (error) {
       if (!background) this.#emit({ type: 'error', error, background: false });

@@ -186,6 +186,20 @@ describe('token cache', () => {
     assert.equal(timers[0]?.keepAlive, false);
   });
 
+  it('retries a failing background refresh on timers that do not keep the process alive', async () => {
+    const { cache, clock } = setup([{ token: 'tok-1', lifetimeMs: HOUR }, { error: outage() }]);
+    await cache.getToken();
+    await clock.advance(0.75 * HOUR - 1);
+    clock.jump(1); // reach the refresh point without firing anything yet
+    await clock.advance(0);
+    const waits = clock.pending();
+    assert.ok(waits.length > 0);
+    assert.ok(
+      waits.every((timer) => !timer.keepAlive),
+      'background waits are unref()-able',
+    );
+  });
+
   it('lets a process that used it exit on its own', () => {
     const script = `
       import { createTokenCache, SecretToken } from './src/index.ts';
