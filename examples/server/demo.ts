@@ -134,9 +134,12 @@ async function startServer(
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^(PG|AZURE_|IDENTITY_|MSI_|DATABASE_URL$)/.test(name)),
   );
+  // The server gets what a workload on Azure has: the managed-identity endpoint, the database address
+  // and the switches. Not the emulator's control secret.
+  const { PG_PASSWORDLESS_EMULATOR_SECRET: _controlSecret, ...cloudEnv } = emulator.env;
   const env = {
     ...inherited,
-    ...emulator.env,
+    ...cloudEnv,
     DATABASE_URL: databaseUrl,
     PORT: '0',
     POOL_MAX_LIFETIME_SECONDS: String(flags['pool-max-lifetime']),
