@@ -72,6 +72,7 @@ try {
   );
 
   if (flags.serve) {
+    await longSession.end();
     await serveUntilInterrupted(api);
     exitCode = 0;
   } else {
@@ -196,6 +197,7 @@ async function openSessionWithFreshToken(emulator: Emulator): Promise<pg.Client>
     password: token,
     ssl: { ca: readFileSync(emulator.caPath) },
   });
+  client.on('error', (error) => say(`the long session failed: ${error.message}`));
   await client.connect();
   return client;
 }
