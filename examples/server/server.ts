@@ -57,7 +57,11 @@ server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1',
   log(`listening on http://${address.address}:${address.port}`);
 });
 
+let closing = false;
 async function shutdown(signal: string): Promise<void> {
+  // Ctrl-C reaches the whole process group, and the demo then sends SIGTERM too: close once.
+  if (closing) return;
+  closing = true;
   log(`${signal}: closing`);
   server.close();
   server.closeIdleConnections();
