@@ -84,8 +84,9 @@ export function parseEmulatorArgs(
     return raw as T;
   };
 
+  // The system-assigned identity is `orders-api` unless --identity names others; user-assigned ones come on top.
   const identities: IdentityInput[] = [
-    ...(values.identity ?? []).map((name) => ({ name, kind: 'system' as const })),
+    ...(values.identity ?? ['orders-api']).map((name) => ({ name, kind: 'system' as const })),
     ...(values['user-identity'] ?? []).map((spec) => {
       const [name, clientId] = spec.split('=');
       return { name: name as string, kind: 'user' as const, ...(clientId ? { clientId } : {}) };
@@ -104,7 +105,7 @@ export function parseEmulatorArgs(
     ...(values['aws-user'] ? { awsUsers: values['aws-user'] } : {}),
     ...(values['gcp-service-account'] ? { gcpServiceAccounts: values['gcp-service-account'] } : {}),
     allowInsecure: values.insecure,
-    ...(identities.length > 0 ? { identities } : {}),
+    identities,
   };
   if (values['password-role']) {
     const password = env.PG_PASSWORDLESS_EMULATOR_PASSWORD;

@@ -111,7 +111,10 @@ describe('pg-passwordless emulator (CLI)', () => {
       ['--user-identity', 'worker=abc', '--fail-status', '429', '--retry-after', '3'],
       {},
     );
-    assert.deepEqual(options.identities, [{ name: 'worker', kind: 'user', clientId: 'abc' }]);
+    assert.deepEqual(options.identities, [
+      { name: 'orders-api', kind: 'system' },
+      { name: 'worker', kind: 'user', clientId: 'abc' },
+    ]);
     assert.equal(options.faults?.status, 429);
   });
 });
