@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startEmulator } from '../../src/emulator/index.ts';
+import { runScript } from '../../test/helpers/run-scenario.ts';
+
+const script = fileURLToPath(new URL('./select-current-user.mjs', import.meta.url));
+
+describe('select current_user through the built package, on each cloud', () => {
+  for (const [cloud, role] of [
+    ['azure', 'orders-api'],
+    ['aws', 'app_user'],
+    ['gcp', 'orders@pg-passwordless-emulator.iam'],
+  ] as const) {
+    it(`${cloud}: logs in as ${role} with no password anywhere`, async () => {
+      const emulator = await startEmulator({ cloud, backend: 'pglite' });
+      try {
+        const result = await runScript(script, [], emulator.env, 30_000);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(
+          result.stdout,
+          new RegExp(`^logged in as ${role.replace('.', '\\.')} \\(PostgreSQL \\d+`, 'm'),
+        );
+      } finally {
+        await emulator.stop();
+      }
+    });
+  }
+});
