@@ -37,6 +37,8 @@ Options:
   --fail-count N                   fault: only the next N token requests fail
   --drop                           fault: close token requests without an answer
   --env-file FILE                  also write the export lines to FILE (mode 0600), removed at exit
+  --export-file FILE               the same; use it under npx or npm exec on Node 20, where Node itself
+                                   takes --env-file from the command line of any script it runs
   -h, --help                       show this help
 
 Faults can be changed while running: POST {"status":429,"retryAfterSeconds":2} to
@@ -130,7 +132,7 @@ export function parseEmulatorArgs(
       count: number('fail-count'),
     };
   }
-  return { options, envFile: values['env-file'], help: values.help === true };
+  return { options, envFile: values['env-file'] ?? values['export-file'], help: values.help === true };
 }
 
 function parseFlags(args: string[]) {
@@ -159,6 +161,7 @@ function parseFlags(args: string[]) {
       'fail-count': { type: 'string' },
       drop: { type: 'boolean' },
       'env-file': { type: 'string' },
+      'export-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

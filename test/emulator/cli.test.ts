@@ -98,6 +98,7 @@ describe('pg-passwordless emulator (CLI)', () => {
       code: 'CONFIG_INVALID',
       message: /PG_PASSWORDLESS_EMULATOR_PASSWORD/,
     });
+    assert.equal(parseEmulatorArgs(['--export-file', '/tmp/e.env'], {}).envFile, '/tmp/e.env');
     const aws = parseEmulatorArgs(
       ['--cloud', 'aws', '--aws-user', 'app_user', '--aws-user', 'report_user'],
       {},
