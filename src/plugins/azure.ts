@@ -1,7 +1,9 @@
 import { parseConnectionUrl } from '../core/connection-url.ts';
+import { PasswordlessError } from '../core/errors.ts';
 import type { ConnectionParams, Plugin } from '../core/plugin.ts';
 import type { ResolvedSettings, TokenCredentialLike } from '../core/settings.ts';
 import { buildTlsOptions } from '../core/tls.ts';
+import type { TokenCache } from '../core/token-cache.ts';
 import { azureScope } from './azure-cloud.ts';
 import { azureTokenSource, describeDefaultCredential } from './azure-token-source.ts';
 import { userFromClaims } from './azure-user.ts';
@@ -54,7 +56,26 @@ export const azurePlugin: Plugin = {
     });
 
     // Without a user in the URL (or PGUSER), the token says which role to use, where it says so reliably.
-    const user = target.user ?? userFromClaims(readJwtClaims(await cache.getToken()));
+    const user = target.user ?? userFromClaims(readJwtClaims(await tokenForUserName(cache)));
     return { user, ssl, ...connectionParamsFromCache(cache) };
   },
 };
+
+/**
+ * Fetches the token that names the role. Failing here fails closed (USER_MISSING): carrying on without
+ * a user would log in as whatever PGUSER or the OS user happens to be.
+ */
+async function tokenForUserName(cache: TokenCache): Promise<string> {
+  try {
+    return await cache.getToken();
+  } catch (cause) {
+    throw new PasswordlessError(
+      'USER_MISSING',
+      'The connection URL names no user, and the token that would name the role could not be fetched.',
+      {
+        cause,
+        hint: 'Put the role name in the URL (postgresql://<role>@host/db) so start-up does not depend on the identity endpoint; see the cause for why the fetch failed.',
+      },
+    );
+  }
+}

@@ -66,3 +66,25 @@ describe('azure plugin token sharing', () => {
     assert.equal(new Set(tokens).size, 1);
   });
 });
+
+describe('azure plugin without a user in the URL', () => {
+  it('fails closed when the token that would name the role cannot be fetched', async () => {
+    const { setDatabaseConnectionParams } = await import('../../src/core/plugin-host.ts');
+    const { createCacheRegistry } = await import('../../src/core/cache-registry.ts');
+    const credential = {
+      getToken: async () => {
+        throw Object.assign(new Error('ManagedIdentityCredential: no managed identity endpoint'), {
+          name: 'CredentialUnavailableError',
+        });
+      },
+    };
+    const settings = { azure: { enabled: true, credential }, env: {}, caches: createCacheRegistry() };
+    await assert.rejects(
+      setDatabaseConnectionParams('postgresql://srv.postgres.database.azure.com/orders', settings),
+      {
+        code: 'USER_MISSING',
+        message: /token that would name the role could not be fetched/,
+      },
+    );
+  });
+});
