@@ -31,6 +31,9 @@ Options:
   --password-role NAME             also allow password logins for NAME, with the password taken from
                                    PG_PASSWORDLESS_EMULATOR_PASSWORD (never from the command line)
   --insecure                       also accept logins without TLS (loopback tests only)
+  --pgbouncer                      also serve a port whose sessions go through a real PgBouncer in
+                                   transaction mode, like Azure's built-in one on 6432 (needs the
+                                   postgres backend and the pgbouncer package)
   --latency MS                     fault: delay every token answer
   --fail-status CODE               fault: answer token requests with CODE (429, 500, 503, ...)
   --retry-after SECONDS            fault: Retry-After sent with --fail-status
@@ -107,6 +110,7 @@ export function parseEmulatorArgs(
     ...(values['aws-user'] ? { awsUsers: values['aws-user'] } : {}),
     ...(values['gcp-service-account'] ? { gcpServiceAccounts: values['gcp-service-account'] } : {}),
     allowInsecure: values.insecure,
+    pgbouncer: values.pgbouncer,
     identities,
   };
   if (values['password-role']) {
@@ -155,6 +159,7 @@ function parseFlags(args: string[]) {
       'gcp-service-account': { type: 'string', multiple: true },
       'password-role': { type: 'string' },
       insecure: { type: 'boolean' },
+      pgbouncer: { type: 'boolean' },
       latency: { type: 'string' },
       'fail-status': { type: 'string' },
       'retry-after': { type: 'string' },
@@ -184,6 +189,11 @@ export async function runEmulatorCommand(
     `pg-passwordless emulator (${emulator.cloud}) ready: gateway ${emulator.gateway.host}:${emulator.gateway.port} (TLS), ` +
       `identity ${emulator.identityUrl}, backend ${emulator.backend.describe()}\n`,
   );
+  if (emulator.pgbouncerGateway) {
+    io.stderr.write(
+      `PgBouncer port (transaction pooling): ${emulator.pgbouncerGateway.host}:${emulator.pgbouncerGateway.port}\n`,
+    );
+  }
   io.stdout.write(exports);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,11 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PasswordlessError } from '../core/errors.ts';
 import type { Backend } from './backend.ts';
+import { freePort } from './free-port.ts';
 
 const run = promisify(execFile);
 
@@ -139,15 +139,4 @@ export async function startPostgresBackend(binDir = findPostgresBinaries()): Pro
       stopCluster();
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

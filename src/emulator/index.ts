@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { PasswordlessError } from '../core/errors.ts';
 import type { Backend } from './backend.ts';
 import { startExternalBackend } from './backend-external.ts';
 import { startPgliteBackend } from './backend-pglite.ts';
@@ -17,6 +18,7 @@ import { createFaultInjector, type Faults } from './faults.ts';
 import { type Gateway, type GatewayStats, startGateway } from './gateway.ts';
 import { type LoggedRequest, startIdentityServer } from './identity-server.ts';
 import { withPasswordRoles } from './login-validator.ts';
+import { startPgbouncer } from './pgbouncer.ts';
 
 export type { IdentityInput } from './clouds/azure.ts';
 export type { ManagedIdentity } from './clouds/azure-identities.ts';
@@ -44,6 +46,11 @@ export interface EmulatorOptions extends AzureOptions, AwsOptions, GcpOptions {
   /** Enable password auth next to the cloud's tokens (the static-password baseline) for this role. */
   passwordRole?: { name: string; password: string };
   faults?: Faults;
+  /**
+   * Also serve a second gateway port whose sessions go through a real PgBouncer in transaction mode, as
+   * Azure's built-in PgBouncer on 6432 (needs the PostgreSQL backend and the `pgbouncer` package).
+   */
+  pgbouncer?: boolean;
   /** Where to write ca.pem (and nothing else); a new temporary folder by default. */
   outDir?: string;
   now?: () => number;
@@ -65,6 +72,8 @@ export interface Emulator extends AzureControls {
   env: Record<string, string>;
   identityUrl: string;
   gateway: { host: string; port: number };
+  /** The gateway port in front of PgBouncer, when started with `pgbouncer: true`. */
+  pgbouncerGateway?: { host: string; port: number };
   caPath: string;
   backend: { kind: Backend['kind']; database: string; describe(): string };
   /** Present when playing AWS. */
@@ -168,6 +177,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     gatewayPort = gateway.port;
     cleanups.unshift(() => gateway.close());
+    const pooled = options.pgbouncer
+      ? await startPgbouncerGateway(backend, cloud, passwordRoles, certificates, host)
+      : undefined;
+    if (pooled) cleanups.unshift(() => pooled.stop());
     readCounters = () => ({
       identityRequests: identityServer.requests(),
       tokensIssued,
@@ -197,13 +210,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       env,
       identityUrl: identityServer.url,
       gateway: { host, port: gateway.port },
+      pgbouncerGateway: pooled ? { host, port: pooled.port } : undefined,
       caPath,
       backend: { kind: backend.kind, database: backend.database, describe: () => backend.describe() },
       aws,
       gcp,
       identities: () => azure?.identities() ?? notAzure(),
-      addIdentity: (input) => azure?.addIdentity(input) ?? notAzure(),
-      addRole: (role) => azure?.addRole(role) ?? notAzure(),
+      addIdentity: async (input) => {
+        const identity = await (azure?.addIdentity(input) ?? notAzure());
+        if (input.createRole !== false) pooled?.addUser(identity.name);
+        return identity;
+      },
+      addRole: async (role) => {
+        await (azure?.addRole(role) ?? notAzure());
+        pooled?.addUser(role.roleName);
+      },
       issueToken: (name, issue) => azure?.issueToken(name, issue) ?? notAzure(),
       setFaults: (next) => faults.set(next),
       clearFaults: () => faults.clear(),
@@ -221,6 +242,55 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
   } catch (error) {
     await cleanUp();
+    throw error;
+  }
+}
+
+/** A second gateway, same checks, whose sessions go through PgBouncer (transaction pooling) to the backend. */
+async function startPgbouncerGateway(
+  backend: Backend,
+  cloud: EmulatedCloud,
+  passwordRoles: ReadonlyMap<string, string>,
+  certificates: { serverCertPem: string; serverKeyPem: string },
+  host: string,
+) {
+  if (backend.kind !== 'postgres') {
+    throw new PasswordlessError('EMULATOR_FAILED', 'The PgBouncer port needs the PostgreSQL backend.', {
+      hint: 'PGlite has one shared session, which a transaction pooler would hand to every client. Use --backend postgres.',
+    });
+  }
+  const roles = (await backend.adminSql('select rolname from pg_roles where rolcanlogin')).map(
+    (row) => row[0] as string,
+  );
+  const bouncer = await startPgbouncer(backend, roles);
+  try {
+    const gateway = await startGateway({
+      host,
+      port: 0,
+      secureContext: createSecureContext({
+        cert: certificates.serverCertPem,
+        key: certificates.serverKeyPem,
+        minVersion: 'TLSv1.2',
+      }),
+      allowInsecure: false,
+      validator: withPasswordRoles(cloud.validator, passwordRoles),
+      backend: {
+        host: bouncer.host,
+        port: bouncer.port,
+        loginParameters: (role, database) => ({ user: role, database }),
+        afterLoginSql: () => undefined,
+      },
+    });
+    return {
+      port: gateway.port,
+      addUser: (role: string) => bouncer.addUser(role),
+      stop: async () => {
+        await gateway.close();
+        await bouncer.stop();
+      },
+    };
+  } catch (error) {
+    await bouncer.stop();
     throw error;
   }
 }
