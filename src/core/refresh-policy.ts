@@ -35,6 +35,10 @@ export interface TokenPlan {
 /**
  * Plans one token's life. The margin is capped at a tenth of the lifetime so that short-lived
  * tokens (a 30 s emulator token) stay usable for most of their life.
+ *
+ * @example
+ * planToken({ fetchedAtMs: 0, expiresAtMs: 3_600_000 }, defaultRefreshPolicy)
+ * // { handOutUntilMs: 3_480_000, refreshAtMs: 2_700_000 }
  */
 export function planToken(times: TokenTimes, policy: RefreshPolicyOptions): TokenPlan {
   const lifetimeMs = Math.max(0, times.expiresAtMs - times.fetchedAtMs);
@@ -45,7 +49,12 @@ export function planToken(times: TokenTimes, policy: RefreshPolicyOptions): Toke
   return { handOutUntilMs, refreshAtMs: Math.min(byRatio, suggested, handOutUntilMs) };
 }
 
-/** Whether a token planned this way may be handed out at `nowMs`. */
+/**
+ * Whether a token planned this way may be handed out at `nowMs`.
+ *
+ * @example
+ * isUsable({ handOutUntilMs: 100, refreshAtMs: 75 }, 99) // true
+ */
 export function isUsable(plan: TokenPlan, nowMs: number): boolean {
   return nowMs < plan.handOutUntilMs;
 }
@@ -54,6 +63,9 @@ export function isUsable(plan: TokenPlan, nowMs: number): boolean {
  * The next refresh attempt when a refresh gave back the token we already have. SDKs cache too
  * (MSAL returns its cached token until 5 minutes before expiry), so we ask again halfway to the end of
  * the usable window, and never more often than `minRefreshIntervalMs`.
+ *
+ * @example
+ * nextAttemptAfterSameToken({ handOutUntilMs: 60_000, refreshAtMs: 40_000 }, 40_000, defaultRefreshPolicy) // 50_000
  */
 export function nextAttemptAfterSameToken(
   plan: TokenPlan,

@@ -14,6 +14,10 @@ export const defaultRetry: RetryOptions = { maxAttempts: 4, baseDelayMs: 200, ma
  * Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^attempt)).
  * Full jitter spreads a fleet of restarting pods instead of letting them retry in lock step.
  * A server's `Retry-After` is a floor we honour.
+ *
+ * @example
+ * backoffDelayMs(3, defaultRetry, Math.random) // somewhere in [0, 1600)
+ * backoffDelayMs(0, defaultRetry, Math.random, 5_000) // at least 5000
  */
 export function backoffDelayMs(
   attempt: number,
@@ -26,7 +30,12 @@ export function backoffDelayMs(
   return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs);
 }
 
-/** Errors worth another try: our own retryable ones, and plain network errors from Node. */
+/**
+ * Errors worth another try: our own retryable ones, and plain network errors from Node.
+ *
+ * @example
+ * isRetryable(Object.assign(new Error('reset'), { code: 'ECONNRESET' })) // true
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PasswordlessError) return error.retryable;
   const code = (error as { code?: unknown } | null)?.code;
@@ -39,6 +48,9 @@ export function isRetryable(error: unknown): boolean {
 /**
  * Runs `operation` until it succeeds, fails with an error that is not retryable, or runs out of attempts.
  * The last error is rethrown unchanged.
+ *
+ * @example
+ * const token = await withRetry(() => source.fetchToken(), defaultRetry, systemClock, Math.random);
  */
 export async function withRetry<T>(
   operation: () => Promise<T>,

@@ -13,6 +13,9 @@ const run = promisify(execFile);
  * psql (the password goes through PGPASSWORD, never the command line), and the gateway logs sessions in
  * as those roles without a password: the server must trust the gateway's address for them (a `trust`
  * line for 127.0.0.1 in pg_hba.conf), as the private cluster does. Nothing is removed at stop.
+ *
+ * @example
+ * const backend = await startExternalBackend('postgresql://postgres@127.0.0.1:5432/postgres');
  */
 export async function startExternalBackend(adminUrl: string): Promise<Backend> {
   const target = parseConnectionUrl(adminUrl, {});

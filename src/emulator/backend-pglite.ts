@@ -7,6 +7,9 @@ import { quoteIdentifier } from './wire.ts';
  * pglite-socket, so a machine with only Node runs the whole path. PGlite has one user and one shared
  * session behind a multiplexer: the gateway logs in as `postgres` and switches to the role with
  * `SET ROLE`, so `current_user` shows the identity's role.
+ *
+ * @example
+ * const backend = await startPgliteBackend(); // backend.host, backend.port serve the gateway
  */
 export async function startPgliteBackend(): Promise<Backend> {
   let modules: [typeof import('@electric-sql/pglite'), typeof import('@electric-sql/pglite-socket')];

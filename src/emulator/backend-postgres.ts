@@ -34,6 +34,11 @@ export function findPostgresBinaries(env: NodeJS.ProcessEnv = process.env): stri
  * A private PostgreSQL cluster in a temporary folder on a free loopback port, trusting local logins
  * (only the gateway connects to it), removed again by `stop()`. As root, it runs as the `postgres` OS
  * user, since initdb refuses to run as root.
+ *
+ * @example
+ * const backend = await startPostgresBackend();
+ * await backend.adminSql('create role app login');
+ * await backend.stop();
  */
 export async function startPostgresBackend(binDir = findPostgresBinaries()): Promise<Backend> {
   if (!binDir) {

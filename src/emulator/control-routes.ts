@@ -8,6 +8,9 @@ export const COUNTERS_PATH = '/emulator/counters';
 /**
  * Lets another process (a benchmark, the demo, a shell) change faults and read counters of a running
  * emulator. Guarded by the header `X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET`.
+ *
+ * @example
+ * // curl -X POST -H "X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET" -d '{"status":429}' $URL/emulator/faults
  */
 export function controlRoutes(control: {
   secret: string;

@@ -1,6 +1,11 @@
 import { createServer } from 'node:net';
 
-/** A TCP port on loopback that nothing listens on right now (for servers that cannot take port 0). */
+/**
+ * A TCP port on loopback that nothing listens on right now (for servers that cannot take port 0).
+ *
+ * @example
+ * const port = await freePort(); // then: postgres -p ${port}
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -72,6 +72,10 @@ const PASSED_PARAMETERS = [
  * A PostgreSQL-wire gateway that logs clients in the way the cloud does (TLS, cleartext password = token,
  * checked by a cloud-specific validator), then hands the session to a real backend as the mapped role and
  * passes every byte through. The token is checked at login only: sessions outlive it, as in the cloud.
+ *
+ * @example
+ * const gateway = await startGateway({ host: '127.0.0.1', port: 0, secureContext, allowInsecure: false, validator, backend });
+ * // clients connect to gateway.port with sslmode=verify-full and a token as the password
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const stats: GatewayStats = {

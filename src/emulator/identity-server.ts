@@ -40,6 +40,9 @@ export interface IdentityServer {
 /**
  * One HTTP server for the identity endpoints of every emulated cloud, on loopback. Each cloud adds its
  * routes; faults and request counters are shared.
+ *
+ * @example
+ * const server = await startIdentityServer(azureIdentityRoutes(state), createFaultInjector(), { host: '127.0.0.1', port: 0 });
  */
 export async function startIdentityServer(
   routes: Route[],

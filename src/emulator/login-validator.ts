@@ -6,7 +6,12 @@ export interface LoginValidator {
   check(user: string, password: string): Promise<LoginCheck>;
 }
 
-/** PostgreSQL's own answer to a bad password, used where a cloud has no more specific text. */
+/**
+ * PostgreSQL's own answer to a bad password, used where a cloud has no more specific text.
+ *
+ * @example
+ * passwordFailed('app') // { ok: false, sqlState: '28P01', message: 'password authentication failed for user "app"' }
+ */
 export function passwordFailed(user: string): LoginCheck {
   return { ok: false, sqlState: '28P01', message: `password authentication failed for user "${user}"` };
 }
@@ -14,6 +19,9 @@ export function passwordFailed(user: string): LoginCheck {
 /**
  * Password authentication next to the cloud's token check, for roles that have a password (the
  * static-password baseline). Off unless the emulator is started with a password role.
+ *
+ * @example
+ * const validator = withPasswordRoles(azureValidator(options), new Map([['legacy_app', 'secret']]));
  */
 export function withPasswordRoles(
   validator: LoginValidator,

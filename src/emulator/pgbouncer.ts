@@ -25,6 +25,10 @@ export function findPgbouncer(env: NodeJS.ProcessEnv = process.env): string | un
  * Starts PgBouncer between the gateway and the backend PostgreSQL, pooling per transaction. The gateway
  * has already checked the token; PgBouncer trusts it and logs in to the backend as the same role, as
  * Azure's built-in PgBouncer passes Entra logins through to the server.
+ *
+ * @example
+ * const bouncer = await startPgbouncer({ host: '127.0.0.1', port: 5432 }, ['orders-api']);
+ * // gateway backend: { host: bouncer.host, port: bouncer.port }
  */
 export async function startPgbouncer(
   backend: { host: string; port: number },

@@ -25,7 +25,12 @@ function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
-/** Parses an RDS IAM token (`host:port/?Action=connect&DBUser=…&X-Amz-…`) without checking it. */
+/**
+ * Parses an RDS IAM token (`host:port/?Action=connect&DBUser=…&X-Amz-…`) without checking it.
+ *
+ * @example
+ * parseRdsToken('db:5432/?Action=connect&DBUser=app')?.hostPort // 'db:5432'
+ */
 export function parseRdsToken(token: string): { hostPort: string; params: Map<string, string> } | undefined {
   const split = token.indexOf('/?');
   if (split <= 0) return undefined;
@@ -47,6 +52,10 @@ export function parseRdsToken(token: string): { hostPort: string; params: Map<st
  * `GET https://host:port/?Action=connect&DBUser=…` (service `rds-db`, signed header `host`), derives the
  * signing key from the secret key, and compares signatures in constant time. Returns the claims when the
  * signature holds; time, user and endpoint checks are the caller's.
+ *
+ * @example
+ * const claims = verifyRdsToken(password, (keyId) => issued.get(keyId)?.secretAccessKey);
+ * if (claims && claims.dbUser === user && Date.now() < claims.expiresAtMs) accept();
  */
 export function verifyRdsToken(
   token: string,

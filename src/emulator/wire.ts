@@ -17,7 +17,12 @@ export type StartupPacket =
   | { kind: 'cancel'; raw: Buffer }
   | { kind: 'startup'; parameters: Record<string, string>; raw: Buffer };
 
-/** Parses a complete untyped first packet (its length word included). Throws on anything malformed. */
+/**
+ * Parses a complete untyped first packet (its length word included). Throws on anything malformed.
+ *
+ * @example
+ * parseStartupPacket(startupMessage({ user: 'app', database: 'db' })) // { kind: 'startup', parameters: { user: 'app', database: 'db' }, raw }
+ */
 export function parseStartupPacket(packet: Buffer): StartupPacket {
   if (packet.length < 8) throw new Error('startup packet too short');
   const code = packet.readInt32BE(4);
@@ -64,7 +69,12 @@ export function authenticationCleartextPassword(): Buffer {
   return typedMessage('R', body);
 }
 
-/** A FATAL ErrorResponse with a SQLSTATE and text. */
+/**
+ * A FATAL ErrorResponse with a SQLSTATE and text.
+ *
+ * @example
+ * socket.end(fatalError('28P01', 'password authentication failed for user "app"'));
+ */
 export function fatalError(sqlState: string, message: string): Buffer {
   const fields = [`SFATAL`, `VFATAL`, `C${sqlState}`, `M${message}`].map((field) => `${field}\0`).join('');
   return typedMessage('E', Buffer.from(`${fields}\0`, 'utf8'));

@@ -41,6 +41,9 @@ export interface AwsControls {
  * `AWS_CONTAINER_AUTHORIZATION_TOKEN`) so the SDK's default chain runs for real, and the RDS IAM check:
  * a SigV4 presigned `connect` request for this endpoint, signed with credentials this emulator issued,
  * `DBUser` equal to the startup user, within its 15 minutes, for a role granted `rds_iam`.
+ *
+ * @example
+ * const aws = await createAwsCloud(context, { awsUsers: ['app_user'] });
  */
 export async function createAwsCloud(
   context: CloudContext,

@@ -26,6 +26,9 @@ export interface AzureIdentityState {
  * - IMDS: `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=…` with `Metadata: true`
  *   (the SDK reaches it through `AZURE_POD_IDENTITY_AUTHORITY_HOST` and adds a trailing slash);
  * and the JWKS that the gateway (and anyone curious) verifies signatures with.
+ *
+ * @example
+ * await startIdentityServer(azureIdentityRoutes(state), faults, { host: '127.0.0.1', port: 0 });
  */
 export function azureIdentityRoutes(state: AzureIdentityState): Route[] {
   return [

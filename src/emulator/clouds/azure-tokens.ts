@@ -10,7 +10,12 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
-/** Makes a fresh RS256 signing key. */
+/**
+ * Makes a fresh RS256 signing key.
+ *
+ * @example
+ * const key = await createSigningKey(); // key.publicJwk goes into the JWKS
+ */
 export async function createSigningKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = randomUUID().replaceAll('-', '').slice(0, 27);
@@ -30,6 +35,9 @@ export interface IssueOptions {
 /**
  * Issues an app-only Entra v1 access token for a managed identity, with the claims Azure's tokens carry
  * (`aud`, `iss`, `tid`, `oid`, `appid`, `idtyp`, `xms_mirid`, `iat`, `nbf`, `exp`).
+ *
+ * @example
+ * const { token } = await issueAzureToken(key, { identity, resource, tenantId, lifetimeSeconds: 3600, nowMs: Date.now() });
  */
 export async function issueAzureToken(
   key: SigningKey,
@@ -60,7 +68,12 @@ export async function issueAzureToken(
   return { token, expiresOnSeconds: exp };
 }
 
-/** Checks the signature only; returns the claims when it holds, undefined when it does not. */
+/**
+ * Checks the signature only; returns the claims when it holds, undefined when it does not.
+ *
+ * @example
+ * const claims = await verifySignature(key, password); // undefined for a tampered token
+ */
 export async function verifySignature(
   key: SigningKey,
   token: string,

@@ -23,6 +23,9 @@ const INVALID = '28000';
  * Checks a password the way Azure Database for PostgreSQL checks an Entra token: signature, audience,
  * validity window, tenant, the role found by object id, and the principal type. Where Azure's text is
  * known (expired token, wrong audience, wrong token type), the same text is sent.
+ *
+ * @example
+ * const verdict = await azureValidator(options).check('orders-api', token); // { ok: true, role: 'orders-api' }
  */
 export function azureValidator(options: AzureValidatorOptions): LoginValidator {
   return {

@@ -39,6 +39,9 @@ export interface AzureControls {
 /**
  * Azure: managed-identity endpoints (App Service and IMDS forms) issuing RS256 Entra tokens, and the
  * token check of Azure Database for PostgreSQL (Entra-only).
+ *
+ * @example
+ * const azure = await createAzureCloud(context, { identities: [{ name: 'orders-api' }] });
  */
 export async function createAzureCloud(
   context: CloudContext,

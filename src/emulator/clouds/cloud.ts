@@ -26,7 +26,13 @@ export interface EmulatedCloud {
   clientEnv: (identityUrl: string) => Record<string, string>;
 }
 
-/** What `pgaadauth_create_principal`, `GRANT rds_iam` or `gcloud sql users create` leave behind: a login role that may use the database. */
+/**
+ * What `pgaadauth_create_principal`, `GRANT rds_iam` or `gcloud sql users create` leave behind: a login
+ * role that may use the database.
+ *
+ * @example
+ * await createLoginRole(backend, 'orders-api');
+ */
 export async function createLoginRole(backend: Backend, roleName: string, extraSql = ''): Promise<void> {
   const role = `"${roleName.replaceAll('"', '""')}"`;
   const database = `"${backend.database.replaceAll('"', '""')}"`;

@@ -34,6 +34,9 @@ export interface GcpControls {
  * access tokens for the instance's service accounts, and Cloud SQL's IAM login check: a token this
  * emulator issued, unexpired, with the sqlservice.login scope, for the user named after the service
  * account (its email without `.gserviceaccount.com`).
+ *
+ * @example
+ * const gcp = await createGcpCloud(context, { gcpServiceAccounts: ['orders@shop.iam.gserviceaccount.com'] });
  */
 export async function createGcpCloud(
   context: CloudContext,
