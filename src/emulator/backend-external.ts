@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseConnectionUrl, redactUrl } from '../core/connection-url.ts';
 import { PasswordlessError } from '../core/errors.ts';
 import type { Backend } from './backend.ts';
 import { findPostgresBinaries } from './backend-postgres.ts';
-
-const run = promisify(execFile);
+import { runPsql } from './psql.ts';
 
 /**
  * A PostgreSQL the user already runs, given by an admin URL. The emulator creates its roles there with
@@ -23,26 +20,17 @@ export async function startExternalBackend(adminUrl: string): Promise<Backend> {
   const binDir = findPostgresBinaries();
   const psqlPath = binDir ? join(binDir, 'psql') : 'psql';
   const database = target.database ?? 'postgres';
+  const admin = {
+    host: target.host,
+    port: target.port,
+    user: target.user ?? 'postgres',
+    database,
+    password,
+    sslmode: target.params.sslmode ?? 'prefer',
+  };
   const psql = async (sql: string): Promise<string[][]> => {
-    const env = {
-      ...process.env,
-      PGHOST: target.host,
-      PGPORT: String(target.port),
-      PGUSER: target.user ?? 'postgres',
-      PGDATABASE: database,
-      PGPASSWORD: password,
-      PGSSLMODE: target.params.sslmode ?? 'prefer',
-    };
     try {
-      const { stdout } = await run(
-        psqlPath,
-        ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', sql],
-        { env },
-      );
-      return stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => line.split('\t'));
+      return await runPsql(psqlPath, admin, sql);
     } catch (cause) {
       throw new PasswordlessError(
         'EMULATOR_FAILED',

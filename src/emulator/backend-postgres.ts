@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { PasswordlessError } from '../core/errors.ts';
 import type { Backend } from './backend.ts';
 import { freePort } from './free-port.ts';
+import { runPsql } from './psql.ts';
 
 const run = promisify(execFile);
 
@@ -104,32 +105,8 @@ export async function startPostgresBackend(binDir = findPostgresBinaries()): Pro
   // A safety net: a crashed parent must not leave a server running.
   const onExit = () => stopCluster();
   process.once('exit', onExit);
-  const psql = async (sql: string) => {
-    const { stdout } = await run(join(binDir, 'psql'), [
-      '-X',
-      '-q',
-      '-A',
-      '-t',
-      '-F',
-      '\t',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      'postgres',
-      '-d',
-      'postgres',
-      '-c',
-      sql,
-    ]);
-    return stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => line.split('\t'));
-  };
+  const admin = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' };
+  const psql = (sql: string) => runPsql(join(binDir, 'psql'), admin, sql);
   return {
     kind: 'postgres',
     host: '127.0.0.1',

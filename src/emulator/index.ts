@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { PasswordlessError } from '../core/errors.ts';
 import type { Backend } from './backend.ts';
 import { startExternalBackend } from './backend-external.ts';
@@ -17,7 +17,7 @@ import { controlRoutes } from './control-routes.ts';
 import { createFaultInjector, type Faults } from './faults.ts';
 import { type Gateway, type GatewayStats, startGateway } from './gateway.ts';
 import { type LoggedRequest, startIdentityServer } from './identity-server.ts';
-import { withPasswordRoles } from './login-validator.ts';
+import { type LoginValidator, withPasswordRoles } from './login-validator.ts';
 import { startPgbouncer } from './pgbouncer.ts';
 
 export type { IdentityInput } from './clouds/azure.ts';
@@ -163,22 +163,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     );
     cleanups.unshift(() => identityServer.close());
 
+    const secureContext = createSecureContext({
+      cert: certificates.serverCertPem,
+      key: certificates.serverKeyPem,
+      minVersion: 'TLSv1.2',
+    });
+    const validator = withPasswordRoles(cloud.validator, passwordRoles);
     const gateway: Gateway = await startGateway({
       host,
       port: options.gatewayPort ?? 0,
-      secureContext: createSecureContext({
-        cert: certificates.serverCertPem,
-        key: certificates.serverKeyPem,
-        minVersion: 'TLSv1.2',
-      }),
+      secureContext,
       allowInsecure: options.allowInsecure ?? false,
-      validator: withPasswordRoles(cloud.validator, passwordRoles),
+      validator,
       backend,
     });
     gatewayPort = gateway.port;
     cleanups.unshift(() => gateway.close());
     const pooled = options.pgbouncer
-      ? await startPgbouncerGateway(backend, cloud, passwordRoles, certificates, host)
+      ? await startPgbouncerGateway(backend, validator, secureContext, host)
       : undefined;
     if (pooled) cleanups.unshift(() => pooled.stop());
     readCounters = () => ({
@@ -249,9 +251,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 /** A second gateway, same checks, whose sessions go through PgBouncer (transaction pooling) to the backend. */
 async function startPgbouncerGateway(
   backend: Backend,
-  cloud: EmulatedCloud,
-  passwordRoles: ReadonlyMap<string, string>,
-  certificates: { serverCertPem: string; serverKeyPem: string },
+  validator: LoginValidator,
+  secureContext: SecureContext,
   host: string,
 ) {
   if (backend.kind !== 'postgres') {
@@ -267,13 +268,9 @@ async function startPgbouncerGateway(
     const gateway = await startGateway({
       host,
       port: 0,
-      secureContext: createSecureContext({
-        cert: certificates.serverCertPem,
-        key: certificates.serverKeyPem,
-        minVersion: 'TLSv1.2',
-      }),
+      secureContext,
       allowInsecure: false,
-      validator: withPasswordRoles(cloud.validator, passwordRoles),
+      validator,
       backend: {
         host: bouncer.host,
         port: bouncer.port,

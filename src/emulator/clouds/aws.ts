@@ -3,6 +3,7 @@ import type { Route } from '../identity-server.ts';
 import type { LoginCheck } from '../login-validator.ts';
 import { passwordFailed } from '../login-validator.ts';
 import { parseRdsToken, verifyRdsToken } from '../sigv4-verify.ts';
+import { quoteIdentifier } from '../wire.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
 
 export const AWS_CREDENTIALS_PATH = '/aws/credentials';
@@ -72,7 +73,7 @@ export async function createAwsCloud(
     `DO $$ BEGIN CREATE ROLE rds_iam NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
   );
   for (const user of users)
-    await createLoginRole(context.backend, user, ` GRANT rds_iam TO "${user.replaceAll('"', '""')}";`);
+    await createLoginRole(context.backend, user, ` GRANT rds_iam TO ${quoteIdentifier(user)};`);
 
   const credentialsRoute: Route = {
     method: 'GET',

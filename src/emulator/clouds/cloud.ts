@@ -1,6 +1,7 @@
 import type { Backend } from '../backend.ts';
 import type { Route } from '../identity-server.ts';
 import type { LoginValidator } from '../login-validator.ts';
+import { quoteIdentifier } from '../wire.ts';
 
 export type CloudName = 'azure' | 'aws' | 'gcp';
 
@@ -34,8 +35,8 @@ export interface EmulatedCloud {
  * await createLoginRole(backend, 'orders-api');
  */
 export async function createLoginRole(backend: Backend, roleName: string, extraSql = ''): Promise<void> {
-  const role = `"${roleName.replaceAll('"', '""')}"`;
-  const database = `"${backend.database.replaceAll('"', '""')}"`;
+  const role = quoteIdentifier(roleName);
+  const database = quoteIdentifier(backend.database);
   await backend.adminSql(
     `DO $$ BEGIN CREATE ROLE ${role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; ` +
       `GRANT ALL ON DATABASE ${database} TO ${role}; GRANT ALL ON SCHEMA public TO ${role};${extraSql}`,
