@@ -24,4 +24,4 @@ export type { DriverTls, TlsSettings } from './core/tls.ts';
 export type { TokenCache, TokenCacheEvent, TokenCacheOptions, TokenCacheStats } from './core/token-cache.ts';
 export { createTokenCache } from './core/token-cache.ts';
 export type { FetchedToken, TokenSource } from './core/token-source.ts';
-export { AZURE_POSTGRES_RESOURCES, azureScope } from './plugins/azure-cloud.ts';
+export { AZURE_POSTGRES_RESOURCES, azureScope } from './plugins/azure/cloud.ts';

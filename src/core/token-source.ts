@@ -9,18 +9,29 @@ export interface FetchedToken {
   refreshAtMs?: number;
 }
 
+export interface FetchOptions {
+  /**
+   * The server rejected the last token: get one the identity endpoint newly issues, past the SDK's own
+   * cache, where the SDK offers a way to. A source whose SDK offers none fetches as usual, and the
+   * cache notices that the same token came back.
+   */
+  forceRefresh?: boolean;
+}
+
 /**
  * "Fetch a token once": the whole contract between an identity provider and the token cache.
  * The cache owns every policy (sharing, refresh ahead, retries); a source only fetches.
  *
  * @example
+ * import { SecretToken, type TokenSource } from 'pg-passwordless';
+ *
  * const source: TokenSource = {
  *   describe: () => 'static test token',
  *   fetchToken: async () => ({ token: new SecretToken('t'), expiresAtMs: Date.now() + 60_000 }),
  * };
  */
 export interface TokenSource {
-  fetchToken(): Promise<FetchedToken>;
+  fetchToken(options?: FetchOptions): Promise<FetchedToken>;
   /** Where tokens come from, for messages: never a secret. */
   describe(): string;
 }

@@ -1,7 +1,7 @@
 import type { Plugin } from '../core/plugin.ts';
-import { awsPlugin } from './aws.ts';
-import { azurePlugin } from './azure.ts';
-import { gcpPlugin } from './gcp.ts';
+import { awsPlugin } from './aws/plugin.ts';
+import { azurePlugin } from './azure/plugin.ts';
+import { gcpPlugin } from './gcp/plugin.ts';
 
 /** The plugins that ship with pg-passwordless, in the order they run (before third-party ones). */
 export const builtInPlugins: readonly Plugin[] = [azurePlugin, awsPlugin, gcpPlugin];

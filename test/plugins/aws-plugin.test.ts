@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Signer } from '@aws-sdk/rds-signer';
 import { setDatabaseConnectionParams } from '../../src/core/plugin-host.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
-import { parseSigningHost, regionOfRdsHost } from '../../src/plugins/aws-region.ts';
+import { parseSigningHost, regionOfRdsHost } from '../../src/plugins/aws/region.ts';
 import { gatewayClientConfig, tryLogin } from '../helpers/pg-client.ts';
 import { runScenario } from '../helpers/run-scenario.ts';
 

@@ -4,7 +4,7 @@ import {
   RDS_TOKEN_LIFETIME_MS,
   type RdsSignerModule,
   rdsTokenSource,
-} from '../../src/plugins/aws-token-source.ts';
+} from '../../src/plugins/aws/token-source.ts';
 
 /** A stand-in with the shape of @aws-sdk/rds-signer's Signer: resolves credentials, signs a fake token. */
 function fakeSignerModule(expiration?: Date): { module: RdsSignerModule; signed: () => number } {

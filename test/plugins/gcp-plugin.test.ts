@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
-import { cloudSqlUserOf } from '../../src/plugins/gcp.ts';
+import { cloudSqlUserOf } from '../../src/plugins/gcp/plugin.ts';
 import { gatewayClientConfig, tryLogin } from '../helpers/pg-client.ts';
 import { runScenario } from '../helpers/run-scenario.ts';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AzureCloud } from '../../core/settings.ts';
-import { AZURE_POSTGRES_RESOURCES } from '../../plugins/azure-cloud.ts';
+import { AZURE_POSTGRES_RESOURCES } from '../../plugins/azure/cloud.ts';
 import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './azure-identities.ts';
 import { APP_SERVICE_PATH, azureIdentityRoutes } from './azure-identity-routes.ts';
 import { createSigningKey, issueAzureToken } from './azure-tokens.ts';

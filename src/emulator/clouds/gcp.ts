@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { cloudSqlUserOf } from '../../plugins/gcp.ts';
+import { cloudSqlUserOf } from '../../plugins/gcp/plugin.ts';
 import type { Route, RouteAnswer } from '../identity-server.ts';
 import { type LoginCheck, passwordFailed } from '../login-validator.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';

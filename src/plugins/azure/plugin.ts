@@ -1,15 +1,15 @@
-import { parseConnectionUrl } from '../core/connection-url.ts';
-import { PasswordlessError } from '../core/errors.ts';
-import type { ConnectionParams, Plugin } from '../core/plugin.ts';
-import type { ResolvedSettings, TokenCredentialLike } from '../core/settings.ts';
-import { buildTlsOptions } from '../core/tls.ts';
-import type { TokenCache } from '../core/token-cache.ts';
-import { azureScope } from './azure-cloud.ts';
-import { azureTokenSource, describeDefaultCredential } from './azure-token-source.ts';
-import { userFromClaims } from './azure-user.ts';
-import { connectionParamsFromCache } from './connection-params.ts';
-import { readJwtClaims } from './jwt-claims.ts';
-import { loadPeer } from './load-peer.ts';
+import { parseConnectionUrl } from '../../core/connection-url.ts';
+import { PasswordlessError } from '../../core/errors.ts';
+import type { ConnectionParams, Plugin } from '../../core/plugin.ts';
+import type { ResolvedSettings, TokenCredentialLike } from '../../core/settings.ts';
+import { buildTlsOptions } from '../../core/tls.ts';
+import type { TokenCache } from '../../core/token-cache.ts';
+import { azureScope } from './cloud.ts';
+import { azureTokenSource, describeDefaultCredential } from './token-source.ts';
+import { userFromClaims } from './user.ts';
+import { connectionParamsFromCache } from '../connection-params.ts';
+import { readJwtClaims } from '../jwt-claims.ts';
+import { loadPeer } from '../load-peer.ts';
 
 type AzureIdentity = typeof import('@azure/identity');
 

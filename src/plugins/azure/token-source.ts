@@ -1,8 +1,8 @@
-import type { Env } from '../core/connection-url.ts';
-import { PasswordlessError } from '../core/errors.ts';
-import { SecretToken } from '../core/secret.ts';
-import type { TokenCredentialLike } from '../core/settings.ts';
-import type { FetchedToken, TokenSource } from '../core/token-source.ts';
+import type { Env } from '../../core/connection-url.ts';
+import { PasswordlessError } from '../../core/errors.ts';
+import { SecretToken } from '../../core/secret.ts';
+import type { TokenCredentialLike } from '../../core/settings.ts';
+import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
 
 /**
  * A token source over any Azure TokenCredential, for one scope. Errors become PasswordlessErrors:

@@ -1,4 +1,4 @@
-import { PasswordlessError } from '../core/errors.ts';
+import { PasswordlessError } from '../../core/errors.ts';
 
 /**
  * The PostgreSQL role name for an Entra token, where the token says it reliably:

@@ -1,11 +1,11 @@
-import { parseConnectionUrl } from '../core/connection-url.ts';
-import { PasswordlessError } from '../core/errors.ts';
-import type { ConnectionParams, Plugin } from '../core/plugin.ts';
-import type { GoogleAuthLike, ResolvedSettings } from '../core/settings.ts';
-import { buildTlsOptions } from '../core/tls.ts';
-import { connectionParamsFromCache } from './connection-params.ts';
-import { gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from './gcp-token-source.ts';
-import { loadPeer } from './load-peer.ts';
+import { parseConnectionUrl } from '../../core/connection-url.ts';
+import { PasswordlessError } from '../../core/errors.ts';
+import type { ConnectionParams, Plugin } from '../../core/plugin.ts';
+import type { GoogleAuthLike, ResolvedSettings } from '../../core/settings.ts';
+import { buildTlsOptions } from '../../core/tls.ts';
+import { connectionParamsFromCache } from '../connection-params.ts';
+import { gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from './token-source.ts';
+import { loadPeer } from '../load-peer.ts';
 
 type GoogleAuthModule = { GoogleAuth: new (options: { scopes: string[] }) => GoogleAuthLike };
 

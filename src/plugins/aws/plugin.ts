@@ -1,12 +1,12 @@
-import { parseConnectionUrl } from '../core/connection-url.ts';
-import { PasswordlessError } from '../core/errors.ts';
-import type { ConnectionParams, Plugin } from '../core/plugin.ts';
-import type { ResolvedSettings } from '../core/settings.ts';
-import { buildTlsOptions } from '../core/tls.ts';
-import { parseSigningHost, regionOfRdsHost } from './aws-region.ts';
-import { type RdsSignerModule, rdsTokenSource } from './aws-token-source.ts';
-import { connectionParamsFromCache } from './connection-params.ts';
-import { loadPeer } from './load-peer.ts';
+import { parseConnectionUrl } from '../../core/connection-url.ts';
+import { PasswordlessError } from '../../core/errors.ts';
+import type { ConnectionParams, Plugin } from '../../core/plugin.ts';
+import type { ResolvedSettings } from '../../core/settings.ts';
+import { buildTlsOptions } from '../../core/tls.ts';
+import { parseSigningHost, regionOfRdsHost } from './region.ts';
+import { type RdsSignerModule, rdsTokenSource } from './token-source.ts';
+import { connectionParamsFromCache } from '../connection-params.ts';
+import { loadPeer } from '../load-peer.ts';
 import { loadRdsCaBundle } from './rds-ca.ts';
 
 /**

@@ -1,7 +1,7 @@
-import { PasswordlessError } from '../core/errors.ts';
-import { SecretToken } from '../core/secret.ts';
-import type { GoogleAuthLike } from '../core/settings.ts';
-import type { FetchedToken, TokenSource } from '../core/token-source.ts';
+import { PasswordlessError } from '../../core/errors.ts';
+import { SecretToken } from '../../core/secret.ts';
+import type { GoogleAuthLike } from '../../core/settings.ts';
+import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
 
 /** The scope the Cloud SQL connectors request for IAM database logins. */
 export const SQLSERVICE_LOGIN_SCOPE = 'https://www.googleapis.com/auth/sqlservice.login';
