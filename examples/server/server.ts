@@ -2,36 +2,31 @@
 // PG* variables) plus PG_PASSWORDLESS_ENABLED=true and PG_PASSWORDLESS_AZURE_ENABLED=true.
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { resolveSettings, setDatabaseConnectionParams } from 'pg-passwordless';
-import { retryRejectedLogin, toPgConfig } from 'pg-passwordless/pg';
+import { createPool, DEFAULT_MAX_LIFETIME_SECONDS } from 'pg-passwordless/pg';
 import { createApp } from './app.ts';
 import { runMigrations } from './migrate.ts';
 
 const log = (message: string) => console.log(`[server] ${message}`);
 const url = process.env.DATABASE_URL ?? '';
 
-// The reference hook: the plugins give us the user, the token function and verified TLS.
-const settings = resolveSettings();
-const params = await setDatabaseConnectionParams(url, settings);
-if (!params.password) {
+// The plugins give the pool the user, the token function and verified TLS, all from the environment.
+const pool = await createPool(url, {
+  pg,
+  pool: {
+    max: Number(process.env.POOL_MAX ?? 5),
+    maxLifetimeSeconds: Number(process.env.POOL_MAX_LIFETIME_SECONDS ?? DEFAULT_MAX_LIFETIME_SECONDS),
+  },
+});
+const { token } = pool;
+if (!token) {
   console.error(
     '[server] no password-less authentication is configured: set PG_PASSWORDLESS_ENABLED=true and PG_PASSWORDLESS_AZURE_ENABLED=true',
   );
   process.exit(1);
 }
-const config = toPgConfig(url, params, settings);
-const pool = retryRejectedLogin(
-  new pg.Pool({
-    ...config,
-    password: config.password,
-    max: Number(process.env.POOL_MAX ?? 5),
-    maxLifetimeSeconds: Number(process.env.POOL_MAX_LIFETIME_SECONDS ?? config.maxLifetimeSeconds),
-  }),
-  params,
-);
 pool.on('error', (error) => log(`idle connection error: ${error.message}`));
 // Token events carry expiry times and errors, never the token.
-params.onTokenEvent?.((event) => {
+token.on((event) => {
   if (event.type === 'token' && event.background)
     log(
       `token refreshed ahead of expiry; the new one is valid until ${new Date(event.expiresAtMs).toISOString()}`,
@@ -46,12 +41,12 @@ pool.on('connect', () => log(`new database connection (pool total ${pool.totalCo
 const applied = await runMigrations(pool, fileURLToPath(new URL('./migrations', import.meta.url)));
 log(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'migrations: already up to date');
 const { rows } = await pool.query<{ role: string }>('select current_user as role');
-const expiresAtMs = params.tokenExpiresAtMs?.();
+const expiresAtMs = token.expiresAtMs();
 log(
   `logged in as "${rows[0]?.role}" with a token valid until ${expiresAtMs ? new Date(expiresAtMs).toISOString() : 'unknown'}`,
 );
 
-const server = createApp({ pool, tokenExpiresAtMs: () => params.tokenExpiresAtMs?.() });
+const server = createApp({ pool, tokenExpiresAtMs: () => token.expiresAtMs() });
 server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address() as { address: string; port: number };
   log(`listening on http://${address.address}:${address.port}`);

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { builtInPlugins } from '../plugins/built-in.ts';
+import { type ConnectionTarget, parseConnectionUrl } from './connection-url.ts';
+import { type ConnectionParams, isPlugin, mergeConnectionParams, type Plugin } from './contract.ts';
 import { describeError, type ErrorCode, PasswordlessError } from './errors.ts';
-import { type ConnectionParams, isPlugin, type Plugin } from './plugin.ts';
-import { ensureResolved, type ResolvedSettings, type Settings } from './settings.ts';
+import { type CoreSettings, ensureResolved, type ResolvedSettings } from './settings.ts';
 
 /**
  * Errors that stop the host instead of being reported as warnings: the user's own settings are wrong,
@@ -18,31 +18,36 @@ const FAIL_CLOSED: ReadonlySet<ErrorCode> = new Set([
   'USER_MISSING',
 ]);
 
-/**
- * The plugin host: the reference system's `set_database_connection_params` hook for Node.
- * Runs every enabled plugin in order (built-ins `azure`, then third-party ones), each with a timeout,
- * and merges their results shallowly, the later plugin winning. A plugin that throws or times out is
- * reported as a warning naming it, and the others still apply; a configuration error (bad URL, TLS
- * that would not be verified, a missing SDK) is thrown instead. Off (returns `{}`) unless
- * `PG_PASSWORDLESS_ENABLED=true` or the settings enable something explicitly.
- *
- * @example
- * const params = await setDatabaseConnectionParams(process.env.DATABASE_URL ?? '');
- * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, ...params });
- */
-export async function setDatabaseConnectionParams(
-  connectionUrl: string,
-  settings?: Settings | ResolvedSettings,
-): Promise<ConnectionParams> {
-  const resolved = ensureResolved(settings);
-  if (!resolved.enabled) return {};
+/** A resolved connection: where to connect, and what the plugins said to connect with. */
+export interface ResolvedConnection {
+  target: ConnectionTarget;
+  params: ConnectionParams;
+  settings: ResolvedSettings;
+}
 
-  const plugins = await loadPlugins(resolved);
-  const merged: ConnectionParams = {};
-  for (const plugin of plugins) {
+/**
+ * The plugin host: the reference system's `set_database_connection_params` hook for Node. Parses the
+ * URL once, runs every selected plugin in order (the built-ins it is handed, then third-party ones),
+ * each with a timeout, and merges their results, the later plugin winning. A plugin that throws or
+ * times out is reported as a warning naming it and the others still apply; a configuration error (bad
+ * URL, TLS that would not be verified, a missing SDK) is thrown instead. Plugins run only when the
+ * settings are enabled (`PG_PASSWORDLESS_ENABLED=true`, or a plugin enabled in code); the target is
+ * parsed either way, for adapters.
+ */
+export async function runPluginHost(
+  connectionUrl: string,
+  settings: (CoreSettings & object) | ResolvedSettings | undefined,
+  builtInPlugins: readonly Plugin[],
+): Promise<ResolvedConnection> {
+  const resolved = ensureResolved(settings);
+  const target = parseConnectionUrl(connectionUrl, resolved.env);
+  const params: ConnectionParams = {};
+  if (!resolved.enabled) return { target, params, settings: resolved };
+
+  for (const plugin of await loadPlugins(builtInPlugins, resolved)) {
     try {
-      const result = await runWithTimeout(plugin, connectionUrl, resolved);
-      if (result) Object.assign(merged, result);
+      const result = await runWithTimeout(plugin, connectionUrl, resolved, target);
+      if (result) mergeConnectionParams(params, result);
     } catch (error) {
       // Misconfiguration fails closed: carrying on would connect without the token the user asked for.
       if (error instanceof PasswordlessError && FAIL_CLOSED.has(error.code)) throw error;
@@ -51,7 +56,7 @@ export async function setDatabaseConnectionParams(
       );
     }
   }
-  return merged;
+  return { target, params, settings: resolved };
 }
 
 function isSelected(name: string, settings: ResolvedSettings): boolean {
@@ -59,18 +64,16 @@ function isSelected(name: string, settings: ResolvedSettings): boolean {
   return !settings.deny.has(name);
 }
 
-async function loadPlugins(settings: ResolvedSettings): Promise<Plugin[]> {
+async function loadPlugins(builtIns: readonly Plugin[], settings: ResolvedSettings): Promise<Plugin[]> {
   const loaded: Plugin[] = [];
-  for (const entry of [...builtInPlugins, ...settings.plugins]) {
+  for (const entry of [...builtIns, ...settings.plugins]) {
     try {
       const plugin = typeof entry === 'string' ? await importPlugin(entry) : entry;
       if (!isPlugin(plugin)) {
         throw new PasswordlessError(
           'PLUGIN_INVALID',
           'A plugin must be an object with a name and a setDatabaseConnectionParams function.',
-          {
-            hint: 'Export it as the default export or as `plugin`.',
-          },
+          { hint: 'Export it as the default export or as `plugin`.' },
         );
       }
       if (isSelected(plugin.name, settings)) loaded.push(plugin);
@@ -97,6 +100,7 @@ async function runWithTimeout(
   plugin: Plugin,
   connectionUrl: string,
   settings: ResolvedSettings,
+  target: ConnectionTarget,
 ): Promise<ConnectionParams | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -110,7 +114,10 @@ async function runWithTimeout(
   });
   try {
     return await Promise.race([
-      Promise.resolve().then(() => plugin.setDatabaseConnectionParams(connectionUrl, settings)),
+      // Each plugin gets its own copy of the target, so one cannot change what the next one sees.
+      Promise.resolve().then(() =>
+        plugin.setDatabaseConnectionParams(connectionUrl, settings, { ...target, params: { ...target.params } }),
+      ),
       timeout,
     ]);
   } finally {

@@ -1,71 +1,30 @@
 import { type CacheRegistry, sharedCacheRegistry } from './cache-registry.ts';
 import type { Env } from './connection-url.ts';
+import type { Plugin } from './contract.ts';
 import { PasswordlessError } from './errors.ts';
 import { consoleLogger, type Logger } from './logger.ts';
-import type { Plugin } from './plugin.ts';
 import type { RefreshPolicyOptions } from './refresh-policy.ts';
 import type { RetryOptions } from './retry.ts';
 import type { TlsSettings } from './tls.ts';
 
-/** The subset of `@azure/core-auth`'s TokenCredential that pg-passwordless uses. */
-export interface TokenCredentialLike {
-  getToken(
-    scopes: string | string[],
-    options?: object,
-  ): Promise<{ token: string; expiresOnTimestamp: number; refreshAfterTimestamp?: number } | null>;
+/** How the token cache behaves; the defaults suit every cloud. */
+export interface TokenCacheSettings {
+  policy?: Partial<RefreshPolicyOptions>;
+  retry?: Partial<RetryOptions>;
+  /**
+   * How long a new connection may wait for a token when none is cached, the identity SDK's own
+   * retries included. Kept well under PostgreSQL's `authentication_timeout` (60 s).
+   */
+  timeoutMs?: number;
 }
 
-export type AzureCloud = 'public' | 'usgov' | 'china';
-
-export interface AzureSettings {
-  enabled?: boolean;
-  /** Client id of a user-assigned managed identity. */
-  clientId?: string;
-  /** Any TokenCredential (ClientSecretCredential, WorkloadIdentityCredential, ...) instead of DefaultAzureCredential. */
-  credential?: TokenCredentialLike;
-  /** The sovereign cloud; by default it follows the server's host name. */
-  cloud?: AzureCloud;
-  /** An explicit scope, overriding the cloud's. */
-  scope?: string;
-}
-
-/** The AWS credentials shape of the AWS SDK (`AwsCredentialIdentity`), or a provider of it. */
-export interface AwsCredentialsLike {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
-}
-export type AwsCredentialsProviderLike = () => Promise<AwsCredentialsLike>;
-
-export interface AwsSettings {
-  enabled?: boolean;
-  /** The region; else PG_PASSWORDLESS_AWS_REGION, else the one in an RDS host name, else the SDK's default. */
-  region?: string;
-  /** Credentials or a provider; the SDK's default chain when omitted. */
-  credentials?: AwsCredentialsLike | AwsCredentialsProviderLike;
-  /** The endpoint to sign for (`host` or `host:port`) when connecting through a custom DNS name. */
-  signingHost?: string;
-}
-
-/** The subset of google-auth-library's GoogleAuth that pg-passwordless uses. */
-export interface GoogleAuthLike {
-  getClient(): Promise<{
-    getAccessToken(): Promise<{ token?: string | null }>;
-    credentials?: { expiry_date?: number | null };
-  }>;
-  getCredentials(): Promise<{ client_email?: string }>;
-}
-
-export interface GcpSettings {
-  enabled?: boolean;
-  /** A GoogleAuth instance to use instead of Application Default Credentials. */
-  auth?: GoogleAuthLike;
-}
-
-/** Programmatic settings. Every field is optional; explicit values beat the environment. */
-export interface Settings {
-  /** Turns the plugin host on. Implied when settings enable a plugin explicitly. */
+/**
+ * The settings of the plugin host itself. Each plugin reads its own section (`azure`, `aws`, `gcp`,
+ * or a third-party plugin's name) from the same object; the package entry's `Settings` type lists
+ * the built-in sections.
+ */
+export interface CoreSettings {
+  /** Turns the plugin host on. Implied when a plugin section says `enabled: true`. */
   enabled?: boolean;
   /** Only these plugin names run. */
   allow?: string[];
@@ -75,11 +34,8 @@ export interface Settings {
   plugins?: Array<Plugin | string>;
   /** How long one plugin may take before it is skipped with a warning. */
   pluginTimeoutMs?: number;
-  azure?: AzureSettings;
-  aws?: AwsSettings;
-  gcp?: GcpSettings;
   tls?: TlsSettings;
-  tokenCache?: { policy?: Partial<RefreshPolicyOptions>; retry?: Partial<RetryOptions> };
+  tokenCache?: TokenCacheSettings;
   logger?: Logger;
   /** The environment to read; `process.env` by default. */
   env?: Env;
@@ -87,69 +43,68 @@ export interface Settings {
   caches?: CacheRegistry;
 }
 
-/** Settings after precedence is applied: explicit > environment > defaults. */
-export interface ResolvedSettings {
+/** The host's settings after precedence is applied (explicit > environment > defaults). */
+export interface ResolvedCoreSettings {
   enabled: boolean;
   allow: ReadonlySet<string> | undefined;
   deny: ReadonlySet<string>;
   plugins: ReadonlyArray<Plugin | string>;
   pluginTimeoutMs: number;
-  azure: AzureSettings & { enabled: boolean };
-  aws: AwsSettings & { enabled: boolean };
-  gcp: GcpSettings & { enabled: boolean };
   tls: TlsSettings;
-  tokenCache: { policy?: Partial<RefreshPolicyOptions>; retry?: Partial<RetryOptions> };
+  tokenCache: TokenCacheSettings;
   logger: Logger;
   env: Env;
   caches: CacheRegistry;
 }
 
+/**
+ * What a plugin receives: the resolved host settings, plus every plugin section as the caller gave
+ * it (a plugin resolves its own section against the environment).
+ */
+export type ResolvedSettings = ResolvedCoreSettings & { readonly [section: string]: unknown };
+
 const DEFAULT_PLUGIN_TIMEOUT_MS = 20_000;
+const CORE_KEYS = new Set([
+  'enabled',
+  'allow',
+  'deny',
+  'plugins',
+  'pluginTimeoutMs',
+  'tls',
+  'tokenCache',
+  'logger',
+  'env',
+  'caches',
+]);
 
 /**
- * Resolves settings once, in one pure function. `PG_PASSWORDLESS_ENABLED` gates only what the
- * environment switches on; a plugin enabled in code needs no gate.
+ * Resolves the host's settings once, in one pure function. `PG_PASSWORDLESS_ENABLED` gates only what
+ * the environment switches on; a plugin section enabled in code needs no gate.
  *
  * @example
- * resolveSettings({ azure: { enabled: true } }, {}).enabled // true
- * resolveSettings(undefined, { PG_PASSWORDLESS_AZURE_ENABLED: 'true' }).enabled // false: no gate
+ * import { resolveSettings } from 'pg-passwordless';
+ *
+ * console.log(resolveSettings({ azure: { enabled: true } }, {}).enabled); // true
+ * console.log(resolveSettings(undefined, { PG_PASSWORDLESS_AZURE_ENABLED: 'true' }).enabled); // false: no gate
  */
 export function resolveSettings(
-  settings: Settings = {},
+  settings: CoreSettings & object = {},
   env: Env = settings.env ?? process.env,
 ): ResolvedSettings {
+  const sections = Object.fromEntries(Object.entries(settings).filter(([key]) => !CORE_KEYS.has(key)));
   const explicitlyEnabled =
-    settings.azure?.enabled === true ||
-    settings.aws?.enabled === true ||
-    settings.gcp?.enabled === true ||
+    Object.values(sections).some((section) => (section as { enabled?: unknown })?.enabled === true) ||
     (settings.plugins?.length ?? 0) > 0;
-  const enabled =
-    settings.enabled ?? (explicitlyEnabled || (parseBool(env, 'PG_PASSWORDLESS_ENABLED') ?? false));
   const allow = settings.allow ?? parseList(env.PG_PASSWORDLESS_ALLOW);
   const deny = settings.deny ?? parseList(env.PG_PASSWORDLESS_DENY) ?? [];
-  const envPlugins = parseList(env.PG_PASSWORDLESS_PLUGINS) ?? [];
-  const azureClientId = settings.azure?.clientId ?? (env.PG_PASSWORDLESS_AZURE_CLIENT_ID || undefined);
   return {
-    enabled,
+    ...sections,
+    enabled:
+      settings.enabled ?? (explicitlyEnabled || (parseBool(env, 'PG_PASSWORDLESS_ENABLED') ?? false)),
     allow: allow ? new Set(allow) : undefined,
     deny: new Set(deny),
-    plugins: [...(settings.plugins ?? []), ...envPlugins],
+    plugins: [...(settings.plugins ?? []), ...(parseList(env.PG_PASSWORDLESS_PLUGINS) ?? [])],
     pluginTimeoutMs: settings.pluginTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
-    azure: {
-      ...settings.azure,
-      enabled: settings.azure?.enabled ?? parseBool(env, 'PG_PASSWORDLESS_AZURE_ENABLED') ?? false,
-      clientId: azureClientId,
-    },
-    aws: {
-      ...settings.aws,
-      enabled: settings.aws?.enabled ?? parseBool(env, 'PG_PASSWORDLESS_AWS_ENABLED') ?? false,
-      region: settings.aws?.region ?? (env.PG_PASSWORDLESS_AWS_REGION || undefined),
-      signingHost: settings.aws?.signingHost ?? (env.PG_PASSWORDLESS_AWS_SIGNING_HOST || undefined),
-    },
-    gcp: {
-      ...settings.gcp,
-      enabled: settings.gcp?.enabled ?? parseBool(env, 'PG_PASSWORDLESS_GCP_ENABLED') ?? false,
-    },
     tls: { ...settings.tls },
     tokenCache: { ...settings.tokenCache },
     logger: settings.logger ?? consoleLogger,
@@ -158,7 +113,14 @@ export function resolveSettings(
   };
 }
 
-/** Reads a boolean variable the way the reference system's settings do (true/false/1/0/yes/no/on/off). */
+/**
+ * Reads a boolean variable the way the reference system's settings do (true/false/1/0/yes/no/on/off).
+ *
+ * @example
+ * import { parseBool } from 'pg-passwordless';
+ *
+ * console.log(parseBool({ PG_PASSWORDLESS_AZURE_ENABLED: 'yes' }, 'PG_PASSWORDLESS_AZURE_ENABLED')); // true
+ */
 export function parseBool(env: Env, name: string): boolean | undefined {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return undefined;
@@ -177,9 +139,24 @@ function parseList(raw: string | undefined): string[] | undefined {
     .filter((item) => item !== '');
 }
 
+/**
+ * A plugin's own section of the settings, checked to be an object (JavaScript callers get a clear
+ * error rather than a silent default).
+ */
+export function settingsSection<T extends object>(settings: ResolvedSettings, name: string): Partial<T> {
+  const section = settings[name];
+  if (section === undefined || section === null) return {};
+  if (typeof section !== 'object') {
+    throw new PasswordlessError('CONFIG_INVALID', `settings.${name} must be an object.`, {
+      hint: `Pass for example { ${name}: { enabled: true } }.`,
+    });
+  }
+  return section as Partial<T>;
+}
+
 /** Accepts settings in either form, so that host and adapters resolve only once. */
-export function ensureResolved(settings: Settings | ResolvedSettings | undefined): ResolvedSettings {
+export function ensureResolved(settings: (CoreSettings & object) | ResolvedSettings | undefined): ResolvedSettings {
   return settings !== undefined && settings.deny instanceof Set
     ? (settings as ResolvedSettings)
-    : resolveSettings(settings as Settings);
+    : resolveSettings(settings as CoreSettings);
 }

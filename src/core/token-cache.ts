@@ -1,4 +1,5 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
+import type { TokenHandle } from './contract.ts';
 import { PasswordlessError } from './errors.ts';
 import {
   defaultRefreshPolicy,
@@ -10,7 +11,7 @@ import {
 } from './refresh-policy.ts';
 import { backoffDelayMs, defaultRetry, type RetryOptions, withRetry } from './retry.ts';
 import type { SecretToken } from './secret.ts';
-import type { TokenSource } from './token-source.ts';
+import type { FetchOptions, TokenSource } from './token-source.ts';
 
 /** Counters a user can export to metrics. Never contains a token. */
 export interface TokenCacheStats {
@@ -35,7 +36,10 @@ export type TokenCacheEvent =
   | { type: 'same-token'; nextAttemptAtMs: number }
   | { type: 'retry'; error: unknown; delayMs: number }
   | { type: 'error'; error: unknown; background: boolean; nextAttemptAtMs?: number }
-  | { type: 'invalidated' };
+  | { type: 'invalidated'; renewed: boolean };
+
+/** A caller with no usable token waits at most this long, retries included (see `timeoutMs`). */
+export const DEFAULT_TOKEN_TIMEOUT_MS = 10_000;
 
 export interface TokenCacheOptions {
   source: TokenSource;
@@ -43,27 +47,28 @@ export interface TokenCacheOptions {
   random?: () => number;
   policy?: Partial<RefreshPolicyOptions>;
   retry?: Partial<RetryOptions>;
+  /** How long a caller with no usable token waits, retries included, before it gets the error. */
+  timeoutMs?: number;
 }
 
 /**
  * The token engine: hands out a cached token, shares one fetch among all concurrent callers, refreshes
  * ahead of expiry in the background, retries transient failures, and keeps serving a still-valid token
- * while the identity endpoint is down.
+ * while the identity endpoint is down. It is the {@link TokenHandle} apps see, plus `close()`.
  *
  * @example
- * const cache = createTokenCache({ source });
- * const pool = new pg.Pool({ password: () => cache.getToken() });
+ * import { createTokenCache, SecretToken } from 'pg-passwordless';
+ *
+ * const cache = createTokenCache({
+ *   source: {
+ *     describe: () => 'a fixed token',
+ *     fetchToken: async () => ({ token: new SecretToken('t0k3n'), expiresAtMs: Date.now() + 3_600_000 }),
+ *   },
+ * });
+ * console.log((await cache.getToken()).length, cache.stats().fetches); // 5 1
+ * cache.close();
  */
-export interface TokenCache {
-  /** The current token, fetching one first only when no usable token exists. */
-  getToken(): Promise<string>;
-  /** Drop the cached token, for when the server rejected it. The next caller fetches anew. */
-  invalidate(): void;
-  /** When the cached token expires, or undefined when none is cached. */
-  expiresAtMs(): number | undefined;
-  stats(): TokenCacheStats;
-  /** Subscribe to events; returns the unsubscribe function. */
-  on(listener: (event: TokenCacheEvent) => void): () => void;
+export interface TokenCache extends TokenHandle {
   /** Cancels the refresh timer. Later `getToken()` calls reject with CLOSED. */
   close(): void;
 }
@@ -79,12 +84,36 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
   return new TokenCacheImpl(options);
 }
 
+/**
+ * The app-facing view of a cache: everything but `close()`, since caches are shared between pools.
+ *
+ * @example
+ * import { createTokenCache, SecretToken, tokenHandle } from 'pg-passwordless';
+ *
+ * const cache = createTokenCache({
+ *   source: { describe: () => 'fixed', fetchToken: async () => ({ token: new SecretToken('t'), expiresAtMs: Date.now() + 3_600_000 }) },
+ * });
+ * const handle = tokenHandle(cache);
+ * console.log('close' in handle); // false
+ * cache.close();
+ */
+export function tokenHandle(cache: TokenHandle): TokenHandle {
+  return {
+    getToken: () => cache.getToken(),
+    invalidate: () => cache.invalidate(),
+    expiresAtMs: () => cache.expiresAtMs(),
+    stats: () => cache.stats(),
+    on: (listener) => cache.on(listener),
+  };
+}
+
 class TokenCacheImpl implements TokenCache {
   readonly #source: TokenSource;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #policy: RefreshPolicyOptions;
   readonly #retry: RetryOptions;
+  readonly #timeoutMs: number;
   readonly #listeners = new Set<(event: TokenCacheEvent) => void>();
   readonly #stats: TokenCacheStats = {
     fetches: 0,
@@ -103,6 +132,9 @@ class TokenCacheImpl implements TokenCache {
   #nextBackgroundAttemptMs = 0;
   #backgroundFailures = 0;
   #closed = false;
+  #invalidation: Promise<{ renewed: boolean }> | undefined;
+  /** Bumped by each invalidation, so that a fetch started before it cannot store its (maybe rejected) token. */
+  #generation = 0;
 
   constructor(options: TokenCacheOptions) {
     this.#source = options.source;
@@ -110,6 +142,7 @@ class TokenCacheImpl implements TokenCache {
     this.#random = options.random ?? Math.random;
     this.#policy = { ...defaultRefreshPolicy, ...options.policy };
     this.#retry = { ...defaultRetry, ...options.retry };
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS;
   }
 
   async getToken(): Promise<string> {
@@ -124,21 +157,63 @@ class TokenCacheImpl implements TokenCache {
       return current.secret.reveal();
     }
     this.#stats.waits++;
-    const startedMs = now;
     try {
-      const fresh = await this.#fetchShared(false);
-      return fresh.secret.reveal();
+      return (await this.#waitForFetch(this.#fetchShared(false))).secret.reveal();
     } finally {
-      this.#stats.waitMs += this.#clock.now() - startedMs;
+      this.#stats.waitMs += this.#clock.now() - now;
     }
   }
 
-  invalidate(): void {
+  invalidate(): Promise<{ renewed: boolean }> {
+    // Many connections refused at once share one invalidation (and one new fetch).
+    if (!this.#invalidation) {
+      this.#invalidation = this.#invalidateOnce().finally(() => {
+        this.#invalidation = undefined;
+      });
+    }
+    return this.#invalidation;
+  }
+
+  async #invalidateOnce(): Promise<{ renewed: boolean }> {
     this.#stats.invalidations++;
+    const rejected = this.#current?.secret;
     this.#current = undefined;
+    this.#generation++;
     this.#nextBackgroundAttemptMs = 0;
     this.#refreshTimer?.cancel();
-    this.#emit({ type: 'invalidated' });
+    // Join a fetch already running only when no token was cached (it cannot return the rejected one).
+    const fetch = this.#inFlight && !rejected ? this.#inFlight : this.#fetchShared(false, { forceRefresh: true }, true);
+    const fresh = await this.#waitForFetch(fetch);
+    const renewed = !rejected || !fresh.secret.equals(rejected);
+    this.#emit({ type: 'invalidated', renewed });
+    return { renewed };
+  }
+
+  /** Waits for a fetch within the caller's budget; the fetch itself goes on for later callers. */
+  async #waitForFetch(fetch: Promise<CachedToken>): Promise<CachedToken> {
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.#clock.setTimer(
+        () =>
+          reject(
+            new PasswordlessError(
+              'TOKEN_ENDPOINT_FAILED',
+              `No token from ${this.#source.describe()} within ${this.#timeoutMs} ms.`,
+              {
+                retryable: true,
+                hint: 'The identity endpoint is slow or failing; the next connection attempt tries again. Raise tokenCache.timeoutMs to wait longer.',
+              },
+            ),
+          ),
+        this.#timeoutMs,
+        { keepAlive: false },
+      );
+    });
+    try {
+      return await Promise.race([fetch, timeout]);
+    } finally {
+      timer?.cancel();
+    }
   }
 
   expiresAtMs(): number | undefined {
@@ -160,21 +235,27 @@ class TokenCacheImpl implements TokenCache {
     this.#listeners.clear();
   }
 
-  /** Single flight: every caller during a fetch shares the same promise. */
-  #fetchShared(background: boolean): Promise<CachedToken> {
-    if (!this.#inFlight) {
-      this.#inFlight = this.#fetchWithRetry(background).finally(() => {
-        this.#inFlight = undefined;
+  /**
+   * Single flight: every caller during a fetch shares the same promise. `replace` starts a new fetch
+   * even while one runs (after a rejection, the running one may bring back the rejected token).
+   */
+  #fetchShared(background: boolean, options: FetchOptions = {}, replace = false): Promise<CachedToken> {
+    if (!this.#inFlight || replace) {
+      const fetch: Promise<CachedToken> = this.#fetchWithRetry(background, options).finally(() => {
+        if (this.#inFlight === fetch) this.#inFlight = undefined;
       });
+      this.#inFlight = fetch;
     }
     return this.#inFlight;
   }
 
-  async #fetchWithRetry(background: boolean): Promise<CachedToken> {
+  async #fetchWithRetry(background: boolean, options: FetchOptions): Promise<CachedToken> {
+    const deadlineMs = background ? Number.POSITIVE_INFINITY : this.#clock.now() + this.#timeoutMs;
+    const generation = this.#generation;
     const fetchOnce = async () => {
       this.#stats.fetches++;
       try {
-        return await this.#source.fetchToken();
+        return await this.#source.fetchToken(options);
       } catch (error) {
         this.#stats.fetchFailures++;
         throw error;
@@ -190,6 +271,7 @@ class TokenCacheImpl implements TokenCache {
         (error, delayMs) => this.#emit({ type: 'retry', error, delayMs }),
         // A background refresh must not keep a finished process alive; a waiting caller must.
         !background,
+        deadlineMs,
       );
     } catch (error) {
       if (!background) this.#emit({ type: 'error', error, background: false });
@@ -213,6 +295,8 @@ class TokenCacheImpl implements TokenCache {
       );
     }
     this.#backgroundFailures = 0;
+    // Started before an invalidation: its token may be the rejected one, so the newer fetch decides.
+    if (generation !== this.#generation) return cached;
     if (previous && fetched.token.equals(previous.secret) && isUsable(previous.plan, now)) {
       // The SDK answered from its own cache (the same string has the same expiry): keep our plan and
       // ask again later, when the SDK will have renewed it.

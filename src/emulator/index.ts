@@ -17,7 +17,7 @@ import { controlRoutes } from './control-routes.ts';
 import { createFaultInjector, type Faults } from './faults.ts';
 import { type Gateway, type GatewayStats, startGateway } from './gateway.ts';
 import { type LoggedRequest, startIdentityServer } from './identity-server.ts';
-import { type LoginValidator, withPasswordRoles } from './login-validator.ts';
+import { type LoginValidator, withPasswordRoles, withRevocation } from './login-validator.ts';
 import { startPgbouncer } from './pgbouncer.ts';
 
 export type { IdentityInput } from './clouds/azure.ts';
@@ -83,6 +83,8 @@ export interface Emulator extends AzureControls {
   setFaults(faults: Faults): void;
   clearFaults(): void;
   setTokenLifetime(seconds: number): void;
+  /** The gateway refuses every token it has accepted so far (clients must fetch new ones); returns how many. */
+  revokeAcceptedTokens(): number;
   counters(): EmulatorCounters;
   /** Recent requests to the identity endpoints (method, path, query), oldest first. */
   identityRequests(): LoggedRequest[];
@@ -168,7 +170,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       key: certificates.serverKeyPem,
       minVersion: 'TLSv1.2',
     });
-    const validator = withPasswordRoles(cloud.validator, passwordRoles);
+    const validator = withRevocation(withPasswordRoles(cloud.validator, passwordRoles));
     const gateway: Gateway = await startGateway({
       host,
       port: options.gatewayPort ?? 0,
@@ -196,6 +198,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       PGPORT: String(gateway.port),
       PGDATABASE: backend.database,
       PGUSER: cloud.defaultUser(),
+      // The same target as one URL, with no password in it (the form most apps and the README use).
+      DATABASE_URL: `postgresql://${encodeURIComponent(cloud.defaultUser())}@${host}:${gateway.port}/${encodeURIComponent(backend.database)}`,
       PGSSLMODE: 'verify-full',
       PGSSLROOTCERT: caPath,
       NODE_EXTRA_CA_CERTS: caPath,
@@ -230,6 +234,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       issueToken: (name, issue) => azure?.issueToken(name, issue) ?? notAzure(),
       setFaults: (next) => faults.set(next),
       clearFaults: () => faults.clear(),
+      revokeAcceptedTokens: () => validator.revokeAccepted(),
       setTokenLifetime: (seconds) => {
         tokenLifetimeSeconds = seconds;
       },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /** The outcome of checking one login: the role to log in as, or the FATAL error to send. */
 export type LoginCheck = { ok: true; role: string } | { ok: false; sqlState: string; message: string };
 
@@ -33,6 +34,41 @@ export function withPasswordRoles(
       if (expected !== undefined)
         return expected === password ? { ok: true, role: user } : passwordFailed(user);
       return validator.check(user, password);
+    },
+  };
+}
+
+/** A validator whose accepted tokens can be revoked all at once. */
+export interface RevocableValidator extends LoginValidator {
+  /** From now on, refuse every token accepted so far (as after a role is re-created or a key rolled). */
+  revokeAccepted(): number;
+}
+
+/**
+ * Remembers a digest (never the token) of every token that logged in, so that a test can make the
+ * server refuse tokens a client has cached, the way a cloud refuses a revoked one; new tokens pass.
+ *
+ * @example
+ * const validator = withRevocation(azureValidator(options));
+ * validator.revokeAccepted(); // cached tokens are refused from now on
+ */
+export function withRevocation(validator: LoginValidator): RevocableValidator {
+  const accepted = new Set<string>();
+  const revoked = new Set<string>();
+  const digest = (password: string) => createHash('sha256').update(password).digest('hex');
+  return {
+    async check(user, password) {
+      const key = digest(password);
+      if (revoked.has(key)) return passwordFailed(user);
+      const verdict = await validator.check(user, password);
+      if (verdict.ok) accepted.add(key);
+      return verdict;
+    },
+    revokeAccepted() {
+      for (const key of accepted) revoked.add(key);
+      const count = accepted.size;
+      accepted.clear();
+      return count;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Plugin } from '../core/plugin.ts';
+import type { Plugin } from '../core/contract.ts';
 import { awsPlugin } from './aws/plugin.ts';
 import { azurePlugin } from './azure/plugin.ts';
 import { gcpPlugin } from './gcp/plugin.ts';

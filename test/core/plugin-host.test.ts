@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PasswordlessError } from '../../src/core/errors.ts';
-import type { Plugin } from '../../src/core/plugin.ts';
-import { setDatabaseConnectionParams } from '../../src/core/plugin-host.ts';
+import type { Plugin } from '../../src/core/contract.ts';
+import { setDatabaseConnectionParams } from '../../src/index.ts';
 
 const URL_ = 'postgresql://app@db.example.com/app';
 const thirdParty = fileURLToPath(
@@ -103,5 +103,63 @@ describe('setDatabaseConnectionParams (plugin host)', () => {
     assert.equal(warnings.length, 2);
     assert.match(warnings[0] ?? '', /missing-plugin\.js/);
     assert.match(warnings[1] ?? '', /PLUGIN_INVALID/);
+  });
+});
+
+describe('the connection contract', () => {
+  it('gives plugins the URL parsed once as a third argument; two-argument plugins keep working', async () => {
+    const seen: unknown[] = [];
+    const threeArgs: Plugin = {
+      name: 'three',
+      setDatabaseConnectionParams: (_url, _settings, target) => {
+        seen.push(structuredClone(target));
+        target.params = { sslmode: 'disable' }; // a copy: the next plugin does not see this
+        return { application_name: `app@${target.host}` };
+      },
+    };
+    const twoArgs: Plugin = {
+      name: 'two',
+      setDatabaseConnectionParams: (connectionUrl, settings) => ({ options: `${connectionUrl}|${settings.env.X}` }),
+    };
+    const after: Plugin = {
+      name: 'after',
+      setDatabaseConnectionParams: (_url, _settings, target) => {
+        seen.push(target.params);
+        return undefined;
+      },
+    };
+    const result = await setDatabaseConnectionParams(`${URL_}?sslmode=verify-full`, {
+      plugins: [threeArgs, twoArgs, after],
+      env: { X: 'x' },
+    });
+    assert.deepEqual(result, {
+      application_name: 'app@db.example.com',
+      options: `${URL_}?sslmode=verify-full|x`,
+    });
+    assert.deepEqual(seen, [
+      { host: 'db.example.com', port: 5432, database: 'app', user: 'app', params: { sslmode: 'verify-full' } },
+      { sslmode: 'verify-full' },
+    ]);
+  });
+
+  it('keeps the password and the token handle together when a later plugin overrides one of them', async () => {
+    const handle = (token: string) => ({
+      getToken: async () => token,
+      invalidate: async () => ({ renewed: true }),
+      expiresAtMs: () => undefined,
+      stats: () => ({ fetches: 0, fetchFailures: 0, cacheHits: 0, waits: 0, waitMs: 0, refreshes: 0, sameTokenReturns: 0, invalidations: 0 }),
+      on: () => () => {},
+    });
+    const cloud: Plugin = { name: 'cloud', setDatabaseConnectionParams: () => ({ user: 'u', token: handle('first') }) };
+    const passwordOnly: Plugin = {
+      name: 'password-only',
+      setDatabaseConnectionParams: () => ({ password: async () => 'from-function' }),
+    };
+    const withHandle = await setDatabaseConnectionParams(URL_, { plugins: [cloud], env: {} });
+    assert.equal(await withHandle.password?.(), 'first', 'the password reads the handle');
+    const overridden = await setDatabaseConnectionParams(URL_, { plugins: [cloud, passwordOnly], env: {} });
+    assert.equal(await overridden.password?.(), 'from-function');
+    assert.equal(overridden.token, undefined, 'the handle no longer backs the password, so it goes');
+    assert.equal(overridden.user, 'u');
   });
 });

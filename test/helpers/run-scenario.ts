@@ -2,7 +2,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Variables of the developer's machine that would change which credential the SDK picks. */
-const SCRUBBED = /^(AZURE_|IDENTITY_|MSI_|IMDS_|PG|PG_PASSWORDLESS_|NODE_EXTRA_CA_CERTS$|AWS_|GOOGLE_|GCE_)/;
+const SCRUBBED = /^(AZURE_|IDENTITY_|MSI_|IMDS_|PG|PG_PASSWORDLESS_|NODE_EXTRA_CA_CERTS$|DATABASE_URL$|AWS_|GOOGLE_|GCE_)/;
+
+/** This process's environment without anything that would pick a credential or a database. */
+export function cleanEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !SCRUBBED.test(name)));
+}
 
 export interface ScenarioResult {
   code: number | null;
@@ -31,7 +36,7 @@ export function runScript(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<ScenarioResult> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SCRUBBED.test(name)));
+  const base = cleanEnv();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
       env: { ...base, ...env },

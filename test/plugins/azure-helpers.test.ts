@@ -46,7 +46,7 @@ describe('userFromClaims', () => {
 
 describe('azure plugin token sharing', () => {
   it('shares one token cache between host calls with the same identity and server', async () => {
-    const { setDatabaseConnectionParams } = await import('../../src/core/plugin-host.ts');
+    const { setDatabaseConnectionParams } = await import('../../src/index.ts');
     const { createCacheRegistry } = await import('../../src/core/cache-registry.ts');
     let requests = 0;
     const credential = {
@@ -69,7 +69,7 @@ describe('azure plugin token sharing', () => {
 
 describe('azure plugin without a user in the URL', () => {
   it('fails closed when the token that would name the role cannot be fetched', async () => {
-    const { setDatabaseConnectionParams } = await import('../../src/core/plugin-host.ts');
+    const { setDatabaseConnectionParams } = await import('../../src/index.ts');
     const { createCacheRegistry } = await import('../../src/core/cache-registry.ts');
     const credential = {
       getToken: async () => {

@@ -30,7 +30,7 @@ switch (scenario) {
       role: rows[0]?.role,
       user: params.user,
       connections: clients.length,
-      signings: params.tokenStats?.().fetches,
+      signings: params.token?.stats().fetches,
     });
     break;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AzureCloud } from '../../core/settings.ts';
+import type { AzureCloud } from '../../plugins/azure/settings.ts';
 import { AZURE_POSTGRES_RESOURCES } from '../../plugins/azure/cloud.ts';
 import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './azure-identities.ts';
 import { APP_SERVICE_PATH, azureIdentityRoutes } from './azure-identity-routes.ts';

@@ -1,13 +1,12 @@
-import { parseConnectionUrl } from '../../core/connection-url.ts';
+import type { ConnectionParams, Plugin } from '../../core/contract.ts';
 import { PasswordlessError } from '../../core/errors.ts';
-import type { ConnectionParams, Plugin } from '../../core/plugin.ts';
-import type { ResolvedSettings } from '../../core/settings.ts';
 import { buildTlsOptions } from '../../core/tls.ts';
-import { parseSigningHost, regionOfRdsHost } from './region.ts';
-import { type RdsSignerModule, rdsTokenSource } from './token-source.ts';
-import { connectionParamsFromCache } from '../connection-params.ts';
+import { tokenHandle } from '../../core/token-cache.ts';
 import { loadPeer } from '../load-peer.ts';
 import { loadRdsCaBundle } from './rds-ca.ts';
+import { parseSigningHost, regionOfRdsHost } from './region.ts';
+import { resolveAwsSettings } from './settings.ts';
+import { type RdsSignerModule, rdsTokenSource } from './token-source.ts';
 
 /**
  * The `aws` plugin: IAM database authentication for Amazon RDS and Aurora PostgreSQL (and RDS Proxy).
@@ -16,18 +15,17 @@ import { loadRdsCaBundle } from './rds-ca.ts';
  * credential chain, cached and reused within their 15 minutes.
  *
  * @example
- * const params = await setDatabaseConnectionParams('postgresql://app_user@orders.abc.us-east-1.rds.amazonaws.com/orders', {
- *   aws: { enabled: true },
- * });
+ * import { setDatabaseConnectionParams } from 'pg-passwordless';
+ *
+ * // DATABASE_URL=postgresql://app_user@orders.abc.us-east-1.rds.amazonaws.com/orders
+ * const params = await setDatabaseConnectionParams(process.env.DATABASE_URL ?? '', { aws: { enabled: true } });
+ * console.log(params.user, typeof params.password); // app_user function
  */
 export const awsPlugin: Plugin = {
   name: 'aws',
-  async setDatabaseConnectionParams(
-    connectionUrl: string,
-    settings: ResolvedSettings,
-  ): Promise<ConnectionParams> {
-    if (!settings.aws.enabled) return {};
-    const target = parseConnectionUrl(connectionUrl, settings.env);
+  async setDatabaseConnectionParams(_connectionUrl, settings, target): Promise<ConnectionParams> {
+    const aws = resolveAwsSettings(settings);
+    if (!aws.enabled) return {};
     if (!target.user) {
       throw new PasswordlessError(
         'USER_MISSING',
@@ -40,18 +38,18 @@ export const awsPlugin: Plugin = {
     const signerModule = await loadPeer<RdsSignerModule>('@aws-sdk/rds-signer', 'The aws plugin');
     const ssl = buildTlsOptions(target, settings.tls, settings.env, undefined, await loadRdsCaBundle());
     // RDS Proxy and custom DNS names: the token must be signed for the RDS endpoint itself.
-    const signing = settings.aws.signingHost
-      ? parseSigningHost(settings.aws.signingHost, target.port)
+    const signing = aws.signingHost
+      ? parseSigningHost(aws.signingHost, target.port)
       : { host: target.host, port: target.port };
-    const region = settings.aws.region ?? regionOfRdsHost(signing.host);
+    const region = aws.region ?? regionOfRdsHost(signing.host);
     const rdsTarget = { hostname: signing.host, port: signing.port, username: target.user, region };
     const key =
-      settings.aws.credentials ??
+      aws.credentials ??
       `aws|${rdsTarget.username}@${rdsTarget.hostname}:${rdsTarget.port}|${region ?? ''}`;
     const cache = settings.caches.getOrCreate(key, () => ({
-      source: rdsTokenSource(signerModule, rdsTarget, settings.aws.credentials),
+      source: rdsTokenSource(signerModule, rdsTarget, aws.credentials),
       ...settings.tokenCache,
     }));
-    return { user: target.user, ssl, ...connectionParamsFromCache(cache) };
+    return { user: target.user, ssl, token: tokenHandle(cache) };
   },
 };

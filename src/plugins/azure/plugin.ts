@@ -1,15 +1,13 @@
-import { parseConnectionUrl } from '../../core/connection-url.ts';
+import type { ConnectionParams, Plugin } from '../../core/contract.ts';
 import { PasswordlessError } from '../../core/errors.ts';
-import type { ConnectionParams, Plugin } from '../../core/plugin.ts';
-import type { ResolvedSettings, TokenCredentialLike } from '../../core/settings.ts';
 import { buildTlsOptions } from '../../core/tls.ts';
-import type { TokenCache } from '../../core/token-cache.ts';
-import { azureScope } from './cloud.ts';
-import { azureTokenSource, describeDefaultCredential } from './token-source.ts';
-import { userFromClaims } from './user.ts';
-import { connectionParamsFromCache } from '../connection-params.ts';
+import { type TokenCache, tokenHandle } from '../../core/token-cache.ts';
 import { readJwtClaims } from '../jwt-claims.ts';
 import { loadPeer } from '../load-peer.ts';
+import { azureScope } from './cloud.ts';
+import { resolveAzureSettings, type TokenCredentialLike } from './settings.ts';
+import { azureTokenSource, describeDefaultCredential } from './token-source.ts';
+import { userFromClaims } from './user.ts';
 
 type AzureIdentity = typeof import('@azure/identity');
 
@@ -20,21 +18,20 @@ type AzureIdentity = typeof import('@azure/identity');
  * `PG_PASSWORDLESS_AZURE_CLIENT_ID` is set) or any credential passed in settings.
  *
  * @example
- * const params = await setDatabaseConnectionParams('postgresql://orders-api@srv.postgres.database.azure.com/orders', {
- *   azure: { enabled: true },
- * });
+ * import { setDatabaseConnectionParams } from 'pg-passwordless';
+ *
+ * // DATABASE_URL=postgresql://orders-api@myserver.postgres.database.azure.com/orders
+ * const params = await setDatabaseConnectionParams(process.env.DATABASE_URL ?? '', { azure: { enabled: true } });
+ * console.log(params.user, typeof params.password); // orders-api function
  */
 export const azurePlugin: Plugin = {
   name: 'azure',
-  async setDatabaseConnectionParams(
-    connectionUrl: string,
-    settings: ResolvedSettings,
-  ): Promise<ConnectionParams> {
-    if (!settings.azure.enabled) return {};
-    const target = parseConnectionUrl(connectionUrl, settings.env);
+  async setDatabaseConnectionParams(_connectionUrl, settings, target): Promise<ConnectionParams> {
+    const azure = resolveAzureSettings(settings);
+    if (!azure.enabled) return {};
     const ssl = buildTlsOptions(target, settings.tls, settings.env);
-    const scope = azureScope(target.host, settings.azure);
-    const { clientId, credential } = settings.azure;
+    const scope = azureScope(target.host, azure);
+    const { clientId, credential } = azure;
     // Fail at start-up, not at the first connection, when the SDK is missing.
     const identity = credential
       ? undefined
@@ -57,7 +54,7 @@ export const azurePlugin: Plugin = {
 
     // Without a user in the URL (or PGUSER), the token says which role to use, where it says so reliably.
     const user = target.user ?? userFromClaims(readJwtClaims(await tokenForUserName(cache)));
-    return { user, ssl, ...connectionParamsFromCache(cache) };
+    return { user, ssl, token: tokenHandle(cache) };
   },
 };
 

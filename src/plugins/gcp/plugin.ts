@@ -1,11 +1,10 @@
-import { parseConnectionUrl } from '../../core/connection-url.ts';
+import type { ConnectionParams, Plugin } from '../../core/contract.ts';
 import { PasswordlessError } from '../../core/errors.ts';
-import type { ConnectionParams, Plugin } from '../../core/plugin.ts';
-import type { GoogleAuthLike, ResolvedSettings } from '../../core/settings.ts';
 import { buildTlsOptions } from '../../core/tls.ts';
-import { connectionParamsFromCache } from '../connection-params.ts';
-import { gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from './token-source.ts';
+import { tokenHandle } from '../../core/token-cache.ts';
 import { loadPeer } from '../load-peer.ts';
+import { type GoogleAuthLike, resolveGcpSettings } from './settings.ts';
+import { gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from './token-source.ts';
 
 type GoogleAuthModule = { GoogleAuth: new (options: { scopes: string[] }) => GoogleAuthLike };
 
@@ -15,30 +14,29 @@ type GoogleAuthModule = { GoogleAuth: new (options: { scopes: string[] }) => Goo
  * `{ gcp: { enabled: true } }`. Uses Application Default Credentials with the `sqlservice.login` scope.
  *
  * @example
- * const params = await setDatabaseConnectionParams('postgresql://10.1.2.3/orders?sslmode=verify-ca&sslrootcert=server-ca.pem', {
- *   gcp: { enabled: true },
- * });
+ * import { setDatabaseConnectionParams } from 'pg-passwordless';
+ *
+ * // DATABASE_URL=postgresql://orders@my-project.iam@10.1.2.3/orders?sslmode=verify-ca&sslrootcert=server-ca.pem
+ * const params = await setDatabaseConnectionParams(process.env.DATABASE_URL ?? '', { gcp: { enabled: true } });
+ * console.log(params.user, typeof params.password); // orders@my-project.iam function
  */
 export const gcpPlugin: Plugin = {
   name: 'gcp',
-  async setDatabaseConnectionParams(
-    connectionUrl: string,
-    settings: ResolvedSettings,
-  ): Promise<ConnectionParams> {
-    if (!settings.gcp.enabled) return {};
-    const target = parseConnectionUrl(connectionUrl, settings.env);
+  async setDatabaseConnectionParams(_connectionUrl, settings, target): Promise<ConnectionParams> {
+    const gcp = resolveGcpSettings(settings);
+    if (!gcp.enabled) return {};
     const ssl = buildTlsOptions(target, settings.tls, settings.env);
     const auth =
-      settings.gcp.auth ??
+      gcp.auth ??
       new (await loadPeer<GoogleAuthModule>('google-auth-library', 'The gcp plugin')).GoogleAuth({
         scopes: [SQLSERVICE_LOGIN_SCOPE],
       });
-    const cache = settings.caches.getOrCreate(settings.gcp.auth ?? 'gcp|adc|sqlservice.login', () => ({
+    const cache = settings.caches.getOrCreate(gcp.auth ?? 'gcp|adc|sqlservice.login', () => ({
       source: gcpTokenSource(auth),
       ...settings.tokenCache,
     }));
     const user = target.user ?? (await userFromServiceAccount(auth));
-    return { user, ssl, ...connectionParamsFromCache(cache) };
+    return { user, ssl, token: tokenHandle(cache) };
   },
 };
 

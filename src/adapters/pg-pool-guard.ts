@@ -1,0 +1,143 @@
+import type { TokenHandle } from '../core/contract.ts';
+import { PasswordlessError } from '../core/errors.ts';
+
+/** The part of a `pg.Pool` that pg-passwordless touches (pg stays an optional peer). */
+export interface PgPoolLike {
+  connect(): Promise<unknown>;
+  connect(
+    callback: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void,
+  ): void;
+  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+  end(): Promise<void>;
+  on(event: 'connect', listener: (client: unknown) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+type PooledClient = { release: (error?: unknown) => void };
+
+export interface PoolGuardOptions {
+  /** The token cache behind the pool's password: dropped and renewed when the server refuses a login. */
+  token?: TokenHandle;
+  /** Each connection's lifetime is spread this much around `maxLifetimeSeconds` (0.1 = ±10%). */
+  lifetimeSpread?: number;
+  /** Connections log in again after about this long; 0 turns lifetimes off. */
+  maxLifetimeSeconds?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** SQLSTATEs of a refused login: invalid_authorization_specification, invalid_password. */
+const LOGIN_REJECTED = new Set(['28000', '28P01']);
+
+function isLoginRejection(error: unknown): boolean {
+  return LOGIN_REJECTED.has((error as { code?: string } | null)?.code ?? '');
+}
+
+/**
+ * One connection's lifetime: `maxLifetimeSeconds` spread by ±`spread`, so that connections opened in
+ * one burst do not all log in again in the same second (a TLS-handshake storm on the server).
+ *
+ * @example
+ * import { connectionLifetimeMs } from 'pg-passwordless/pg';
+ *
+ * console.log(connectionLifetimeMs(1800, 0.1, () => 0)); // 1620000 (27 minutes)
+ * console.log(connectionLifetimeMs(1800, 0.1, () => 1)); // 1980000 (33 minutes)
+ */
+export function connectionLifetimeMs(maxLifetimeSeconds: number, spread: number, random: () => number): number {
+  return Math.round(maxLifetimeSeconds * 1000 * (1 - spread + 2 * spread * random()));
+}
+
+/**
+ * Guards a pool built from pg-passwordless options, without touching pg-pool's internals:
+ * - a login the server refuses (28000/28P01) drops the cached token and is retried once, and only when
+ *   the identity SDK really gave a new token; a second refusal is `TOKEN_REJECTED`;
+ * - each connection gets its own lifetime around `maxLifetimeSeconds`; an expired connection is closed
+ *   when it is released or next checked out (idle ones also go by `idleTimeoutMillis`).
+ * Build the pool with `maxLifetimeSeconds: 0` so that pg-pool's fixed lifetime does not apply too.
+ *
+ * @example
+ * import pg from 'pg';
+ * import { guardPool, pgConfig } from 'pg-passwordless/pg';
+ *
+ * const config = await pgConfig(process.env.DATABASE_URL ?? '');
+ * const pool = guardPool(new pg.Pool({ ...config, maxLifetimeSeconds: 0 }), {
+ *   token: config.token,
+ *   maxLifetimeSeconds: config.maxLifetimeSeconds,
+ * });
+ * console.log((await pool.query('select 1 as one')).rows[0]);
+ * await pool.end();
+ */
+export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptions): P {
+  const { token, lifetimeSpread = 0.1, maxLifetimeSeconds = 0 } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const expiresAt = new WeakMap<object, number>();
+  if (maxLifetimeSeconds > 0) {
+    pool.on('connect', (client) => {
+      expiresAt.set(client as object, now() + connectionLifetimeMs(maxLifetimeSeconds, lifetimeSpread, random));
+    });
+  }
+  const isExpired = (client: object) => now() >= (expiresAt.get(client) ?? Number.POSITIVE_INFINITY);
+
+  const connectOnce = pool.connect.bind(pool) as () => Promise<PooledClient>;
+  /** A live client: expired idle ones are closed (release with an error) and replaced. */
+  const connectFresh = async (): Promise<PooledClient> => {
+    for (;;) {
+      const client = await connectOnce();
+      if (!isExpired(client)) return client;
+      client.release(true);
+    }
+  };
+  const connectWithRetry = async (): Promise<PooledClient> => {
+    try {
+      return await connectFresh();
+    } catch (error) {
+      if (!token || !isLoginRejection(error)) throw error;
+      const { renewed } = await token.invalidate();
+      if (!renewed) throw rejected(error, false);
+    }
+    try {
+      return await connectFresh();
+    } catch (error) {
+      if (!isLoginRejection(error)) throw error;
+      throw rejected(error, true);
+    }
+  };
+  const checkout = async (): Promise<PooledClient> => {
+    const client = await connectWithRetry();
+    // pg-pool assigns release() at every checkout; an expired client is closed instead of returned.
+    const release = client.release;
+    client.release = (error?: unknown) => release(error ?? (isExpired(client) ? true : undefined));
+    return client;
+  };
+  // pg-pool's own query() calls this.connect(callback), so both forms go through the guard.
+  pool.connect = ((
+    callback?: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void,
+  ) => {
+    if (!callback) return checkout();
+    checkout().then(
+      (client) => callback(undefined, client, client.release),
+      (error: Error) => callback(error, undefined, () => {}),
+    );
+    return undefined;
+  }) as P['connect'];
+  return pool;
+}
+
+function rejected(error: unknown, afterRenewal: boolean): PasswordlessError {
+  const message = (error as Error).message;
+  return new PasswordlessError(
+    'TOKEN_REJECTED',
+    afterRenewal
+      ? `The server refused a fresh token too: ${message}`
+      : `The server refused the token, and the identity SDK returned the same token again from its cache, so the login was not retried: ${message}`,
+    {
+      cause: error,
+      hint: afterRenewal
+        ? 'The token is valid but does not fit the role: check that the role name equals the identity (case-sensitive) and was ' +
+          "created for it (Azure: select * from pgaadauth_create_principal('<identity name>', false, false))."
+        : 'The managed-identity SDK (MSAL) serves its cached token until 5 minutes before expiry and offers no way around that ' +
+          'cache: check the role mapping and the server clock; a new token comes once the cached one nears expiry.',
+    },
+  );
+}
