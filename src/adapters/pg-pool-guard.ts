@@ -43,7 +43,11 @@ function isLoginRejection(error: unknown): boolean {
  * console.log(connectionLifetimeMs(1800, 0.1, () => 0)); // 1620000 (27 minutes)
  * console.log(connectionLifetimeMs(1800, 0.1, () => 1)); // 1980000 (33 minutes)
  */
-export function connectionLifetimeMs(maxLifetimeSeconds: number, spread: number, random: () => number): number {
+export function connectionLifetimeMs(
+  maxLifetimeSeconds: number,
+  spread: number,
+  random: () => number,
+): number {
   return Math.round(maxLifetimeSeconds * 1000 * (1 - spread + 2 * spread * random()));
 }
 
@@ -74,7 +78,10 @@ export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptio
   const expiresAt = new WeakMap<object, number>();
   if (maxLifetimeSeconds > 0) {
     pool.on('connect', (client) => {
-      expiresAt.set(client as object, now() + connectionLifetimeMs(maxLifetimeSeconds, lifetimeSpread, random));
+      expiresAt.set(
+        client as object,
+        now() + connectionLifetimeMs(maxLifetimeSeconds, lifetimeSpread, random),
+      );
     });
   }
   const isExpired = (client: object) => now() >= (expiresAt.get(client) ?? Number.POSITIVE_INFINITY);

@@ -116,7 +116,10 @@ async function runWithTimeout(
     return await Promise.race([
       // Each plugin gets its own copy of the target, so one cannot change what the next one sees.
       Promise.resolve().then(() =>
-        plugin.setDatabaseConnectionParams(connectionUrl, settings, { ...target, params: { ...target.params } }),
+        plugin.setDatabaseConnectionParams(connectionUrl, settings, {
+          ...target,
+          params: { ...target.params },
+        }),
       ),
       timeout,
     ]);

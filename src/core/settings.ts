@@ -99,8 +99,7 @@ export function resolveSettings(
   const deny = settings.deny ?? parseList(env.PG_PASSWORDLESS_DENY) ?? [];
   return {
     ...sections,
-    enabled:
-      settings.enabled ?? (explicitlyEnabled || (parseBool(env, 'PG_PASSWORDLESS_ENABLED') ?? false)),
+    enabled: settings.enabled ?? (explicitlyEnabled || (parseBool(env, 'PG_PASSWORDLESS_ENABLED') ?? false)),
     allow: allow ? new Set(allow) : undefined,
     deny: new Set(deny),
     plugins: [...(settings.plugins ?? []), ...(parseList(env.PG_PASSWORDLESS_PLUGINS) ?? [])],
@@ -155,7 +154,9 @@ export function settingsSection<T extends object>(settings: ResolvedSettings, na
 }
 
 /** Accepts settings in either form, so that host and adapters resolve only once. */
-export function ensureResolved(settings: (CoreSettings & object) | ResolvedSettings | undefined): ResolvedSettings {
+export function ensureResolved(
+  settings: (CoreSettings & object) | ResolvedSettings | undefined,
+): ResolvedSettings {
   return settings !== undefined && settings.deny instanceof Set
     ? (settings as ResolvedSettings)
     : resolveSettings(settings as CoreSettings);

@@ -182,7 +182,8 @@ class TokenCacheImpl implements TokenCache {
     this.#nextBackgroundAttemptMs = 0;
     this.#refreshTimer?.cancel();
     // Join a fetch already running only when no token was cached (it cannot return the rejected one).
-    const fetch = this.#inFlight && !rejected ? this.#inFlight : this.#fetchShared(false, { forceRefresh: true }, true);
+    const fetch =
+      this.#inFlight && !rejected ? this.#inFlight : this.#fetchShared(false, { forceRefresh: true }, true);
     const fresh = await this.#waitForFetch(fetch);
     const renewed = !rejected || !fresh.secret.equals(rejected);
     this.#emit({ type: 'invalidated', renewed });

@@ -105,9 +105,18 @@ describe('guardPool: a refused login', () => {
 
 describe('connection lifetimes', () => {
   it('spreads each lifetime ±10% around maxLifetimeSeconds', () => {
-    assert.equal(connectionLifetimeMs(1800, 0.1, () => 0), 1_620_000);
-    assert.equal(connectionLifetimeMs(1800, 0.1, () => 0.5), 1_800_000);
-    assert.equal(connectionLifetimeMs(1800, 0.1, () => 0.75), 1_890_000);
+    assert.equal(
+      connectionLifetimeMs(1800, 0.1, () => 0),
+      1_620_000,
+    );
+    assert.equal(
+      connectionLifetimeMs(1800, 0.1, () => 0.5),
+      1_800_000,
+    );
+    assert.equal(
+      connectionLifetimeMs(1800, 0.1, () => 0.75),
+      1_890_000,
+    );
     const lifetimes = Array.from({ length: 50 }, () => connectionLifetimeMs(1800, 0.1, Math.random));
     assert.ok(lifetimes.every((ms) => ms >= 1_620_000 && ms <= 1_980_000));
     assert.ok(new Set(lifetimes).size > 40, 'a burst of connections gets distinct lifetimes');
@@ -158,8 +167,18 @@ describe('pg adapter against the emulator', () => {
   });
 
   it('forwards every key a plugin returns, the plugin winning over the URL', () => {
-    const target = { host: 'h', port: 5432, database: 'd', user: 'u', params: { application_name: 'from-url' } };
-    const config = toPgConfig(target, { application_name: 'from-plugin', statement_timeout: 5000, user: 'role' });
+    const target = {
+      host: 'h',
+      port: 5432,
+      database: 'd',
+      user: 'u',
+      params: { application_name: 'from-url' },
+    };
+    const config = toPgConfig(target, {
+      application_name: 'from-plugin',
+      statement_timeout: 5000,
+      user: 'role',
+    });
     assert.deepEqual(
       { ...config },
       {
@@ -175,7 +194,11 @@ describe('pg adapter against the emulator', () => {
   });
 
   it('recovers when the server refuses the cached token: invalidate, fetch, retry once', async () => {
-    const pool = await createPool(url(), { pg, settings: settings(), pool: { max: 2, idleTimeoutMillis: 1 } });
+    const pool = await createPool(url(), {
+      pg,
+      settings: settings(),
+      pool: { max: 2, idleTimeoutMillis: 1 },
+    });
     try {
       await pool.query('select 1');
       await new Promise((resolve) => setTimeout(resolve, 50)); // the idle connection goes
@@ -184,7 +207,11 @@ describe('pg adapter against the emulator', () => {
       const rejectedBefore = emulator.counters().gateway.loginsRejected;
       const { rows } = await pool.query('select current_user as role');
       assert.equal(rows[0]?.role, 'orders-api');
-      assert.equal(emulator.counters().gateway.loginsRejected - rejectedBefore, 1, 'the old token was refused once');
+      assert.equal(
+        emulator.counters().gateway.loginsRejected - rejectedBefore,
+        1,
+        'the old token was refused once',
+      );
       assert.equal(emulator.counters().tokensIssued - tokensBefore, 1, 'one new token was fetched');
       assert.equal(pool.token?.stats().invalidations, 1);
     } finally {

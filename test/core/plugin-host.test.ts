@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PasswordlessError } from '../../src/core/errors.ts';
 import type { Plugin } from '../../src/core/contract.ts';
+import { PasswordlessError } from '../../src/core/errors.ts';
 import { setDatabaseConnectionParams } from '../../src/index.ts';
 
 const URL_ = 'postgresql://app@db.example.com/app';
@@ -119,7 +119,9 @@ describe('the connection contract', () => {
     };
     const twoArgs: Plugin = {
       name: 'two',
-      setDatabaseConnectionParams: (connectionUrl, settings) => ({ options: `${connectionUrl}|${settings.env.X}` }),
+      setDatabaseConnectionParams: (connectionUrl, settings) => ({
+        options: `${connectionUrl}|${settings.env.X}`,
+      }),
     };
     const after: Plugin = {
       name: 'after',
@@ -137,7 +139,13 @@ describe('the connection contract', () => {
       options: `${URL_}?sslmode=verify-full|x`,
     });
     assert.deepEqual(seen, [
-      { host: 'db.example.com', port: 5432, database: 'app', user: 'app', params: { sslmode: 'verify-full' } },
+      {
+        host: 'db.example.com',
+        port: 5432,
+        database: 'app',
+        user: 'app',
+        params: { sslmode: 'verify-full' },
+      },
       { sslmode: 'verify-full' },
     ]);
   });
@@ -147,10 +155,22 @@ describe('the connection contract', () => {
       getToken: async () => token,
       invalidate: async () => ({ renewed: true }),
       expiresAtMs: () => undefined,
-      stats: () => ({ fetches: 0, fetchFailures: 0, cacheHits: 0, waits: 0, waitMs: 0, refreshes: 0, sameTokenReturns: 0, invalidations: 0 }),
+      stats: () => ({
+        fetches: 0,
+        fetchFailures: 0,
+        cacheHits: 0,
+        waits: 0,
+        waitMs: 0,
+        refreshes: 0,
+        sameTokenReturns: 0,
+        invalidations: 0,
+      }),
       on: () => () => {},
     });
-    const cloud: Plugin = { name: 'cloud', setDatabaseConnectionParams: () => ({ user: 'u', token: handle('first') }) };
+    const cloud: Plugin = {
+      name: 'cloud',
+      setDatabaseConnectionParams: () => ({ user: 'u', token: handle('first') }),
+    };
     const passwordOnly: Plugin = {
       name: 'password-only',
       setDatabaseConnectionParams: () => ({ password: async () => 'from-function' }),

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveSettings } from '../../src/core/settings.ts';
-import { resolveAwsSettings, resolveAzureSettings, resolveGcpSettings, type Settings } from '../../src/index.ts';
+import {
+  resolveAwsSettings,
+  resolveAzureSettings,
+  resolveGcpSettings,
+  type Settings,
+} from '../../src/index.ts';
 
-const resolve = (settings: Settings | undefined, env: Record<string, string>) => resolveSettings(settings, env);
+const resolve = (settings: Settings | undefined, env: Record<string, string>) =>
+  resolveSettings(settings, env);
 
 describe('resolveSettings', () => {
   it('is off by default, and the environment alone does not switch a plugin on without the gate', () => {
@@ -62,6 +68,9 @@ describe('resolveSettings', () => {
       message: /PG_PASSWORDLESS_ENABLED="maybe" is not a boolean/,
     });
     const wrong = resolveSettings({ azure: true } as unknown as Settings, {});
-    assert.throws(() => resolveAzureSettings(wrong), { code: 'CONFIG_INVALID', message: /settings.azure must be an object/ });
+    assert.throws(() => resolveAzureSettings(wrong), {
+      code: 'CONFIG_INVALID',
+      message: /settings.azure must be an object/,
+    });
   });
 });

@@ -44,8 +44,7 @@ export const awsPlugin: Plugin = {
     const region = aws.region ?? regionOfRdsHost(signing.host);
     const rdsTarget = { hostname: signing.host, port: signing.port, username: target.user, region };
     const key =
-      aws.credentials ??
-      `aws|${rdsTarget.username}@${rdsTarget.hostname}:${rdsTarget.port}|${region ?? ''}`;
+      aws.credentials ?? `aws|${rdsTarget.username}@${rdsTarget.hostname}:${rdsTarget.port}|${region ?? ''}`;
     const cache = settings.caches.getOrCreate(key, () => ({
       source: rdsTokenSource(signerModule, rdsTarget, aws.credentials),
       ...settings.tokenCache,

@@ -8,7 +8,9 @@ export interface AwsCredentialsLike {
   expiration?: Date;
 }
 /** A provider of AWS credentials, as the AWS SDK's providers are (they accept `{ forceRefresh }`). */
-export type AwsCredentialsProviderLike = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialsLike>;
+export type AwsCredentialsProviderLike = (options?: {
+  forceRefresh?: boolean;
+}) => Promise<AwsCredentialsLike>;
 
 /** The `aws` section of the settings. */
 export interface AwsSettings {
