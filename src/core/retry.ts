@@ -60,6 +60,8 @@ export async function withRetry<T>(
   onRetry?: (error: unknown, delayMs: number) => void,
   /** Whether the waits between attempts keep the process alive (yes when a caller is waiting). */
   keepAlive = true,
+  /** No attempt starts after this time (a waiting caller's budget): the last error is thrown instead. */
+  deadlineMs = Number.POSITIVE_INFINITY,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -68,6 +70,7 @@ export async function withRetry<T>(
       if (attempt + 1 >= options.maxAttempts || !isRetryable(error)) throw error;
       const retryAfterMs = error instanceof PasswordlessError ? error.retryAfterMs : undefined;
       const delayMs = backoffDelayMs(attempt, options, random, retryAfterMs);
+      if (clock.now() + delayMs >= deadlineMs) throw error;
       onRetry?.(error, delayMs);
       await sleep(clock, delayMs, keepAlive);
     }

@@ -25,6 +25,8 @@ export interface LoggedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** When the request arrived (epoch milliseconds): reliability tests check waits between requests. */
+  atMs: number;
 }
 
 export interface IdentityServer {
@@ -58,6 +60,7 @@ export async function startIdentityServer(
       method: request.method ?? '',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
+      atMs: Date.now(),
     });
     if (log.length > 1_000) log.shift();
     void serve(request, response);

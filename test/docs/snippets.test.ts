@@ -54,7 +54,9 @@ describe('README snippets and @examples, as written', () => {
   before(async () => {
     rmSync(folder, { recursive: true, force: true });
     mkdirSync(folder, { recursive: true });
-    snippets.forEach((snippet, index) => writeFileSync(fileOf(index), snippetModule(snippet, fileOf(index))));
+    for (const [index, snippet] of snippets.entries()) {
+      writeFileSync(fileOf(index), snippetModule(snippet, fileOf(index)));
+    }
     writeFileSync(
       join(folder, 'tsconfig.json'),
       JSON.stringify({

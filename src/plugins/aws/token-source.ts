@@ -1,6 +1,6 @@
 import { PasswordlessError } from '../../core/errors.ts';
 import { SecretToken } from '../../core/secret.ts';
-import type { AwsCredentialsLike, AwsCredentialsProviderLike } from '../../core/settings.ts';
+import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './settings.ts';
 import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
 
 /** An RDS IAM token is accepted for 15 minutes after it was signed. */

@@ -1,7 +1,7 @@
 import type { Env } from '../../core/connection-url.ts';
 import { PasswordlessError } from '../../core/errors.ts';
 import { SecretToken } from '../../core/secret.ts';
-import type { TokenCredentialLike } from '../../core/settings.ts';
+import type { TokenCredentialLike } from './settings.ts';
 import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { PasswordlessError } from '../../core/errors.ts';
 import { SecretToken } from '../../core/secret.ts';
-import type { GoogleAuthLike } from '../../core/settings.ts';
+import type { GoogleAuthLike } from './settings.ts';
 import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
 
 /** The scope the Cloud SQL connectors request for IAM database logins. */
