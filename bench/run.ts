@@ -128,6 +128,27 @@ try {
       p95: round(slowReference.p95Ms),
     },
   ]);
+
+  // Connections opened in one burst, recycled at their lifetime (10 s here, 30 min by default).
+  const fixed = await runWorker(emulator, 'pg-pool-fixed', 'recycle');
+  const spread = await runWorker(emulator, 'passwordless', 'recycle');
+  table(
+    '5. 50 connections opened in one burst, kept busy past their 10 s lifetime: when do they log in again?',
+    [
+      {
+        approach: "pg-pool's maxLifetimeSeconds (one fixed lifetime)",
+        're-logins': fixed.relogins ?? 0,
+        'spread over': round(fixed.windowMs),
+        'most in one second': fixed.busiestSecond ?? 0,
+      },
+      {
+        approach: 'createPool (each connection its own lifetime, ±10%)',
+        're-logins': spread.relogins ?? 0,
+        'spread over': round(spread.windowMs),
+        'most in one second': spread.busiestSecond ?? 0,
+      },
+    ],
+  );
 } finally {
   await emulator.stop();
 }

@@ -2,6 +2,7 @@
 // Usage: worker.ts <approach> <job> ; prints one JSON line of measurements, never a token.
 import { DefaultAzureCredential } from '@azure/identity';
 import pg from 'pg';
+import { createPool, pgConfig } from '../src/adapters/pg.ts';
 import { setDatabaseConnectionParams } from '../src/index.ts';
 
 const [approach, job] = process.argv.slice(2) as ['passwordless' | 'reference' | 'static-password', string];
@@ -36,6 +37,51 @@ const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 };
+
+/**
+ * A pool opens `count` connections in one burst, then keeps all of them busy for a while: when do
+ * they log in again? `pg-pool-fixed` is pg-pool's own maxLifetimeSeconds (one number for all),
+ * `passwordless` is createPool (each connection its own lifetime, ±10%).
+ */
+async function recycleTimes(lifetimeSeconds: number, runMs: number): Promise<number[]> {
+  const url = `postgresql://${env.PGUSER}@${env.PGHOST}:${env.PGPORT}/${env.PGDATABASE}`;
+  const options = { max: count, maxLifetimeSeconds: lifetimeSeconds, idleTimeoutMillis: 0 };
+  const pool =
+    approach === 'passwordless'
+      ? await createPool(url, { pg, pool: options })
+      : new pg.Pool({ ...(await pgConfig(url)), ...options });
+  const started = performance.now();
+  const loginsMs: number[] = [];
+  pool.on('connect', () => loginsMs.push(performance.now() - started));
+  const worker = async () => {
+    while (performance.now() - started < runMs) {
+      const client = await pool.connect();
+      await client.query('select pg_sleep(0.05)');
+      client.release();
+    }
+  };
+  await Promise.all(Array.from({ length: count }, worker));
+  await pool.end();
+  return loginsMs;
+}
+
+if (job === 'recycle') {
+  const lifetimeSeconds = Number(env.BENCH_LIFETIME_SECONDS ?? 10);
+  const loginsMs = await recycleTimes(lifetimeSeconds, lifetimeSeconds * 1000 * 1.3);
+  // The second logins: every connection of the burst, logging in again at the end of its lifetime.
+  const again = loginsMs.filter((ms) => ms > lifetimeSeconds * 500).sort((a, b) => a - b);
+  let busiestSecond = 0;
+  for (const start of again)
+    busiestSecond = Math.max(busiestSecond, again.filter((ms) => ms >= start && ms < start + 1000).length);
+  console.log(
+    JSON.stringify({
+      relogins: again.length,
+      windowMs: again.length > 0 ? (again.at(-1) as number) - (again[0] as number) : 0,
+      busiestSecond,
+    }),
+  );
+  process.exit(0);
+}
 
 const { password, ssl } = await passwordFunction();
 if (job === 'cold-burst') {

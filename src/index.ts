@@ -15,10 +15,15 @@ export { parseConnectionUrl, redactUrl } from './core/connection-url.ts';
 export type { ConnectionParams, Plugin, TokenHandle } from './core/contract.ts';
 export type { ErrorCode, PasswordlessErrorOptions } from './core/errors.ts';
 export { PasswordlessError } from './core/errors.ts';
+export type { ClassifyOptions, Failure, FailureReason } from './core/failure.ts';
+export { classifyFailure } from './core/failure.ts';
+export type { FailureHints } from './core/failure-error.ts';
+export { failureToError } from './core/failure-error.ts';
 export type { Logger } from './core/logger.ts';
 export type { ResolvedConnection } from './core/plugin-host.ts';
 export type { RefreshPolicyOptions } from './core/refresh-policy.ts';
 export type { RetryOptions } from './core/retry.ts';
+export { isRetryable, minimumRetryDelayMs, UNKNOWN_RETRY_AFTER_MS } from './core/retry.ts';
 export { SecretToken } from './core/secret.ts';
 export type { CoreSettings, ResolvedSettings, TokenCacheSettings } from './core/settings.ts';
 export { parseBool, resolveSettings } from './core/settings.ts';
@@ -28,12 +33,15 @@ export { createTokenCache, DEFAULT_TOKEN_TIMEOUT_MS, tokenHandle } from './core/
 export type { FetchedToken, FetchOptions, TokenSource } from './core/token-source.ts';
 export type { AwsCredentialsLike, AwsCredentialsProviderLike, AwsSettings } from './plugins/aws/settings.ts';
 export { resolveAwsSettings } from './plugins/aws/settings.ts';
+export { rdsTokenSource } from './plugins/aws/token-source.ts';
 export { AZURE_POSTGRES_RESOURCES, azureScope } from './plugins/azure/cloud.ts';
 export type { AzureCloud, AzureSettings, TokenCredentialLike } from './plugins/azure/settings.ts';
 export { resolveAzureSettings } from './plugins/azure/settings.ts';
+export { azureCredentialOptions, azureTokenSource } from './plugins/azure/token-source.ts';
 export { builtInPlugins } from './plugins/built-in.ts';
 export type { GcpSettings, GoogleAuthLike } from './plugins/gcp/settings.ts';
 export { resolveGcpSettings } from './plugins/gcp/settings.ts';
+export { gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from './plugins/gcp/token-source.ts';
 
 /**
  * Programmatic settings: the host's own, plus one section per built-in plugin. Every field is

@@ -1,5 +1,5 @@
 import { type Clock, sleep } from './clock.ts';
-import { PasswordlessError } from './errors.ts';
+import { classifyFailure } from './failure.ts';
 
 export interface RetryOptions {
   /** Total attempts, the first included. */
@@ -31,18 +31,41 @@ export function backoffDelayMs(
 }
 
 /**
- * Errors worth another try: our own retryable ones, and plain network errors from Node.
+ * A throttled (429) or unexplained endpoint failure whose SDK dropped `Retry-After` (MSAL keeps only the
+ * status; the AWS chain keeps nothing) waits at least this long: the AWS container provider's own
+ * retry delay, which we switch off, and the smallest `Retry-After` a server can send.
+ */
+export const UNKNOWN_RETRY_AFTER_MS = 1_000;
+
+/**
+ * Errors worth another try now, decided by the one failure classifier: network errors, 408, 429 and
+ * 5xx however deeply the SDK wrapped them, and our own retryable errors. Not when the SDK already
+ * retried on its own (gaxios: 3 times), which would multiply the requests to a failing endpoint.
  *
  * @example
- * isRetryable(Object.assign(new Error('reset'), { code: 'ECONNRESET' })) // true
+ * import { isRetryable } from 'pg-passwordless';
+ *
+ * isRetryable(Object.assign(new Error('reset'), { code: 'ECONNRESET' })); // true
+ * isRetryable(Object.assign(new Error('forbidden'), { statusCode: 403 })); // false
  */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof PasswordlessError) return error.retryable;
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' &&
-    ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code)
-  );
+  const failure = classifyFailure(error);
+  return failure.retryable && !failure.sdkRetries;
+}
+
+/**
+ * The least wait before trying again after `error`: the endpoint's `Retry-After` wherever the SDK kept
+ * it, else {@link UNKNOWN_RETRY_AFTER_MS} when the endpoint throttled us or failed without saying how.
+ *
+ * @example
+ * import { minimumRetryDelayMs } from 'pg-passwordless';
+ *
+ * minimumRetryDelayMs(Object.assign(new Error('throttled'), { status: 429, headers: { 'retry-after': '3' } })); // 3000
+ */
+export function minimumRetryDelayMs(error: unknown, nowMs?: number): number | undefined {
+  const failure = classifyFailure(error, { nowMs });
+  if (failure.retryAfterMs !== undefined) return failure.retryAfterMs;
+  return failure.reason === 'throttled' || failure.reason === 'endpoint' ? UNKNOWN_RETRY_AFTER_MS : undefined;
 }
 
 /**
@@ -68,7 +91,7 @@ export async function withRetry<T>(
       return await operation();
     } catch (error) {
       if (attempt + 1 >= options.maxAttempts || !isRetryable(error)) throw error;
-      const retryAfterMs = error instanceof PasswordlessError ? error.retryAfterMs : undefined;
+      const retryAfterMs = minimumRetryDelayMs(error, clock.now());
       const delayMs = backoffDelayMs(attempt, options, random, retryAfterMs);
       if (clock.now() + delayMs >= deadlineMs) throw error;
       onRetry?.(error, delayMs);

@@ -44,7 +44,27 @@ export interface IdentityServer {
  * routes; faults and request counters are shared.
  *
  * @example
- * const server = await startIdentityServer(azureIdentityRoutes(state), createFaultInjector(), { host: '127.0.0.1', port: 0 });
+ * const routes: Route[] = [
+ *   {
+ *     method: 'GET',
+ *     faulty: false,
+ *     matches: (path) => path === '/hello',
+ *     handle: () => ({ status: 200, body: { hello: 'world' } }),
+ *   },
+ * ];
+ * // The emulator passes its fault injector; this one never injects a fault.
+ * const noFaults = {
+ *   set() {},
+ *   clear() {},
+ *   get: () => ({}),
+ *   injected: () => 0,
+ *   decide: () => ({ action: 'answer' as const, latencyMs: 0 }),
+ * };
+ * const server = await startIdentityServer(routes, noFaults, { host: '127.0.0.1', port: 0 });
+ * const response = await fetch(`${server.url}/hello`);
+ * console.log(response.status, await response.json(), server.requests()); // 200 { hello: 'world' } 1
+ * console.log((await fetch(`${server.url}/nowhere`)).status); // 404
+ * await server.close();
  */
 export async function startIdentityServer(
   routes: Route[],

@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
 import { PasswordlessError } from '../../core/errors.ts';
+import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
+import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
 import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './settings.ts';
-import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
 
 /** An RDS IAM token is accepted for 15 minutes after it was signed. */
 export const RDS_TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -14,7 +16,7 @@ export interface RdsSignerModule {
     username: string;
     region?: string;
     credentials?: AwsCredentialsLike | AwsCredentialsProviderLike;
-  }) => { credentials: AwsCredentialsLike | AwsCredentialsProviderLike; getAuthToken(): Promise<string> };
+  }) => { getAuthToken(): Promise<string> };
 }
 
 export interface RdsTarget {
@@ -24,13 +26,36 @@ export interface RdsTarget {
   region: string | undefined;
 }
 
+const HINTS = {
+  unavailable:
+    'Give the workload an IAM role (ECS task role, EKS pod identity, EC2 instance profile) allowed rds-db:connect, or start `pg-passwordless emulator --cloud aws`.',
+  rejected:
+    'The credentials endpoint refused the request: check AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE) and the task role.',
+  transient:
+    'The credentials endpoint is unreachable, throttling or failing; pg-passwordless retries with backoff.',
+  config:
+    'Set PG_PASSWORDLESS_AWS_REGION or AWS_REGION, or connect with the RDS endpoint name (it contains the region).',
+};
+
 /**
  * Signs RDS IAM tokens (a local SigV4 presign: no network unless the credentials need fetching). The
- * credentials are resolved first, so the token's effective expiry is min(15 minutes, credentials
- * expiry): a token signed with credentials that expire sooner dies with them.
+ * credentials come from a provider we hold (the one given, else the SDK's default chain), are resolved
+ * first and handed to the Signer, so the token's effective expiry is min(15 minutes, credentials
+ * expiry): a token signed with credentials that expire sooner dies with them. `forceRefresh` asks the
+ * provider for new credentials (`{ forceRefresh: true }`), so the credentials endpoint is asked again,
+ * and signs in a later second than any token before it.
  *
  * @example
- * const source = rdsTokenSource(await import('@aws-sdk/rds-signer'), { hostname, port: 5432, username: 'app_user', region: 'us-east-1' });
+ * import * as rdsSigner from '@aws-sdk/rds-signer';
+ * import { createTokenCache, rdsTokenSource } from 'pg-passwordless';
+ *
+ * const source = rdsTokenSource(rdsSigner, {
+ *   hostname: 'orders.abc123.us-east-1.rds.amazonaws.com',
+ *   port: 5432,
+ *   username: 'app_user',
+ *   region: 'us-east-1',
+ * });
+ * const cache = createTokenCache({ source });
  */
 export function rdsTokenSource(
   signerModule: RdsSignerModule,
@@ -38,16 +63,26 @@ export function rdsTokenSource(
   credentials?: AwsCredentialsLike | AwsCredentialsProviderLike,
   now: () => number = Date.now,
 ): TokenSource {
-  // The signer's own credentials wrapper refreshes credentials that expire within 15 minutes.
-  const resolver = new signerModule.Signer({ ...target, region: target.region, credentials });
   const describe = () =>
     `RDS IAM signing for ${target.username}@${target.hostname}:${target.port} (region ${target.region ?? 'from the AWS SDK defaults'})`;
+  let chain: DefaultChain | undefined;
+  const resolve = async (forceRefresh: boolean): Promise<AwsCredentialsLike> => {
+    if (credentials !== undefined)
+      return typeof credentials === 'function'
+        ? credentials(forceRefresh ? { forceRefresh } : undefined)
+        : credentials;
+    chain ??= defaultChain();
+    return chain.provider(forceRefresh ? { forceRefresh } : undefined);
+  };
   return {
     describe,
-    async fetchToken(): Promise<FetchedToken> {
+    async fetchToken(options: FetchOptions = {}): Promise<FetchedToken> {
+      chain?.startAttempt();
       try {
-        const resolved =
-          typeof resolver.credentials === 'function' ? await resolver.credentials() : resolver.credentials;
+        const resolved = await resolve(options.forceRefresh === true);
+        // SigV4 dates have whole seconds: re-signed within the second of the refused token, with the same
+        // credentials, the token would be the same string. Sign in the next second instead.
+        if (options.forceRefresh) await new Promise((resolve) => setTimeout(resolve, 1000 - (now() % 1000)));
         const signedAtMs = now();
         const token = await new signerModule.Signer({ ...target, credentials: resolved }).getAuthToken();
         const credentialExpiryMs = resolved.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
@@ -56,34 +91,70 @@ export function rdsTokenSource(
           expiresAtMs: Math.min(signedAtMs + RDS_TOKEN_LIFETIME_MS, credentialExpiryMs),
         };
       } catch (error) {
-        throw toPasswordlessError(error, describe());
+        throw failureToError(error, describe(), HINTS, {
+          endpointContacted: chain?.reachedContainerEndpoint(),
+        });
       }
     },
   };
 }
 
-function toPasswordlessError(error: unknown, where: string): PasswordlessError {
-  const name = (error as { name?: string } | null)?.name ?? '';
-  const message = (error as Error | null)?.message ?? String(error);
-  if (/region is missing/i.test(message)) {
-    return new PasswordlessError('CONFIG_INVALID', `${where}: no AWS region is configured.`, {
-      cause: error,
-      hint: 'Set PG_PASSWORDLESS_AWS_REGION or AWS_REGION, or connect with the RDS endpoint name (it contains the region).',
-    });
-  }
-  if (name === 'CredentialsProviderError') {
-    return new PasswordlessError(
-      'CREDENTIAL_UNAVAILABLE',
-      `${where}: no AWS credentials are available: ${message}`,
-      {
-        cause: error,
-        hint: 'Give the workload an IAM role (ECS task role, EKS pod identity, EC2 instance profile) allowed rds-db:connect, or start `pg-passwordless emulator --cloud aws`.',
-      },
+interface DefaultChain {
+  provider: AwsCredentialsProviderLike;
+  startAttempt(): void;
+  /** Whether the chain got as far as the container credentials endpoint in this attempt. */
+  reachedContainerEndpoint(): boolean;
+}
+
+/** The AWS SDK's logger interface, the part the providers call. */
+interface ChainLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+type ProvidersModule = {
+  fromNodeProviderChain(init: { maxRetries?: number; logger?: ChainLogger }): AwsCredentialsProviderLike;
+};
+
+/**
+ * The default chain of the installed @aws-sdk/rds-signer (its own dependency, not ours), built as the
+ * Signer would build it, with two differences:
+ * - `maxRetries: 0`: the container provider retries 3 times, 1 s apart, ignoring Retry-After; our retry
+ *   layer does that instead. One attempt still sends 2 requests: the chain asks the same
+ *   AWS_CONTAINER_CREDENTIALS_FULL_URI through fromHttp, then through fromContainerMetadata.
+ * - a logger that notes when the chain reaches the container endpoint: when that endpoint fails, the
+ *   chain throws "Could not load credentials from any providers", the status lost, the same words as
+ *   "no credentials here". What the logger saw tells the two apart.
+ */
+function defaultChain(): DefaultChain {
+  let reached = false;
+  const logger: ChainLogger = {
+    debug: (message) => {
+      if (message.includes('remoteProvider::fromHttp/fromContainerMetadata')) reached = true;
+    },
+    info: () => undefined,
+    // What the SDK prints with its default logger: warnings about conflicting settings, never secrets.
+    warn: (message) => console.warn(message),
+    error: () => undefined,
+  };
+  let providers: ProvidersModule;
+  try {
+    const requireFromSigner = createRequire(createRequire(import.meta.url).resolve('@aws-sdk/rds-signer'));
+    providers = requireFromSigner('@aws-sdk/credential-providers') as ProvidersModule;
+  } catch (cause) {
+    throw new PasswordlessError(
+      'PEER_MISSING',
+      'The aws plugin needs @aws-sdk/credential-providers, a dependency of @aws-sdk/rds-signer, and could not load it.',
+      { cause, hint: 'Reinstall @aws-sdk/rds-signer (npm install @aws-sdk/rds-signer).' },
     );
   }
-  return new PasswordlessError('TOKEN_ENDPOINT_FAILED', `${where}: ${message}`, {
-    cause: error,
-    retryable: true,
-    hint: 'Fetching the AWS credentials failed; pg-passwordless retries with backoff.',
-  });
+  return {
+    provider: providers.fromNodeProviderChain({ maxRetries: 0, logger }),
+    startAttempt: () => {
+      reached = false;
+    },
+    reachedContainerEndpoint: () => reached,
+  };
 }

@@ -6,7 +6,7 @@ import { readJwtClaims } from '../jwt-claims.ts';
 import { loadPeer } from '../load-peer.ts';
 import { azureScope } from './cloud.ts';
 import { resolveAzureSettings, type TokenCredentialLike } from './settings.ts';
-import { azureTokenSource, describeDefaultCredential } from './token-source.ts';
+import { azureCredentialOptions, azureTokenSource, describeDefaultCredential } from './token-source.ts';
 import { userFromClaims } from './user.ts';
 
 type AzureIdentity = typeof import('@azure/identity');
@@ -43,9 +43,7 @@ export const azurePlugin: Plugin = {
     const cache = settings.caches.getOrCreate(cacheKey, () => {
       const chosen: TokenCredentialLike =
         credential ??
-        new (identity as AzureIdentity).DefaultAzureCredential(
-          clientId ? { managedIdentityClientId: clientId } : {},
-        );
+        new (identity as AzureIdentity).DefaultAzureCredential(azureCredentialOptions(clientId));
       const label = credential
         ? (credential.constructor?.name ?? 'TokenCredential')
         : describeDefaultCredential(settings.env, clientId);

@@ -1,31 +1,82 @@
 import type { Env } from '../../core/connection-url.ts';
 import { PasswordlessError } from '../../core/errors.ts';
+import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
-import type { TokenCredentialLike } from './settings.ts';
 import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
+import type { TokenCredentialLike } from './settings.ts';
 
 /**
- * A token source over any Azure TokenCredential, for one scope. Errors become PasswordlessErrors:
- * throttling (429) and server errors (5xx) are retryable; "no credential here" is a configuration
- * problem and is not.
+ * Retries of the SDK's own pipeline per getToken: none. MSAL drops the endpoint's answer headers, so our
+ * retry layer (4 attempts) is the only one, and a failing cold fetch sends at most 4 requests. By
+ * default DefaultAzureCredential retries 5 times from 800 ms (6 requests, about 18 s, per getToken:
+ * 24 requests over a minute with our attempts on top).
+ */
+const SDK_MAX_RETRIES = 0;
+
+/**
+ * The options pg-passwordless builds DefaultAzureCredential with: the user-assigned identity, if any, and
+ * the SDK's own retries switched off (ours count every request, and honour Retry-After).
  *
  * @example
- * const source = azureTokenSource(new DefaultAzureCredential(), 'https://ossrdbms-aad.database.windows.net/.default', 'DefaultAzureCredential');
+ * import { DefaultAzureCredential } from '@azure/identity';
+ * import { azureCredentialOptions } from 'pg-passwordless';
+ *
+ * const credential = new DefaultAzureCredential(azureCredentialOptions(process.env.AZURE_CLIENT_ID));
+ */
+export function azureCredentialOptions(clientId?: string): {
+  managedIdentityClientId?: string;
+  retryOptions: { maxRetries: number };
+} {
+  return {
+    ...(clientId ? { managedIdentityClientId: clientId } : {}),
+    retryOptions: { maxRetries: SDK_MAX_RETRIES },
+  };
+}
+
+const HINTS = {
+  unavailable:
+    'On Azure, assign a managed identity to the app (and set PG_PASSWORDLESS_AZURE_CLIENT_ID for a user-assigned one); ' +
+    'locally, run `az login` or start `pg-passwordless emulator`. See https://aka.ms/azsdk/js/identity/troubleshoot',
+  rejected: 'Check that the identity exists and may request this scope (client id, tenant, permissions).',
+  transient:
+    'The identity endpoint is unreachable, throttling or failing; pg-passwordless retries with backoff.',
+};
+
+/**
+ * A token source over any Azure TokenCredential, for one scope. Failures are classified by the one
+ * classifier: DefaultAzureCredential reports a 503 or a reset from the managed-identity endpoint as
+ * CredentialUnavailableError deep in an AggregateAuthenticationError, and it is still retried.
+ *
+ * `forceRefresh` cannot get past MSAL: managed identity asks MSAL for `acquireToken({ resource })` with
+ * no way to skip its process-wide cache, so the same token may come back, and the token cache sees it.
+ * A credential without a cache (one the user wrote) gives a new token on every call anyway.
+ *
+ * @example
+ * import { DefaultAzureCredential } from '@azure/identity';
+ * import { azureCredentialOptions, azureTokenSource, createTokenCache } from 'pg-passwordless';
+ *
+ * const source = azureTokenSource(
+ *   new DefaultAzureCredential(azureCredentialOptions()),
+ *   'https://ossrdbms-aad.database.windows.net/.default',
+ *   'DefaultAzureCredential',
+ * );
+ * const cache = createTokenCache({ source });
  */
 export function azureTokenSource(credential: TokenCredentialLike, scope: string, label: string): TokenSource {
   const describe = () => `Microsoft Entra ID (${label}, scope ${scope})`;
   return {
     describe,
+    // forceRefresh is not passed on: no TokenCredential option skips MSAL's cache (see above).
     async fetchToken(): Promise<FetchedToken> {
       let accessToken: Awaited<ReturnType<TokenCredentialLike['getToken']>>;
       try {
         accessToken = await credential.getToken(scope);
       } catch (error) {
-        throw toPasswordlessError(error, describe());
+        throw failureToError(error, describe(), HINTS);
       }
       if (!accessToken?.token) {
         throw new PasswordlessError('CREDENTIAL_UNAVAILABLE', `${describe()} returned no token.`, {
-          hint: 'The credential found no identity to use. See https://aka.ms/azsdk/js/identity/troubleshoot',
+          hint: HINTS.unavailable,
         });
       }
       return {
@@ -45,46 +96,4 @@ export function describeDefaultCredential(env: Env, clientId: string | undefined
       ? `managed identity (IMDS) at ${env.AZURE_POD_IDENTITY_AUTHORITY_HOST}`
       : 'environment, workload identity, managed identity or developer login';
   return `DefaultAzureCredential: ${where}${clientId ? `, client id ${clientId}` : ''}`;
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-function toPasswordlessError(error: unknown, where: string): PasswordlessError {
-  const name = (error as { name?: string } | null)?.name;
-  const inner = (error as { errors?: unknown[] } | null)?.errors ?? [];
-  const status = statusOf(error) ?? inner.map(statusOf).find((code) => code !== undefined);
-  if (status !== undefined) {
-    const retryable = status === 408 || status === 429 || status >= 500;
-    return new PasswordlessError(
-      'TOKEN_ENDPOINT_FAILED',
-      `${where}: the identity endpoint answered ${status}.`,
-      {
-        cause: error,
-        retryable,
-        hint: retryable
-          ? 'The endpoint is throttling or failing; pg-passwordless retries with backoff.'
-          : 'Check that the identity exists and may request this scope (client id, tenant, permissions).',
-      },
-    );
-  }
-  if (name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError') {
-    return new PasswordlessError('CREDENTIAL_UNAVAILABLE', `${where}: no credential is available.`, {
-      cause: error,
-      hint:
-        'On Azure, assign a managed identity to the app (and set PG_PASSWORDLESS_AZURE_CLIENT_ID for a user-assigned one); ' +
-        'locally, run `az login` or start `pg-passwordless emulator`.',
-    });
-  }
-  return new PasswordlessError(
-    'TOKEN_ENDPOINT_FAILED',
-    `${where}: ${(error as Error)?.message ?? String(error)}`,
-    {
-      cause: error,
-      retryable: true,
-      hint: 'A network error reaching the identity endpoint; pg-passwordless retries with backoff.',
-    },
-  );
 }
