@@ -4,6 +4,7 @@
 // (the Azure SDK keeps managed-identity state process-wide), through test/scenarios/identity-faults.ts.
 import { type Faults, startEmulator } from '../src/emulator/index.ts';
 import { runScenario } from '../test/helpers/run-scenario.ts';
+import { table } from './table.ts';
 
 const TOKEN_PATHS = {
   azure: /\/msi\/token/,
@@ -70,18 +71,6 @@ export async function failingFetchBench(): Promise<FailingFetchRow[]> {
       await emulator.stop();
     }
   }
-  printTable('One failing cold fetch (the SDK retries + ours), per cloud', rows);
+  table('6. One failing cold fetch with no token cached (the SDK retries + ours), per cloud', rows);
   return rows;
-}
-
-function printTable(title: string, rows: FailingFetchRow[]): void {
-  console.log(`\n${title}`);
-  const columns = Object.keys(rows[0] ?? {}) as Array<keyof FailingFetchRow>;
-  const width = (column: keyof FailingFetchRow) =>
-    Math.max(column.length, ...rows.map((row) => String(row[column]).length));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => cell.padEnd(width(columns[i] as keyof FailingFetchRow))).join('  ');
-  console.log(line(columns));
-  console.log(line(columns.map((column) => '-'.repeat(width(column)))));
-  for (const row of rows) console.log(line(columns.map((column) => String(row[column]))));
 }

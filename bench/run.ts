@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Emulator, startEmulator } from '../src/emulator/index.ts';
 import { runScenario } from '../test/helpers/run-scenario.ts';
+import { failingFetchBench } from './failing-fetch.ts';
+import { table } from './table.ts';
 
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const STATIC_PASSWORD = 'baseline-password-for-bench';
@@ -46,17 +48,6 @@ async function measure(
   const before = emulator.counters().tokensIssued;
   const output = await runWorker(emulator, approach, job, extra);
   return { ...output, tokenRequests: emulator.counters().tokensIssued - before };
-}
-
-function table(title: string, rows: Array<Record<string, string | number>>): void {
-  console.log(`\n${title}`);
-  const columns = Object.keys(rows[0] ?? {});
-  const width = (column: string) => Math.max(column.length, ...rows.map((row) => String(row[column]).length));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => cell.padEnd(width(columns[i] as string))).join('  ');
-  console.log(line(columns));
-  console.log(line(columns.map((column) => '-'.repeat(width(column)))));
-  for (const row of rows) console.log(line(columns.map((column) => String(row[column]))));
 }
 
 const round = (ms: number | undefined) => `${(ms ?? 0).toFixed(1)} ms`;
@@ -183,3 +174,6 @@ console.log(
   '   naive aws: the reference plugin, a new Signer (and credential chain) per connection;' +
     ' naive gcp: auth.getAccessToken() per connection (google-auth-library shares one refresh)',
 );
+
+// 6. No token to be had: one cold fetch against a failing identity endpoint, per cloud.
+await failingFetchBench();

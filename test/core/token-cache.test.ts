@@ -166,16 +166,58 @@ describe('token cache', () => {
     assert.equal(await cache.getToken(), 'tok-2');
   });
 
-  it('fetches anew after invalidate()', async () => {
-    const { source, cache } = setup([
+  it('fetches anew after invalidate(), and says whether the token really changed', async () => {
+    const { source, cache, events } = setup([
       { token: 'tok-1', lifetimeMs: HOUR },
+      { token: 'tok-2', lifetimeMs: HOUR },
       { token: 'tok-2', lifetimeMs: HOUR },
     ]);
     await cache.getToken();
-    cache.invalidate();
+    assert.deepEqual(await cache.invalidate(), { renewed: true });
     assert.equal(await cache.getToken(), 'tok-2');
     assert.equal(source.calls, 2);
+    // The SDK answers from its own cache: the refused token comes back, and the caller is told.
+    assert.deepEqual(await cache.invalidate(), { renewed: false });
+    assert.equal(source.calls, 3);
+    assert.equal(cache.stats().invalidations, 2);
+    assert.deepEqual(
+      events.filter((event) => event.type === 'invalidated'),
+      [
+        { type: 'invalidated', renewed: true },
+        { type: 'invalidated', renewed: false },
+      ],
+    );
+  });
+
+  it('shares one invalidation among many refused logins, and a fetch begun before it cannot restore the old token', async () => {
+    const { source, cache, clock } = setup([
+      { token: 'tok-1', lifetimeMs: HOUR },
+      'hold',
+      { token: 'tok-2', lifetimeMs: HOUR }, // the forced fetch, while the background refresh is held
+      { token: 'tok-1', lifetimeMs: HOUR }, // the held background refresh brings back the refused token
+    ]);
+    await cache.getToken();
+    await clock.advance(0.8 * HOUR); // a background refresh starts and is held
+    assert.equal(source.calls, 2);
+    const all = Promise.all([cache.invalidate(), cache.invalidate(), cache.invalidate()]);
+    await settle();
+    source.release();
+    assert.deepEqual(await all, [{ renewed: true }, { renewed: true }, { renewed: true }]);
+    await settle();
+    assert.equal(await cache.getToken(), 'tok-2');
     assert.equal(cache.stats().invalidations, 1);
+  });
+
+  it('gives a waiting caller the typed error within its budget, and the next caller tries again', async () => {
+    const clock = new ManualClock();
+    const source = new ScriptedSource(clock, ['hold', { token: 'late', lifetimeMs: HOUR }]);
+    const cache = createTokenCache({ source, clock, timeoutMs: 5_000 });
+    const waiting = cache.getToken();
+    waiting.catch(() => {});
+    await clock.advance(5_000);
+    await assert.rejects(waiting, { code: 'TOKEN_ENDPOINT_FAILED', message: /within 5000 ms/ });
+    source.release();
+    assert.equal(await cache.getToken(), 'late');
   });
 
   it('schedules background timers that do not keep the process alive', async () => {
