@@ -1,6 +1,12 @@
+import type { Env } from './core/connection-url.ts';
 import type { ConnectionParams } from './core/contract.ts';
 import { type ResolvedConnection, runPluginHost } from './core/plugin-host.ts';
-import { type CoreSettings, ensureResolved, type ResolvedSettings } from './core/settings.ts';
+import {
+  type CoreSettings,
+  ensureResolved,
+  type ResolvedSettings,
+  resolveSettings as resolveCoreSettings,
+} from './core/settings.ts';
 import type { AwsSettings } from './plugins/aws/settings.ts';
 import type { AzureSettings } from './plugins/azure/settings.ts';
 import { builtInPlugins } from './plugins/built-in.ts';
@@ -23,10 +29,10 @@ export type { Logger } from './core/logger.ts';
 export type { ResolvedConnection } from './core/plugin-host.ts';
 export type { RefreshPolicyOptions } from './core/refresh-policy.ts';
 export type { RetryOptions } from './core/retry.ts';
-export { isRetryable, minimumRetryDelayMs, UNKNOWN_RETRY_AFTER_MS } from './core/retry.ts';
+export { isRetryable, minimumRetryDelayMs, UNKNOWN_RETRY_AFTER_MS, withRetry } from './core/retry.ts';
 export { SecretToken } from './core/secret.ts';
 export type { CoreSettings, ResolvedSettings, TokenCacheSettings } from './core/settings.ts';
-export { parseBool, resolveSettings } from './core/settings.ts';
+export { parseBool } from './core/settings.ts';
 export type { DriverTls, TlsSettings } from './core/tls.ts';
 export type { TokenCache, TokenCacheEvent, TokenCacheOptions, TokenCacheStats } from './core/token-cache.ts';
 export { createTokenCache, DEFAULT_TOKEN_TIMEOUT_MS, tokenHandle } from './core/token-cache.ts';
@@ -54,17 +60,36 @@ export interface Settings extends CoreSettings {
 }
 
 /**
+ * Resolves settings once, in one pure function: explicit values beat the environment, which beats the
+ * defaults. `PG_PASSWORDLESS_ENABLED` gates only what the environment switches on; a plugin section
+ * enabled in code needs no gate. Each plugin section is resolved by its plugin (`resolveAzureSettings`).
+ *
+ * @example
+ * import { resolveSettings } from 'pg-passwordless';
+ *
+ * console.log(resolveSettings({ azure: { enabled: true } }, {}).enabled); // true
+ * console.log(resolveSettings(undefined, { PG_PASSWORDLESS_AZURE_ENABLED: 'true' }).enabled); // false: no gate
+ */
+export function resolveSettings(settings?: Settings, env?: Env): ResolvedSettings {
+  return resolveCoreSettings(settings, env);
+}
+
+/**
  * The reference system's `set_database_connection_params` hook for Node: runs the built-in plugins
  * (`azure`, `aws`, `gcp`) and any third-party ones, and returns what to connect with. Off (returns
  * `{}`) unless `PG_PASSWORDLESS_ENABLED=true` or the settings enable a plugin in code.
  *
  * @example
  * import pg from 'pg';
- * import { setDatabaseConnectionParams } from 'pg-passwordless';
+ * import { parseConnectionUrl, setDatabaseConnectionParams } from 'pg-passwordless';
  *
  * // DATABASE_URL=postgresql://orders-api@myserver.postgres.database.azure.com/orders
- * const params = await setDatabaseConnectionParams(process.env.DATABASE_URL ?? '', { azure: { enabled: true } });
- * const client = new pg.Client({ connectionString: process.env.DATABASE_URL, ...params });
+ * const url = process.env.DATABASE_URL ?? '';
+ * const params = await setDatabaseConnectionParams(url, { azure: { enabled: true } });
+ * // Not { connectionString: url, ...params }: pg lets the URL's (empty) password and sslmode override
+ * // explicit options. Pass the parts (or use pgConfig from 'pg-passwordless/pg', which does this).
+ * const { host, port, database } = parseConnectionUrl(url);
+ * const client = new pg.Client({ host, port, database, ...params });
  * await client.connect();
  * console.log((await client.query('select current_user')).rows[0]);
  * await client.end();

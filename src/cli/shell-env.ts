@@ -2,7 +2,9 @@
  * Formats variables as `export NAME='value'` lines that any POSIX shell can `eval` or `source`.
  *
  * @example
- * formatExports({ PGHOST: '127.0.0.1' }) // "export PGHOST='127.0.0.1'\n"
+ * console.log(formatExports({ PGHOST: '127.0.0.1', PGAPPNAME: "it's mine" }));
+ * // export PGHOST=127.0.0.1
+ * // export PGAPPNAME='it'\''s mine'
  */
 export function formatExports(env: Record<string, string>): string {
   return Object.entries(env)

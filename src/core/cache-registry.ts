@@ -5,7 +5,15 @@ import { createTokenCache, type TokenCache, type TokenCacheOptions } from './tok
  * server fetches one token, not three. Keys name the identity and the target (never a secret).
  *
  * @example
- * const cache = registry.getOrCreate('azure|client-id|scope', () => ({ source }));
+ * import { createCacheRegistry, SecretToken } from 'pg-passwordless';
+ *
+ * const registry = createCacheRegistry();
+ * const fetchToken = async () => ({ token: new SecretToken('t'), expiresAtMs: Date.now() + 3_600_000 });
+ * const options = () => ({ source: { describe: () => 'fixed', fetchToken } });
+ * const first = registry.getOrCreate('azure|client-id|scope', options);
+ * const second = registry.getOrCreate('azure|client-id|scope', options);
+ * console.log(second === first); // true: one cache, one token
+ * registry.clear(); // closes every cache
  */
 export interface CacheRegistry {
   getOrCreate(key: string | object, makeOptions: () => TokenCacheOptions): TokenCache;

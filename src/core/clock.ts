@@ -19,7 +19,15 @@ export interface Clock {
  * The real clock: `Date.now()` and Node timers.
  *
  * @example
- * const timer = systemClock.setTimer(() => refresh(), 60_000, { keepAlive: false });
+ * import { systemClock } from 'pg-passwordless';
+ *
+ * // A background refresh in a minute: unref'd, so it never keeps the process alive on its own.
+ * const refresh = systemClock.setTimer(() => console.log('refreshing'), 60_000, { keepAlive: false });
+ * // A timer someone awaits keeps the process alive until it fires.
+ * const startedMs = systemClock.now();
+ * await new Promise<void>((resolve) => systemClock.setTimer(resolve, 20, { keepAlive: true }));
+ * console.log(systemClock.now() - startedMs < 60_000); // true
+ * refresh.cancel();
  */
 export const systemClock: Clock = {
   now: () => Date.now(),

@@ -22,8 +22,9 @@ const DEFAULT_PORT = 5432;
  * A password in the URL is ignored: the token replaces it.
  *
  * @example
- * parseConnectionUrl('postgresql://app@db.postgres.database.azure.com/orders', {})
+ * console.log(parseConnectionUrl('postgresql://app@db.postgres.database.azure.com/orders', {}));
  * // { host: 'db.postgres.database.azure.com', port: 5432, database: 'orders', user: 'app', params: {} }
+ * console.log(parseConnectionUrl('', { PGHOST: 'localhost', PGUSER: 'dev' }).user); // dev
  */
 export function parseConnectionUrl(connectionUrl: string, env: Env = {}): ConnectionTarget {
   const fromEnv = {

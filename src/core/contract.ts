@@ -90,7 +90,13 @@ export function mergeConnectionParams(into: ConnectionParams, result: Connection
   const { token, password, ...driverOptions } = result;
   Object.assign(into, driverOptions);
   if (token) {
-    into.token = token;
+    // Not enumerable: spreading the params into a driver's options passes the password, not the handle.
+    Object.defineProperty(into, 'token', {
+      value: token,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
     into.password = password ?? (() => token.getToken());
   } else if (password !== undefined) {
     into.password = password;

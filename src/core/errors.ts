@@ -31,8 +31,13 @@ export interface PasswordlessErrorOptions {
  * error as `cause`. Messages never contain a token.
  *
  * @example
- * try { await pool.query('select 1') } catch (error) {
- *   if (error instanceof PasswordlessError && error.code === 'TOKEN_ENDPOINT_FAILED') console.error(error.hint)
+ * import { PasswordlessError, parseBool } from 'pg-passwordless';
+ *
+ * try {
+ *   parseBool({ PG_PASSWORDLESS_ENABLED: 'maybe' }, 'PG_PASSWORDLESS_ENABLED');
+ * } catch (error) {
+ *   if (error instanceof PasswordlessError && error.code === 'CONFIG_INVALID') console.log(error.hint);
+ *   // Use true or false (1/0, yes/no and on/off are accepted too).
  * }
  */
 export class PasswordlessError extends Error {

@@ -7,7 +7,7 @@ export interface Logger {
  * The default logger: one line on stderr, prefixed so it is easy to find.
  *
  * @example
- * consoleLogger.warn('plugin "x" failed'); // pg-passwordless: plugin "x" failed
+ * consoleLogger.warn('plugin "x" failed'); // stderr: pg-passwordless: plugin "x" failed
  */
 export const consoleLogger: Logger = {
   warn: (message) => console.warn(`pg-passwordless: ${message}`),

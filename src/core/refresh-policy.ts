@@ -37,8 +37,8 @@ export interface TokenPlan {
  * tokens (a 30 s emulator token) stay usable for most of their life.
  *
  * @example
- * planToken({ fetchedAtMs: 0, expiresAtMs: 3_600_000 }, defaultRefreshPolicy)
- * // { handOutUntilMs: 3_480_000, refreshAtMs: 2_700_000 }
+ * console.log(planToken({ fetchedAtMs: 0, expiresAtMs: 3_600_000 }, defaultRefreshPolicy));
+ * // { handOutUntilMs: 3480000, refreshAtMs: 2700000 }: used until 2 min before expiry, refreshed at 75 %
  */
 export function planToken(times: TokenTimes, policy: RefreshPolicyOptions): TokenPlan {
   const lifetimeMs = Math.max(0, times.expiresAtMs - times.fetchedAtMs);
@@ -53,7 +53,8 @@ export function planToken(times: TokenTimes, policy: RefreshPolicyOptions): Toke
  * Whether a token planned this way may be handed out at `nowMs`.
  *
  * @example
- * isUsable({ handOutUntilMs: 100, refreshAtMs: 75 }, 99) // true
+ * const plan = { handOutUntilMs: 100, refreshAtMs: 75 };
+ * console.log(isUsable(plan, 99), isUsable(plan, 100)); // true false
  */
 export function isUsable(plan: TokenPlan, nowMs: number): boolean {
   return nowMs < plan.handOutUntilMs;
@@ -65,7 +66,8 @@ export function isUsable(plan: TokenPlan, nowMs: number): boolean {
  * the usable window, and never more often than `minRefreshIntervalMs`.
  *
  * @example
- * nextAttemptAfterSameToken({ handOutUntilMs: 60_000, refreshAtMs: 40_000 }, 40_000, defaultRefreshPolicy) // 50_000
+ * const plan = { handOutUntilMs: 60_000, refreshAtMs: 40_000 };
+ * console.log(nextAttemptAfterSameToken(plan, 40_000, defaultRefreshPolicy)); // 50000: halfway to 60000
  */
 export function nextAttemptAfterSameToken(
   plan: TokenPlan,

@@ -73,7 +73,19 @@ export function minimumRetryDelayMs(error: unknown, nowMs?: number): number | un
  * The last error is rethrown unchanged.
  *
  * @example
- * const token = await withRetry(() => source.fetchToken(), defaultRetry, systemClock, Math.random);
+ * import { systemClock, withRetry } from 'pg-passwordless';
+ *
+ * let attempts = 0;
+ * const answer = await withRetry(
+ *   async () => {
+ *     if (++attempts < 3) throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+ *     return 'ok';
+ *   },
+ *   { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 50 },
+ *   systemClock,
+ *   Math.random,
+ * );
+ * console.log(answer, attempts); // ok 3
  */
 export async function withRetry<T>(
   operation: () => Promise<T>,

@@ -8,9 +8,10 @@ const REDACTED = '[redacted token]';
  * Only `reveal()` returns it, at the one place that hands it to the driver.
  *
  * @example
- * const secret = new SecretToken('eyJ...');
- * console.log(`${secret}`); // [redacted token]
- * driverPassword = secret.reveal();
+ * const secret = new SecretToken('eyJ0eXAiOiJKV1QifQ.e30.c2ln');
+ * console.log(`${secret}`, JSON.stringify({ secret })); // [redacted token] {"secret":"[redacted token]"}
+ * const password = secret.reveal(); // only where the token leaves for the database
+ * console.log(password.length); // 27
  */
 export class SecretToken {
   readonly #value: string;

@@ -82,10 +82,8 @@ const CORE_KEYS = new Set([
  * the environment switches on; a plugin section enabled in code needs no gate.
  *
  * @example
- * import { resolveSettings } from 'pg-passwordless';
- *
- * console.log(resolveSettings({ azure: { enabled: true } }, {}).enabled); // true
- * console.log(resolveSettings(undefined, { PG_PASSWORDLESS_AZURE_ENABLED: 'true' }).enabled); // false: no gate
+ * console.log(resolveSettings({ deny: ['gcp'] }, { PG_PASSWORDLESS_ENABLED: 'true' }).enabled); // true
+ * console.log(resolveSettings({}, { PG_PASSWORDLESS_AZURE_ENABLED: 'true' }).enabled); // false: no gate
  */
 export function resolveSettings(
   settings: CoreSettings & object = {},

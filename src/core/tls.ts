@@ -36,7 +36,15 @@ const KNOWN_MODES = new Set([
  * bundle (RDS), else the system store (which holds the roots Azure uses).
  *
  * @example
- * buildTlsOptions(parseConnectionUrl(url), {}, process.env) // { rejectUnauthorized: true }
+ * const target = { host: 'db.example.com', port: 5432, database: 'orders', user: 'app', params: {} };
+ * console.log(buildTlsOptions(target, {}, {})); // { rejectUnauthorized: true }: verify-full, system roots
+ * const insecure = { ...target, params: { sslmode: 'require' } };
+ * console.log(buildTlsOptions(insecure, { allowInsecure: true }, {})); // { rejectUnauthorized: false }
+ * try {
+ *   buildTlsOptions(insecure, {}, {});
+ * } catch (error) {
+ *   console.log((error as { code?: string }).code); // TLS_REQUIRED: no token to an unverified server
+ * }
  */
 export function buildTlsOptions(
   target: ConnectionTarget,

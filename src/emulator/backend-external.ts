@@ -12,7 +12,19 @@ import { runPsql } from './psql.ts';
  * line for 127.0.0.1 in pg_hba.conf), as the private cluster does. Nothing is removed at stop.
  *
  * @example
- * const backend = await startExternalBackend('postgresql://postgres@127.0.0.1:5432/postgres');
+ * // Any PostgreSQL with a superuser URL; here an embedded PGlite served over TCP, without TLS.
+ * const { PGlite } = await import('@electric-sql/pglite');
+ * const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+ * const db = await PGlite.create();
+ * const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+ * await server.start();
+ * const adminUrl = `postgresql://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
+ * const backend = await startExternalBackend(adminUrl);
+ * console.log(backend.describe()); // PostgreSQL at 127.0.0.1:<port> (given by URL)
+ * console.log(await backend.adminSql('select 1 + 1')); // [ [ '2' ] ]
+ * await backend.stop(); // leaves that server as it was
+ * await server.stop();
+ * await db.close();
  */
 export async function startExternalBackend(adminUrl: string): Promise<Backend> {
   const target = parseConnectionUrl(adminUrl, {});

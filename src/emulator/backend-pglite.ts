@@ -10,6 +10,8 @@ import { quoteIdentifier } from './wire.ts';
  *
  * @example
  * const backend = await startPgliteBackend(); // backend.host, backend.port serve the gateway
+ * console.log(await backend.adminSql('select current_user')); // [ [ 'postgres' ] ]
+ * await backend.stop();
  */
 export async function startPgliteBackend(): Promise<Backend> {
   let modules: [typeof import('@electric-sql/pglite'), typeof import('@electric-sql/pglite-socket')];

@@ -37,9 +37,10 @@ export function findPostgresBinaries(env: NodeJS.ProcessEnv = process.env): stri
  * user, since initdb refuses to run as root.
  *
  * @example
- * const backend = await startPostgresBackend();
+ * const backend = await startPostgresBackend(); // needs PostgreSQL installed (initdb, pg_ctl, psql)
  * await backend.adminSql('create role app login');
- * await backend.stop();
+ * console.log(await backend.adminSql("select rolcanlogin from pg_roles where rolname = 'app'")); // [['t']]
+ * await backend.stop(); // the cluster and its folder are gone
  */
 export async function startPostgresBackend(binDir = findPostgresBinaries()): Promise<Backend> {
   if (!binDir) {

@@ -13,8 +13,13 @@ export interface CertificateSet {
  * exactly as they verify Azure against DigiCert: full chain and host name.
  *
  * @example
+ * const { createSecureContext } = await import('node:tls');
+ * const { X509Certificate } = await import('node:crypto');
  * const certs = createCertificates(['gateway.test']);
- * tls.createSecureContext({ cert: certs.serverCertPem, key: certs.serverKeyPem });
+ * createSecureContext({ cert: certs.serverCertPem, key: certs.serverKeyPem }); // what the gateway serves
+ * const server = new X509Certificate(certs.serverCertPem);
+ * console.log(server.checkHost('gateway.test'), server.checkIP('127.0.0.1')); // gateway.test 127.0.0.1
+ * console.log(server.verify(new X509Certificate(certs.caCertPem).publicKey)); // true: signed by the CA
  */
 export function createCertificates(extraNames: string[] = []): CertificateSet {
   const caKeys = rsaKeyPair();

@@ -10,7 +10,13 @@ export const COUNTERS_PATH = '/emulator/counters';
  * emulator. Guarded by the header `X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET`.
  *
  * @example
- * // curl -X POST -H "X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET" -d '{"status":429}' $URL/emulator/faults
+ * // Reads the counters of the running emulator named by the environment (POST FAULTS_PATH sets faults).
+ * const response = await fetch(new URL(COUNTERS_PATH, process.env.IDENTITY_ENDPOINT), {
+ *   headers: { 'X-Emulator-Secret': process.env.PG_PASSWORDLESS_EMULATOR_SECRET ?? '' },
+ * });
+ * console.log(response.status, Object.keys((await response.json()) as object));
+ * // 200 [ 'identityRequests', 'tokensIssued', 'faultsInjected', 'gateway' ]
+ * console.log((await fetch(new URL(COUNTERS_PATH, process.env.IDENTITY_ENDPOINT))).status); // 401: no secret
  */
 export function controlRoutes(control: {
   secret: string;

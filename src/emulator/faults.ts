@@ -26,7 +26,9 @@ export type FaultDecision =
  *
  * @example
  * const faults = createFaultInjector();
- * faults.set({ status: 429, retryAfterSeconds: 2, count: 3 });
+ * faults.set({ status: 429, retryAfterSeconds: 2, count: 1 });
+ * console.log(faults.decide()); // { action: 'status', latencyMs: 0, status: 429, retryAfterSeconds: 2 }
+ * console.log(faults.decide(), faults.injected()); // { action: 'answer', latencyMs: 0 } 1
  */
 export function createFaultInjector(now: () => number = Date.now) {
   let current: Faults = {};

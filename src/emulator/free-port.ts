@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
  *
  * @example
  * const port = await freePort(); // then: postgres -p ${port}
+ * console.log(port > 0 && port < 65_536); // true
  */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

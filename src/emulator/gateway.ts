@@ -74,8 +74,38 @@ const PASSED_PARAMETERS = [
  * passes every byte through. The token is checked at login only: sessions outlive it, as in the cloud.
  *
  * @example
- * const gateway = await startGateway({ host: '127.0.0.1', port: 0, secureContext, allowInsecure: false, validator, backend });
- * // clients connect to gateway.port with sslmode=verify-full and a token as the password
+ * // A backend (an embedded PGlite over TCP) and a token check (one fixed token); the gateway goes in front.
+ * const { PGlite } = await import('@electric-sql/pglite');
+ * const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+ * const { default: pg } = await import('pg');
+ * const db = await PGlite.create();
+ * const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+ * await server.start();
+ * const gateway = await startGateway({
+ *   host: '127.0.0.1',
+ *   port: 0,
+ *   allowInsecure: true, // loopback only; the emulator serves TLS (secureContext) and requires it
+ *   validator: {
+ *     check: async (user, password) =>
+ *       password === 'token-1'
+ *         ? { ok: true, role: user }
+ *         : { ok: false, sqlState: '28P01', message: 'bad token' },
+ *   },
+ *   backend: {
+ *     host: '127.0.0.1',
+ *     port: Number(server.getServerConn().split(':')[1]),
+ *     loginParameters: () => ({ user: 'postgres', database: 'postgres' }),
+ *     afterLoginSql: () => undefined,
+ *   },
+ * });
+ * const client = new pg.Client({ port: gateway.port, user: 'postgres', password: 'token-1', ssl: false });
+ * await client.connect();
+ * console.log((await client.query('select 1 as one')).rows); // [ { one: 1 } ]
+ * console.log(gateway.stats().loginsAccepted); // 1
+ * await client.end();
+ * await gateway.close();
+ * await server.stop();
+ * await db.close();
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const stats: GatewayStats = {

@@ -100,6 +100,7 @@ export interface Emulator extends AzureControls {
  *
  * @example
  * const emulator = await startEmulator({ tokenLifetimeSeconds: 300 });
+ * console.log(emulator.cloud, emulator.env.PGUSER, emulator.env.PGSSLMODE); // azure orders-api verify-full
  * // run a client with emulator.env, then:
  * await emulator.stop();
  */

@@ -11,7 +11,8 @@ export interface LoginValidator {
  * PostgreSQL's own answer to a bad password, used where a cloud has no more specific text.
  *
  * @example
- * passwordFailed('app') // { ok: false, sqlState: '28P01', message: 'password authentication failed for user "app"' }
+ * console.log(passwordFailed('app'));
+ * // { ok: false, sqlState: '28P01', message: 'password authentication failed for user "app"' }
  */
 export function passwordFailed(user: string): LoginCheck {
   return { ok: false, sqlState: '28P01', message: `password authentication failed for user "${user}"` };
@@ -22,7 +23,13 @@ export function passwordFailed(user: string): LoginCheck {
  * static-password baseline). Off unless the emulator is started with a password role.
  *
  * @example
- * const validator = withPasswordRoles(azureValidator(options), new Map([['legacy_app', 'secret']]));
+ * const tokens: LoginValidator = {
+ *   check: async (user, token) => (token === 'a-token' ? { ok: true, role: user } : passwordFailed(user)),
+ * };
+ * const validator = withPasswordRoles(tokens, new Map([['legacy_app', 'secret']]));
+ * console.log(await validator.check('legacy_app', 'secret')); // { ok: true, role: 'legacy_app' }
+ * console.log((await validator.check('legacy_app', 'a-token')).ok); // false: a password role
+ * console.log(await validator.check('orders-api', 'a-token')); // { ok: true, role: 'orders-api' }
  */
 export function withPasswordRoles(
   validator: LoginValidator,
@@ -49,8 +56,12 @@ export interface RevocableValidator extends LoginValidator {
  * server refuse tokens a client has cached, the way a cloud refuses a revoked one; new tokens pass.
  *
  * @example
- * const validator = withRevocation(azureValidator(options));
- * validator.revokeAccepted(); // cached tokens are refused from now on
+ * const tokens: LoginValidator = { check: async (user) => ({ ok: true, role: user }) };
+ * const validator = withRevocation(tokens);
+ * console.log((await validator.check('orders-api', 'token-1')).ok); // true
+ * console.log(validator.revokeAccepted()); // 1
+ * console.log((await validator.check('orders-api', 'token-1')).ok); // false: refused from now on
+ * console.log((await validator.check('orders-api', 'token-2')).ok); // true: a new token passes
  */
 export function withRevocation(validator: LoginValidator): RevocableValidator {
   const accepted = new Set<string>();

@@ -27,8 +27,15 @@ export function findPgbouncer(env: NodeJS.ProcessEnv = process.env): string | un
  * Azure's built-in PgBouncer passes Entra logins through to the server.
  *
  * @example
- * const bouncer = await startPgbouncer({ host: '127.0.0.1', port: 5432 }, ['orders-api']);
- * // gateway backend: { host: bouncer.host, port: bouncer.port }
+ * // Needs the pgbouncer binary (apt-get install pgbouncer); the backend is a PostgreSQL that trusts it.
+ * if (findPgbouncer()) {
+ *   const bouncer = await startPgbouncer({ host: '127.0.0.1', port: 5432 }, ['orders-api']);
+ *   bouncer.addUser('reports'); // a role created later
+ *   console.log(bouncer.host); // 127.0.0.1: a gateway backend is { host: bouncer.host, port: bouncer.port }
+ *   await bouncer.stop();
+ * } else {
+ *   console.log('PgBouncer is not installed');
+ * }
  */
 export async function startPgbouncer(
   backend: { host: string; port: number },

@@ -18,12 +18,24 @@ export interface PsqlTarget {
  * tab-separated, no headers). Stops at the first error.
  *
  * @example
- * await runPsql('/usr/lib/postgresql/15/bin/psql', { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' }, 'select 1');
- * // [['1']]
+ * // Any PostgreSQL; here an embedded PGlite served over TCP, without TLS.
+ * const { PGlite } = await import('@electric-sql/pglite');
+ * const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+ * const db = await PGlite.create();
+ * const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+ * await server.start();
+ * const port = Number(server.getServerConn().split(':')[1]);
+ * const target = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres', sslmode: 'disable' };
+ * console.log(await runPsql('psql', target, "select 1, 'one'")); // [ [ '1', 'one' ] ]
+ * await server.stop();
+ * await db.close();
  */
 export async function runPsql(psqlPath: string, target: PsqlTarget, sql: string): Promise<string[][]> {
+  // Only the target below: libpq variables of this process (PGSSLMODE, PGSSLROOTCERT, PGPASSWORD, ... of a
+  // shell set up as a client, for instance of an emulator) would otherwise redirect or break the admin login.
+  const inherited = Object.entries(process.env).filter(([name]) => !/^PG[A-Z]/.test(name));
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...Object.fromEntries(inherited),
     PGHOST: target.host,
     PGPORT: String(target.port),
     PGUSER: target.user,

@@ -29,7 +29,8 @@ function hmac(key: Buffer | string, data: string): Buffer {
  * Parses an RDS IAM token (`host:port/?Action=connect&DBUser=…&X-Amz-…`) without checking it.
  *
  * @example
- * parseRdsToken('db:5432/?Action=connect&DBUser=app')?.hostPort // 'db:5432'
+ * console.log(parseRdsToken('db:5432/?Action=connect&DBUser=app')?.hostPort); // db:5432
+ * console.log(parseRdsToken('not a token')); // undefined
  */
 export function parseRdsToken(token: string): { hostPort: string; params: Map<string, string> } | undefined {
   const split = token.indexOf('/?');
@@ -54,8 +55,19 @@ export function parseRdsToken(token: string): { hostPort: string; params: Map<st
  * signature holds; time, user and endpoint checks are the caller's.
  *
  * @example
- * const claims = verifyRdsToken(password, (keyId) => issued.get(keyId)?.secretAccessKey);
- * if (claims && claims.dbUser === user && Date.now() < claims.expiresAtMs) accept();
+ * const { Signer } = await import('@aws-sdk/rds-signer');
+ * const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example-secret' };
+ * const token = await new Signer({
+ *   hostname: 'db.example.com',
+ *   port: 5432,
+ *   username: 'app_user',
+ *   region: 'eu-west-1',
+ *   credentials,
+ * }).getAuthToken();
+ * const claims = verifyRdsToken(token, (keyId) => (keyId === 'AKIAEXAMPLE' ? 'example-secret' : undefined));
+ * console.log(claims?.dbUser, claims?.hostPort, claims?.region); // app_user db.example.com:5432 eu-west-1
+ * console.log(claims && claims.expiresAtMs - claims.signedAtMs); // 900000: 15 minutes
+ * console.log(verifyRdsToken(token, () => 'another-secret')); // undefined
  */
 export function verifyRdsToken(
   token: string,

@@ -21,7 +21,8 @@ export type StartupPacket =
  * Parses a complete untyped first packet (its length word included). Throws on anything malformed.
  *
  * @example
- * parseStartupPacket(startupMessage({ user: 'app', database: 'db' })) // { kind: 'startup', parameters: { user: 'app', database: 'db' }, raw }
+ * const packet = parseStartupPacket(startupMessage({ user: 'app', database: 'db' }));
+ * if (packet.kind === 'startup') console.log(packet.parameters); // { user: 'app', database: 'db' }
  */
 export function parseStartupPacket(packet: Buffer): StartupPacket {
   if (packet.length < 8) throw new Error('startup packet too short');
@@ -73,7 +74,17 @@ export function authenticationCleartextPassword(): Buffer {
  * A FATAL ErrorResponse with a SQLSTATE and text.
  *
  * @example
- * socket.end(fatalError('28P01', 'password authentication failed for user "app"'));
+ * // A server that refuses every login, and what a real client makes of its answer.
+ * const { createServer } = await import('node:net');
+ * const { default: pg } = await import('pg');
+ * const refusal = fatalError('28P01', 'password authentication failed for user "app"');
+ * const server = createServer((socket) => socket.once('data', () => socket.end(refusal)));
+ * await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+ * const port = (server.address() as { port: number }).port;
+ * const client = new pg.Client({ host: '127.0.0.1', port, user: 'app', password: 'x', ssl: false });
+ * await client.connect().catch((error) => console.log(error.code, error.message));
+ * // 28P01 password authentication failed for user "app"
+ * server.close();
  */
 export function fatalError(sqlState: string, message: string): Buffer {
   const fields = [`SFATAL`, `VFATAL`, `C${sqlState}`, `M${message}`].map((field) => `${field}\0`).join('');

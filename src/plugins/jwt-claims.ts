@@ -3,7 +3,9 @@
  * token; nothing here trusts a claim for security.
  *
  * @example
- * readJwtClaims(token)?.upn // 'dev@contoso.onmicrosoft.com'
+ * const payload = Buffer.from(JSON.stringify({ upn: 'dev@contoso.onmicrosoft.com' })).toString('base64url');
+ * console.log(readJwtClaims(`eyJhbGciOiJSUzI1NiJ9.${payload}.sig`)?.upn); // dev@contoso.onmicrosoft.com
+ * console.log(readJwtClaims('not a token')); // undefined
  */
 export function readJwtClaims(token: string): Record<string, unknown> | undefined {
   const payload = token.split('.')[1];

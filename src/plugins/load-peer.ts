@@ -6,6 +6,10 @@ import { PasswordlessError } from '../core/errors.ts';
  *
  * @example
  * const { DefaultAzureCredential } = await loadPeer<typeof import('@azure/identity')>('@azure/identity', 'the azure plugin');
+ * console.log(typeof DefaultAzureCredential); // function
+ * await loadPeer('@example/not-installed', 'the example plugin').catch((error) => {
+ *   console.log(error.code); // PEER_MISSING
+ * });
  */
 export async function loadPeer<T>(packageName: string, neededBy: string): Promise<T> {
   try {

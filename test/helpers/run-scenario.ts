@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Variables of the developer's machine that would change which credential the SDK picks. */
-const SCRUBBED = /^(AZURE_|IDENTITY_|MSI_|IMDS_|PG|PG_PASSWORDLESS_|NODE_EXTRA_CA_CERTS$|DATABASE_URL$|AWS_|GOOGLE_|GCE_)/;
+const SCRUBBED =
+  /^(AZURE_|IDENTITY_|MSI_|IMDS_|PG|PG_PASSWORDLESS_|NODE_EXTRA_CA_CERTS$|DATABASE_URL$|AWS_|GOOGLE_|GCE_)/;
 
 /** This process's environment without anything that would pick a credential or a database. */
 export function cleanEnv(): Record<string, string | undefined> {

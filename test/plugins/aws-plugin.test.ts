@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Signer } from '@aws-sdk/rds-signer';
-import { setDatabaseConnectionParams } from '../../src/index.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
+import { setDatabaseConnectionParams } from '../../src/index.ts';
 import { parseSigningHost, regionOfRdsHost } from '../../src/plugins/aws/region.ts';
 import { gatewayClientConfig, tryLogin } from '../helpers/pg-client.ts';
 import { runScenario } from '../helpers/run-scenario.ts';

@@ -44,7 +44,14 @@ export interface AwsControls {
  * `DBUser` equal to the startup user, within its 15 minutes, for a role granted `rds_iam`.
  *
  * @example
- * const aws = await createAwsCloud(context, { awsUsers: ['app_user'] });
+ * import { startEmulator } from 'pg-passwordless/emulator';
+ *
+ * // startEmulator({ cloud: 'aws' }) plays AWS with this: the credentials endpoint, the roles, the IAM check.
+ * const emulator = await startEmulator({ cloud: 'aws', backend: 'pglite', awsUsers: ['app_user', 'bi'] });
+ * console.log(emulator.aws?.region, emulator.env.PGUSER); // us-east-1 app_user
+ * console.log(emulator.aws?.users()); // [ 'app_user', 'bi' ]
+ * console.log(emulator.env.AWS_CONTAINER_CREDENTIALS_FULL_URI?.endsWith('/aws/credentials')); // true
+ * await emulator.stop();
  */
 export async function createAwsCloud(
   context: CloudContext,

@@ -22,6 +22,8 @@ export interface ManagedIdentity {
  *
  * @example
  * const identity = makeIdentity('orders-api', 'user');
+ * console.log(identity.resourceId.split('/providers/')[1]);
+ * // Microsoft.ManagedIdentity/userAssignedIdentities/orders-api
  */
 export function makeIdentity(
   name: string,

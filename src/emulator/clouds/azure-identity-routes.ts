@@ -28,7 +28,17 @@ export interface AzureIdentityState {
  * and the JWKS that the gateway (and anyone curious) verifies signatures with.
  *
  * @example
- * await startIdentityServer(azureIdentityRoutes(state), faults, { host: '127.0.0.1', port: 0 });
+ * // What @azure/identity asks on App Service, here of the running emulator named by the environment.
+ * const url = new URL(process.env.IDENTITY_ENDPOINT ?? '');
+ * url.searchParams.set('api-version', '2019-08-01');
+ * url.searchParams.set('resource', 'https://ossrdbms-aad.database.windows.net');
+ * const response = await fetch(url, { headers: { 'X-IDENTITY-HEADER': process.env.IDENTITY_HEADER ?? '' } });
+ * const { token_type, resource } = (await response.json()) as { token_type: string; resource: string };
+ * console.log(url.pathname === APP_SERVICE_PATH, response.status, token_type, resource);
+ * // true 200 Bearer https://ossrdbms-aad.database.windows.net
+ * // The keys the gateway checks signatures with:
+ * const jwks = (await (await fetch(new URL(JWKS_PATH, url))).json()) as { keys: Array<{ alg: string }> };
+ * console.log(jwks.keys.map((key) => key.alg)); // [ 'RS256' ]
  */
 export function azureIdentityRoutes(state: AzureIdentityState): Route[] {
   return [

@@ -15,6 +15,7 @@ export interface SigningKey {
  *
  * @example
  * const key = await createSigningKey(); // key.publicJwk goes into the JWKS
+ * console.log(key.publicJwk.kty, key.publicJwk.alg, key.publicJwk.kid === key.kid); // RSA RS256 true
  */
 export async function createSigningKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
@@ -37,7 +38,23 @@ export interface IssueOptions {
  * (`aud`, `iss`, `tid`, `oid`, `appid`, `idtyp`, `xms_mirid`, `iat`, `nbf`, `exp`).
  *
  * @example
- * const { token } = await issueAzureToken(key, { identity, resource, tenantId, lifetimeSeconds: 3600, nowMs: Date.now() });
+ * const key = await createSigningKey();
+ * const identity = {
+ *   name: 'orders-api',
+ *   kind: 'system' as const,
+ *   clientId: '0b6f7e4c-1111-4000-8000-000000000001',
+ *   objectId: '5c2a9d3e-2222-4000-8000-000000000002',
+ *   resourceId: '/subscriptions/00000000-0000-4000-8000-0000000005ab/resourcegroups/demo/providers/...',
+ * };
+ * const { token, expiresOnSeconds } = await issueAzureToken(key, {
+ *   identity,
+ *   resource: 'https://ossrdbms-aad.database.windows.net',
+ *   tenantId: '72f988bf-0000-4000-8000-00000000e1e1',
+ *   lifetimeSeconds: 3600,
+ *   nowMs: Date.now(),
+ * });
+ * const claims = await verifySignature(key, token);
+ * console.log(claims?.oid === identity.objectId, claims?.exp === expiresOnSeconds); // true true
  */
 export async function issueAzureToken(
   key: SigningKey,
@@ -72,7 +89,12 @@ export async function issueAzureToken(
  * Checks the signature only; returns the claims when it holds, undefined when it does not.
  *
  * @example
- * const claims = await verifySignature(key, password); // undefined for a tampered token
+ * const key = await createSigningKey();
+ * const identity = { name: 'app', kind: 'user' as const, clientId: 'c', objectId: 'o', resourceId: '/r' };
+ * const issue = { identity, resource: 'https://ossrdbms-aad.database.windows.net', tenantId: 't' };
+ * const { token } = await issueAzureToken(key, { ...issue, lifetimeSeconds: 3600, nowMs: Date.now() });
+ * console.log((await verifySignature(key, token))?.aud); // https://ossrdbms-aad.database.windows.net
+ * console.log(await verifySignature(await createSigningKey(), token)); // undefined: signed with another key
  */
 export async function verifySignature(
   key: SigningKey,

@@ -25,7 +25,20 @@ const INVALID = '28000';
  * known (expired token, wrong audience, wrong token type), the same text is sent.
  *
  * @example
- * const verdict = await azureValidator(options).check('orders-api', token); // { ok: true, role: 'orders-api' }
+ * const { exportJWK, generateKeyPair, SignJWT } = await import('jose');
+ * const { privateKey, publicKey } = await generateKeyPair('RS256');
+ * const key = { kid: 'k1', privateKey, publicKey, publicJwk: await exportJWK(publicKey) };
+ * const resource = 'https://ossrdbms-aad.database.windows.net';
+ * const tenantId = '72f988bf-0000-4000-8000-00000000e1e1';
+ * const objectId = '5c2a9d3e-2222-4000-8000-000000000002';
+ * const roles = () => [{ roleName: 'orders-api', objectId, type: 'service' as const }];
+ * const validator = azureValidator({ key, resource, tenantId, roles, now: Date.now });
+ * const token = await new SignJWT({ aud: resource, tid: tenantId, oid: objectId, idtyp: 'app' })
+ *   .setProtectedHeader({ alg: 'RS256' })
+ *   .setExpirationTime('1h')
+ *   .sign(privateKey);
+ * console.log(await validator.check('orders-api', token)); // { ok: true, role: 'orders-api' }
+ * console.log((await validator.check('reports', token)).ok); // false: no such role
  */
 export function azureValidator(options: AzureValidatorOptions): LoginValidator {
   return {

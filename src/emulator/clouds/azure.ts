@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AzureCloud } from '../../plugins/azure/settings.ts';
 import { AZURE_POSTGRES_RESOURCES } from '../../plugins/azure/cloud.ts';
+import type { AzureCloud } from '../../plugins/azure/settings.ts';
 import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './azure-identities.ts';
 import { APP_SERVICE_PATH, azureIdentityRoutes } from './azure-identity-routes.ts';
 import { createSigningKey, issueAzureToken } from './azure-tokens.ts';
@@ -41,7 +41,16 @@ export interface AzureControls {
  * token check of Azure Database for PostgreSQL (Entra-only).
  *
  * @example
- * const azure = await createAzureCloud(context, { identities: [{ name: 'orders-api' }] });
+ * import { startEmulator } from 'pg-passwordless/emulator';
+ *
+ * // startEmulator plays Azure with this: managed identities, their roles, the endpoints and the token check.
+ * const emulator = await startEmulator({
+ *   backend: 'pglite',
+ *   identities: [{ name: 'orders-api' }, { name: 'reports', kind: 'user' }],
+ * });
+ * console.log(emulator.identities().map((identity) => identity.kind)); // [ 'system', 'user' ]
+ * console.log(emulator.env.PGUSER, emulator.env.IDENTITY_HEADER !== undefined); // orders-api true
+ * await emulator.stop();
  */
 export async function createAzureCloud(
   context: CloudContext,

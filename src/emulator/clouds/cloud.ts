@@ -32,7 +32,14 @@ export interface EmulatedCloud {
  * role that may use the database.
  *
  * @example
- * await createLoginRole(backend, 'orders-api');
+ * import { startEmulator } from 'pg-passwordless/emulator';
+ *
+ * // Every identity the emulator adds gets its login role this way.
+ * const emulator = await startEmulator({ backend: 'pglite' });
+ * await emulator.addIdentity({ name: 'billing-api' });
+ * console.log(await emulator.adminSql("select rolcanlogin from pg_roles where rolname = 'billing-api'"));
+ * // [ [ 'true' ] ]
+ * await emulator.stop();
  */
 export async function createLoginRole(backend: Backend, roleName: string, extraSql = ''): Promise<void> {
   const role = quoteIdentifier(roleName);

@@ -36,7 +36,16 @@ export interface GcpControls {
  * account (its email without `.gserviceaccount.com`).
  *
  * @example
- * const gcp = await createGcpCloud(context, { gcpServiceAccounts: ['orders@shop.iam.gserviceaccount.com'] });
+ * import { startEmulator } from 'pg-passwordless/emulator';
+ *
+ * // startEmulator({ cloud: 'gcp' }) plays GCP with this: the metadata server, users, Cloud SQL's IAM check.
+ * const emulator = await startEmulator({
+ *   cloud: 'gcp',
+ *   backend: 'pglite',
+ *   gcpServiceAccounts: ['orders@shop.iam.gserviceaccount.com'],
+ * });
+ * console.log(emulator.env.PGUSER, emulator.gcp?.projectId); // orders@shop.iam pg-passwordless-emulator
+ * await emulator.stop();
  */
 export async function createGcpCloud(
   context: CloudContext,
