@@ -124,7 +124,7 @@ try {
   const fixed = await runWorker(emulator, 'pg-pool-fixed', 'recycle');
   const spread = await runWorker(emulator, 'passwordless', 'recycle');
   table(
-    '5. 50 connections opened in one burst, kept busy past their 10 s lifetime: when do they log in again?',
+    '4. 50 connections opened in one burst, kept busy past their 10 s lifetime: when do they log in again?',
     [
       {
         approach: "pg-pool's maxLifetimeSeconds (one fixed lifetime)",
@@ -169,7 +169,7 @@ for (const cloud of ['aws', 'gcp'] as const) {
     await cloudEmulator.stop();
   }
 }
-table('4. 50 concurrent cold connections on AWS RDS IAM and GCP Cloud SQL IAM', rows);
+table('5. 50 concurrent cold connections on AWS RDS IAM and GCP Cloud SQL IAM', rows);
 console.log(
   '   naive aws: the reference plugin, a new Signer (and credential chain) per connection;' +
     ' naive gcp: auth.getAccessToken() per connection (google-auth-library shares one refresh)',
