@@ -14,15 +14,20 @@ const applicationNamePlugin = fileURLToPath(
 );
 
 /**
- * Runs the invalidation scenario: it logs in, waits while the test revokes its token at the server,
- * then logs in again. Returns the facts it printed last.
+ * Runs a scenario in two phases: when it prints `phase`, `between` changes the emulator, then the
+ * scenario goes on. Returns the facts it printed last.
  */
-function runInvalidation(emulator: Emulator): Promise<Record<string, unknown>> {
+function runPhased(
+  emulator: Emulator,
+  scenario: string,
+  between: () => void,
+  env: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
   const folder = mkdtempSync(join(tmpdir(), 'pg-passwordless-contract-'));
   const flag = join(folder, 'revoked');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', scenarioPath, 'invalidate'], {
-      env: { ...cleanEnv(), ...emulator.env, SCENARIO_FLAG: flag },
+    const child = spawn(process.execPath, ['--import', 'tsx', scenarioPath, scenario], {
+      env: { ...cleanEnv(), ...emulator.env, ...env, SCENARIO_FLAG: flag },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -31,9 +36,9 @@ function runInvalidation(emulator: Emulator): Promise<Record<string, unknown>> {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
-      if (stdout.includes('"phase":"logged-in"') && !stdout.includes('revoked')) {
-        stdout += '\n(revoked)\n';
-        assert.ok(emulator.revokeAcceptedTokens() >= 1, 'the cached token had logged in');
+      if (stdout.includes('"phase"') && !stdout.includes('(changed)')) {
+        stdout += '\n(changed)\n';
+        between();
         writeFileSync(flag, '');
       }
     });
@@ -85,7 +90,9 @@ for (const cloud of ['azure', 'aws', 'gcp'] as CloudName[]) {
     it('after the server refuses the cached token, the retry is real or honestly absent', async () => {
       const tokensBefore = emulator.counters().tokensIssued;
       const rejectedBefore = emulator.counters().gateway.loginsRejected;
-      const result = await runInvalidation(emulator);
+      const result = await runPhased(emulator, 'invalidate', () => {
+        assert.ok(emulator.revokeAcceptedTokens() >= 1, 'the cached token had logged in');
+      });
       const issued = emulator.counters().tokensIssued - tokensBefore;
       const rejected = emulator.counters().gateway.loginsRejected - rejectedBefore;
       if (cloud === 'azure') {
@@ -101,6 +108,24 @@ for (const cloud of ['azure', 'aws', 'gcp'] as CloudName[]) {
         assert.equal(rejected, 1);
         assert.equal(issued, 2, 'the identity endpoint was asked again after the refusal');
       }
+    });
+
+    it('while a valid token is cached, an identity outage fails no connection', async () => {
+      const result = await runPhased(emulator, 'outage', () => emulator.setFaults({ status: 503 }));
+      emulator.clearFaults();
+      assert.deepEqual(
+        { connections: result.connections, failed: result.failed },
+        { connections: 20, failed: 0 },
+      );
+    });
+
+    it('with no token to be had, the connect fails typed within the budget; after recovery it succeeds', async () => {
+      emulator.setFaults({ status: 503 });
+      const result = await runPhased(emulator, 'cold-outage', () => emulator.clearFaults());
+      emulator.clearFaults();
+      assert.equal(result.code, 'TOKEN_ENDPOINT_FAILED', JSON.stringify(result));
+      assert.ok((result.elapsedMs as number) < 10_000 + 1_000, `failed after ${result.elapsedMs} ms`);
+      assert.equal(result.recoveredAs, emulator.env.PGUSER);
     });
   });
 }

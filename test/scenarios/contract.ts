@@ -15,6 +15,12 @@ async function showApplicationName(pool: pg.Pool): Promise<unknown> {
   return rows[0]?.application_name;
 }
 
+/** Waits until the test has done its part (changed the emulator) and says so with a file. */
+async function waitForFlag(): Promise<void> {
+  const flag = process.env.SCENARIO_FLAG as string;
+  while (!existsSync(flag)) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 switch (scenario) {
   case 'spread': {
     // The README's spread example, exactly as written there.
@@ -45,8 +51,7 @@ switch (scenario) {
     const pool = await createPool(url, { pg, pool: { max: 1, idleTimeoutMillis: 1 } });
     await pool.query('select 1');
     print({ phase: 'logged-in' });
-    const flag = process.env.SCENARIO_FLAG as string;
-    while (!existsSync(flag)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitForFlag();
     await new Promise((resolve) => setTimeout(resolve, 20)); // the idle connection has gone
     try {
       const { rows } = await pool.query<{ role: string }>('select current_user as role');
@@ -55,6 +60,38 @@ switch (scenario) {
       const { code, message } = error as { code?: string; message: string };
       print({ errorCode: code, message, stats: pool.token?.stats() });
     }
+    await pool.end();
+    break;
+  }
+  case 'outage': {
+    // A token is cached, then the identity endpoint fails: new connections keep logging in.
+    const pool = await createPool(url, { pg, pool: { max: 1, idleTimeoutMillis: 1 } });
+    await pool.query('select 1');
+    print({ phase: 'logged-in' });
+    await waitForFlag();
+    let failed = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10)); // the idle connection goes: a new login
+      await pool.query('select 1').catch(() => failed++);
+    }
+    print({ connections: 20, failed, fetchFailures: pool.token?.stats().fetchFailures });
+    await pool.end();
+    break;
+  }
+  case 'cold-outage': {
+    // No token yet and the identity endpoint fails: the connect fails typed, within the budget; after
+    // the endpoint recovers, the next connect succeeds.
+    const pool = await createPool(url, { pg });
+    const startedMs = Date.now();
+    const failure = await pool.query('select 1').then(
+      () => undefined,
+      (error: { code?: string }) => error,
+    );
+    const elapsedMs = Date.now() - startedMs;
+    print({ phase: 'failed' });
+    await waitForFlag();
+    const { rows } = await pool.query<{ role: string }>('select current_user as role');
+    print({ code: failure?.code, elapsedMs, recoveredAs: rows[0]?.role });
     await pool.end();
     break;
   }
