@@ -2,13 +2,13 @@
 // against the emulator (the cloud the snippet names, Azure otherwise). A snippet that needs a
 // workaround here is a bug in the snippet or in the code, never in this test.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type CloudName, type Emulator, startEmulator } from '../../src/emulator/index.ts';
-import { cleanEnv } from '../helpers/run-scenario.ts';
+import { runScript } from '../helpers/run-scenario.ts';
 import { jsdocSnippets, markdownSnippets, type Snippet, snippetModule } from '../helpers/snippets.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,27 +24,6 @@ function cloudOf(code: string): CloudName {
   if (/\baws: \{|PG_PASSWORDLESS_AWS|rds\.amazonaws|cloud: 'aws'/.test(code)) return 'aws';
   if (/\bgcp: \{|PG_PASSWORDLESS_GCP|cloud: 'gcp'/.test(code)) return 'gcp';
   return 'azure';
-}
-
-function run(
-  path: string,
-  env: Record<string, string | undefined>,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
 }
 
 describe('README snippets and @examples, as written', () => {
@@ -97,11 +76,11 @@ describe('README snippets and @examples, as written', () => {
         `${snippet.origin} does not type-check:\n${errors.join('\n')}\n${snippet.code}`,
       );
       const emulator = emulators.get(cloudOf(snippet.code)) as Emulator;
-      const { code, output } = await run(file, { ...cleanEnv(), ...emulator.env });
+      const { code, stdout, stderr } = await runScript(file, [], emulator.env, 30_000);
       assert.equal(
         code,
         0,
-        `${snippet.origin} failed (exit ${code}):\n${output}\n--- snippet:\n${snippet.code}`,
+        `${snippet.origin} failed (exit ${code}):\n${stdout}${stderr}\n--- snippet:\n${snippet.code}`,
       );
     });
   });
