@@ -2,8 +2,8 @@
 // how many requests reach the identity endpoint (the SDK's own retries and ours) and how long the
 // caller waits for the typed error. Each measurement runs in its own process, as bench/worker.ts does
 // (the Azure SDK keeps managed-identity state process-wide), through test/scenarios/identity-faults.ts.
-import { type Faults, startEmulator } from '../src/emulator/index.ts';
-import { runScenario } from '../test/helpers/run-scenario.ts';
+import { type Faults, startEmulator } from 'pg-passwordless-emulator';
+import { runScenario } from '../packages/pg-passwordless/test/helpers/run-scenario.ts';
 import { table } from './table.ts';
 
 const TOKEN_PATHS = {

@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Emulator, startEmulator } from '../src/emulator/index.ts';
-import { runScenario } from '../test/helpers/run-scenario.ts';
+import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
+import { runScenario } from '../packages/pg-passwordless/test/helpers/run-scenario.ts';
 import { failingFetchBench } from './failing-fetch.ts';
 import { table } from './table.ts';
 

@@ -2,8 +2,8 @@
 // Usage: worker.ts <approach> <job> ; prints one JSON line of measurements, never a token.
 import { DefaultAzureCredential } from '@azure/identity';
 import pg from 'pg';
-import { createPool, pgConfig } from '../src/adapters/pg.ts';
-import { setDatabaseConnectionParams } from '../src/index.ts';
+import { setDatabaseConnectionParams } from 'pg-passwordless';
+import { createPool, pgConfig } from 'pg-passwordless/pg';
 
 const [approach, job] = process.argv.slice(2) as ['passwordless' | 'reference' | 'static-password', string];
 const env = process.env;

@@ -1,4 +1,5 @@
-// Runs every *.test.ts file under test/ and examples/ with node:test through tsx.
+// Runs every *.test.ts file of both packages (packages/*/test) and of examples/ with node:test through
+// tsx. Arguments narrow the run to files whose path contains one of them (a package's folder, say).
 // Node 20's `node --test <folder>` silently finds no .ts files and exits 0, so the files are listed
 // here explicitly, and the run fails when no test executed at all.
 import { spawnSync } from 'node:child_process';
@@ -17,7 +18,8 @@ function findTests(dir) {
 }
 
 const filter = process.argv.slice(2);
-const files = ['test', 'examples']
+const packageTests = readdirSync('packages').map((name) => join('packages', name, 'test'));
+const files = [...packageTests, 'examples']
   .flatMap((dir) => findTests(dir))
   .filter((file) => filter.length === 0 || filter.some((part) => file.includes(part)))
   .sort();

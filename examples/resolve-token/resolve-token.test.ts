@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
-import { runScript } from '../../test/helpers/run-scenario.ts';
+import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
+import { runScript } from '../../packages/pg-passwordless/test/helpers/run-scenario.ts';
 
 describe('the built package in a plain script', () => {
   let emulator: Emulator;

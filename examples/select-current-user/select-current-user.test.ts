@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { runScript } from '../../test/helpers/run-scenario.ts';
+import { startEmulator } from 'pg-passwordless-emulator';
+import { runScript } from '../../packages/pg-passwordless/test/helpers/run-scenario.ts';
 
 const script = fileURLToPath(new URL('./select-current-user.mjs', import.meta.url));
 

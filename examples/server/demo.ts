@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { type Emulator, startEmulator } from 'pg-passwordless/emulator';
+import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 
 const { values: flags } = parseArgs({
   options: {

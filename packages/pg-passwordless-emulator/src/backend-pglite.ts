@@ -1,0 +1,53 @@
+import { PasswordlessError } from 'pg-passwordless';
+import type { Backend } from './backend.ts';
+import { quoteIdentifier } from './wire.ts';
+
+/**
+ * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly) served over TCP by
+ * pglite-socket, so a machine with only Node runs the whole path. PGlite has one user and one shared
+ * session behind a multiplexer: the gateway logs in as `postgres` and switches to the role with
+ * `SET ROLE`, so `current_user` shows the identity's role.
+ *
+ * @example
+ * const backend = await startPgliteBackend(); // backend.host, backend.port serve the gateway
+ * console.log(await backend.adminSql('select current_user')); // [ [ 'postgres' ] ]
+ * await backend.stop();
+ */
+export async function startPgliteBackend(): Promise<Backend> {
+  let modules: [typeof import('@electric-sql/pglite'), typeof import('@electric-sql/pglite-socket')];
+  try {
+    modules = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
+  } catch (cause) {
+    throw new PasswordlessError('EMULATOR_FAILED', 'The embedded PGlite backend could not be loaded.', {
+      cause,
+      hint: 'Run npm install, or start the emulator with --backend postgres.',
+    });
+  }
+  const [{ PGlite }, { PGLiteSocketServer }] = modules;
+  const db = await PGlite.create();
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 200 });
+  await server.start();
+  const [host, port] = server.getServerConn().split(':');
+  return {
+    kind: 'pglite',
+    host: host as string,
+    port: Number(port),
+    database: 'postgres',
+    loginParameters: () => ({ user: 'postgres', database: 'postgres' }),
+    afterLoginSql: (role) => `SET ROLE ${quoteIdentifier(role)}`,
+    adminSql: async (sql) => {
+      // The session is shared with the gateway's clients and may have switched to a role: run as the
+      // superuser, then switch back, in one exec so no client query runs in between.
+      const previous =
+        (await db.query<{ role: string }>('select current_user as role')).rows[0]?.role ?? 'postgres';
+      const results = await db.exec(`RESET ROLE; ${sql}; SET ROLE ${quoteIdentifier(previous)}`);
+      const rows = results.at(-2)?.rows ?? [];
+      return rows.map((row) => Object.values(row).map((value) => (value === null ? '' : String(value))));
+    },
+    describe: () => `embedded PGlite at ${host}:${port}`,
+    stop: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}

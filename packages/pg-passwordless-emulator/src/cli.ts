@@ -1,0 +1,327 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PasswordlessError } from 'pg-passwordless';
+import { type EmulatorOptions, type IdentityInput, startEmulator } from './index.ts';
+import { formatExports } from './shell-env.ts';
+
+export const EMULATOR_HELP = `Usage: pg-passwordless-emulator [options]       (also: pg-passwordless emulator [options])
+       pg-passwordless-emulator stop [--export-file FILE]
+
+Runs a local cloud: identity endpoints that the official SDKs talk to, and a PostgreSQL gateway that
+accepts that cloud's tokens as passwords, in front of a real PostgreSQL (or embedded PGlite). When
+ready it prints the environment a client needs as "export NAME=value" lines, then runs in the
+foreground until SIGINT or SIGTERM; with --detach it returns once ready and keeps running in the
+background until "pg-passwordless-emulator stop".
+
+Options:
+  --cloud azure|aws|gcp            the cloud to play (default azure): Azure managed identity + Entra
+                                   tokens; AWS container credentials + RDS IAM tokens; a GCP metadata
+                                   server + Cloud SQL IAM tokens
+  --detach                         return once ready, leaving the emulator running in the background;
+                                   its PID is printed as PG_PASSWORDLESS_EMULATOR_PID
+  --export-file FILE               also write the export lines to FILE (mode 0600, written whole, so it
+                                   exists only once the emulator is ready); removed at exit if created
+  --backend auto|postgres|pglite   database behind the gateway (default auto: PostgreSQL when installed)
+  --backend-url URL                use a PostgreSQL you run instead, by a superuser URL; it must trust
+                                   the gateway's logins from loopback (pg_hba.conf "trust")
+  --host ADDRESS                   loopback address to listen on (default 127.0.0.1)
+  --port N                         gateway port (default: a free port)
+  --identity-port N                identity endpoint port (default: a free port)
+  --token-lifetime SECONDS         lifetime of issued tokens (default 3600)
+  --identity NAME                  azure: a system-assigned managed identity (default: orders-api)
+  --user-identity NAME[=CLIENT_ID] azure: a user-assigned managed identity (repeatable)
+  --azure-cloud public|usgov|china azure: the audience the gateway expects (default public)
+  --aws-user NAME                  aws: an IAM database user, granted rds_iam (default: app_user)
+  --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
+                                   emulator.iam.gserviceaccount.com); its user is the email without
+                                   .gserviceaccount.com
+  --password-role NAME             also allow password logins for NAME, with the password taken from
+                                   PG_PASSWORDLESS_EMULATOR_PASSWORD (never from the command line)
+  --insecure                       also accept logins without TLS (loopback tests only)
+  --pgbouncer                      also serve a port whose sessions go through a real PgBouncer in
+                                   transaction mode, like Azure's built-in one on 6432 (needs the
+                                   postgres backend and the pgbouncer package)
+  --latency MS                     fault: delay every token answer
+  --fail-status CODE               fault: answer token requests with CODE (429, 500, 503, ...)
+  --retry-after SECONDS            fault: Retry-After sent with --fail-status
+  --fail-count N                   fault: only the next N token requests fail
+  --drop                           fault: close token requests without an answer
+  -h, --help                       show this help
+
+Control API, on the identity endpoint's origin ($PG_PASSWORDLESS_EMULATOR_URL), with the header
+X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET:
+  POST /emulator/faults   {"status":429,"retryAfterSeconds":2} sets faults; {} clears them
+  GET  /emulator/counters identity requests, tokens issued, faults injected, gateway logins
+SIGINT or SIGTERM (or "stop") stops everything and removes what the emulator created.`;
+
+/** Parses the emulator's flags into options; throws PasswordlessError(CONFIG_INVALID) on bad input. */
+export function parseEmulatorArgs(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { options: EmulatorOptions; exportFile?: string; detach: boolean; help: boolean } {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(args);
+  } catch (cause) {
+    throw new PasswordlessError('CONFIG_INVALID', (cause as Error).message, {
+      hint: 'Run pg-passwordless-emulator --help.',
+    });
+  }
+  const { values } = parsed;
+  /** A whole number within [min, max]; `--token-lifetime 0` and `--port 70000` are refused. */
+  const number = (name: keyof typeof values, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || value < min || value > max) {
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `--${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, not "${raw}".`,
+        { hint: 'Run pg-passwordless-emulator --help.' },
+      );
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: keyof typeof values, allowed: readonly T[]): T | undefined => {
+    const raw = values[name] as string | undefined;
+    if (raw === undefined) return undefined;
+    if (!allowed.includes(raw as T)) {
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `--${name} must be one of ${allowed.join(', ')}, not "${raw}".`,
+        { hint: 'Run pg-passwordless-emulator --help.' },
+      );
+    }
+    return raw as T;
+  };
+
+  // The system-assigned identity is `orders-api` unless --identity names others; user-assigned ones come on top.
+  const identities: IdentityInput[] = [
+    ...(values.identity ?? ['orders-api']).map((name) => ({ name, kind: 'system' as const })),
+    ...(values['user-identity'] ?? []).map((spec) => {
+      const [name, clientId] = spec.split('=');
+      return { name: name as string, kind: 'user' as const, ...(clientId ? { clientId } : {}) };
+    }),
+  ];
+  const options: EmulatorOptions = {
+    backend: values['backend-url']
+      ? { url: values['backend-url'] }
+      : oneOf('backend', ['auto', 'postgres', 'pglite'] as const),
+    host: values.host,
+    gatewayPort: number('port', 0, 65_535),
+    identityPort: number('identity-port', 0, 65_535),
+    tokenLifetimeSeconds: number('token-lifetime', 1),
+    cloud: oneOf('cloud', ['azure', 'aws', 'gcp'] as const),
+    azureCloud: oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
+    ...(values['aws-user'] ? { awsUsers: values['aws-user'] } : {}),
+    ...(values['gcp-service-account'] ? { gcpServiceAccounts: values['gcp-service-account'] } : {}),
+    allowInsecure: values.insecure,
+    pgbouncer: values.pgbouncer,
+    identities,
+  };
+  if (values['password-role']) {
+    const password = env.PG_PASSWORDLESS_EMULATOR_PASSWORD;
+    if (!password) {
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        '--password-role needs PG_PASSWORDLESS_EMULATOR_PASSWORD to be set.',
+        {
+          hint: 'Passwords are never taken from the command line, where any user can read them.',
+        },
+      );
+    }
+    options.passwordRole = { name: values['password-role'], password };
+  }
+  const faults = {
+    latencyMs: number('latency', 0),
+    status: number('fail-status', 100, 599),
+    retryAfterSeconds: number('retry-after', 0),
+    drop: values.drop,
+    count: number('fail-count', 1),
+  };
+  if (faults.status !== undefined || faults.drop || faults.latencyMs !== undefined) options.faults = faults;
+  return {
+    options,
+    exportFile: values['export-file'],
+    detach: values.detach === true,
+    help: values.help === true,
+  };
+}
+
+function parseFlags(args: string[]) {
+  return parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      backend: { type: 'string' },
+      'backend-url': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'identity-port': { type: 'string' },
+      'token-lifetime': { type: 'string' },
+      identity: { type: 'string', multiple: true },
+      'user-identity': { type: 'string', multiple: true },
+      cloud: { type: 'string' },
+      'azure-cloud': { type: 'string' },
+      'aws-user': { type: 'string', multiple: true },
+      'gcp-service-account': { type: 'string', multiple: true },
+      'password-role': { type: 'string' },
+      insecure: { type: 'boolean' },
+      pgbouncer: { type: 'boolean' },
+      latency: { type: 'string' },
+      'fail-status': { type: 'string' },
+      'retry-after': { type: 'string' },
+      'fail-count': { type: 'string' },
+      drop: { type: 'boolean' },
+      'export-file': { type: 'string' },
+      detach: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+/**
+ * The emulator's command line: `stop`, `--help`, `--detach` (start in the background and return once
+ * ready), or run in the foreground until SIGINT or SIGTERM. Resolves with the exit code.
+ *
+ * @example
+ * const out = { write: (text: string) => (console.log(text.split('\n')[0]), true) } as NodeJS.WritableStream;
+ * console.log(await runEmulatorCommand(['--help'], { stdout: out, stderr: out })); // 0
+ */
+export async function runEmulatorCommand(args: string[], io: Io): Promise<number> {
+  if (args[0] === 'stop') return stopDetached(args.slice(1), io);
+  const { options, exportFile, detach, help } = parseEmulatorArgs(args, process.env);
+  if (help) {
+    io.stdout.write(`${EMULATOR_HELP}\n`);
+    return 0;
+  }
+  if (detach)
+    return startDetached(
+      args.filter((arg) => arg !== '--detach'),
+      io,
+    );
+  return runInForeground(options, exportFile, io);
+}
+
+async function runInForeground(
+  options: EmulatorOptions,
+  exportFile: string | undefined,
+  io: Io,
+): Promise<number> {
+  const emulator = await startEmulator(options);
+  const env = { ...emulator.env, PG_PASSWORDLESS_EMULATOR_PID: String(process.pid) };
+  const exports = formatExports(env);
+  const createdFile = exportFile ? writeExportFile(exportFile, exports) : false;
+  io.stderr.write(
+    `pg-passwordless emulator (${emulator.cloud}) ready: gateway ${emulator.gateway.host}:${emulator.gateway.port} (TLS), ` +
+      `identity ${emulator.identityUrl}, backend ${emulator.backend.describe()}\n`,
+  );
+  if (emulator.pgbouncerGateway) {
+    io.stderr.write(
+      `PgBouncer port (transaction pooling): ${emulator.pgbouncerGateway.host}:${emulator.pgbouncerGateway.port}\n`,
+    );
+  }
+  io.stdout.write(exports);
+  // Tells a parent started with --detach that the emulator is ready, and with what environment.
+  const detached = process.send !== undefined;
+  process.send?.({ ready: true, exports });
+  process.disconnect?.();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    // Run as `npx pg-passwordless-emulator &`, `kill $!` ends npx, which does not pass the signal on:
+    // the emulator is then adopted by another process. Stop too, unless we were started to be detached.
+    if (!detached) {
+      const parent = process.ppid;
+      setInterval(() => process.ppid !== parent && resolve(), 500).unref();
+    }
+  });
+  await emulator.stop();
+  if (createdFile && exportFile) rmSync(exportFile, { force: true });
+  io.stderr.write('pg-passwordless emulator stopped\n');
+  return 0;
+}
+
+/**
+ * Writes the export lines whole (a temporary file renamed into place, mode 0600 whatever existed), so a
+ * shell waiting for the file never reads half of it. Returns whether the file is new (only then is it
+ * removed at exit: a file the user had is not ours to delete).
+ */
+function writeExportFile(path: string, exports: string): boolean {
+  const existed = existsSync(path);
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  writeFileSync(temporary, exports, { mode: 0o600 });
+  renameSync(temporary, path);
+  return !existed;
+}
+
+/** Starts the emulator as a detached process and returns once it is ready, printing its environment. */
+async function startDetached(args: string[], io: Io): Promise<number> {
+  const entry = fileURLToPath(new URL('./main.js', import.meta.url));
+  // Built entry when installed; the TypeScript source (through tsx) when run from the repository's tests.
+  const script = existsSync(entry) ? entry : fileURLToPath(new URL('./main.ts', import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const outcome = await new Promise<{ exports: string } | { code: number | null }>((resolve) => {
+    child.once('message', (message) => resolve(message as { exports: string }));
+    child.once('exit', (code) => resolve({ code }));
+  });
+  if (!('exports' in outcome)) {
+    io.stderr.write(stderr || `pg-passwordless-emulator: exited with ${outcome.code} before it was ready\n`);
+    return 1;
+  }
+  child.stderr?.destroy();
+  child.unref();
+  io.stdout.write(outcome.exports);
+  io.stderr.write(
+    `pg-passwordless emulator running in the background (PID ${child.pid}); stop it with: pg-passwordless-emulator stop\n`,
+  );
+  return 0;
+}
+
+/** Stops a detached emulator by the PID in the export file or PG_PASSWORDLESS_EMULATOR_PID; waits until it is gone. */
+async function stopDetached(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: { 'export-file': { type: 'string' } } });
+  const file = values['export-file'];
+  const fromFile =
+    file && existsSync(file)
+      ? /PG_PASSWORDLESS_EMULATOR_PID=(\d+)/.exec(readFileSync(file, 'utf8'))?.[1]
+      : undefined;
+  const pid = Number(fromFile ?? process.env.PG_PASSWORDLESS_EMULATOR_PID);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new PasswordlessError('CONFIG_INVALID', 'No emulator to stop: no PG_PASSWORDLESS_EMULATOR_PID.', {
+      hint: "Run it in the shell that loaded the emulator's exports, or pass --export-file FILE.",
+    });
+  }
+  if (!signal(pid, 'SIGTERM')) {
+    io.stderr.write(`pg-passwordless emulator (PID ${pid}) is not running\n`);
+    return 0;
+  }
+  for (let waitedMs = 0; signal(pid, 0); waitedMs += 100) {
+    if (waitedMs > 15_000)
+      throw new PasswordlessError('EMULATOR_FAILED', `The emulator (PID ${pid}) did not stop within 15 s.`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  io.stderr.write(`pg-passwordless emulator (PID ${pid}) stopped\n`);
+  return 0;
+}
+
+/** Sends a signal (0: only checks the process exists); false when there is no such process. */
+function signal(pid: number, name: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+}

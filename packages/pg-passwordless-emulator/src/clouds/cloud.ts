@@ -1,0 +1,51 @@
+import type { Backend } from '../backend.ts';
+import type { Route } from '../identity-server.ts';
+import type { LoginValidator } from '../login-validator.ts';
+import { quoteIdentifier } from '../wire.ts';
+
+export type CloudName = 'azure' | 'aws' | 'gcp';
+
+/** What every emulated cloud gets from the emulator. */
+export interface CloudContext {
+  backend: Backend;
+  now: () => number;
+  tokenLifetimeSeconds: () => number;
+  /** Counts one token (or credential set) handed out. */
+  onIssued: () => void;
+  /** Where the gateway listens, for clouds whose tokens name the endpoint (RDS). Known once it started. */
+  gatewayHostPorts: () => string[];
+}
+
+/** One emulated cloud: its identity endpoints, how its database checks a login, and what a client needs. */
+export interface EmulatedCloud {
+  name: CloudName;
+  routes: Route[];
+  validator: LoginValidator;
+  /** The role a client logs in as by default (PGUSER). */
+  defaultUser: () => string;
+  /** Cloud-specific client variables, given the identity server's base URL. */
+  clientEnv: (identityUrl: string) => Record<string, string>;
+}
+
+/**
+ * What `pgaadauth_create_principal`, `GRANT rds_iam` or `gcloud sql users create` leave behind: a login
+ * role that may use the database.
+ *
+ * @example
+ * import { startEmulator } from 'pg-passwordless-emulator';
+ *
+ * // Every identity the emulator adds gets its login role this way.
+ * const emulator = await startEmulator({ backend: 'pglite' });
+ * await emulator.addIdentity({ name: 'billing-api' });
+ * console.log(await emulator.adminSql("select rolcanlogin from pg_roles where rolname = 'billing-api'"));
+ * // [ [ 'true' ] ]
+ * await emulator.stop();
+ */
+export async function createLoginRole(backend: Backend, roleName: string, extraSql = ''): Promise<void> {
+  const role = quoteIdentifier(roleName);
+  const database = quoteIdentifier(backend.database);
+  await backend.adminSql(
+    `DO $$ BEGIN CREATE ROLE ${role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; ` +
+      `GRANT ALL ON DATABASE ${database} TO ${role}; GRANT ALL ON SCHEMA public TO ${role};${extraSql}`,
+  );
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { cloudSqlUserOf } from 'pg-passwordless';
+import type { Route, RouteAnswer } from '../identity-server.ts';
+import { type LoginCheck, passwordFailed } from '../login-validator.ts';
+import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
+
+const METADATA_PREFIX = '/computeMetadata/v1';
+const LOGIN_SCOPE = 'https://www.googleapis.com/auth/sqlservice.login';
+const FLAVOR = { 'Metadata-Flavor': 'Google' };
+
+export interface GcpOptions {
+  /** Service accounts; the first is the instance's default. Default: `orders@pg-passwordless-emulator.iam.gserviceaccount.com`. */
+  gcpServiceAccounts?: string[];
+  gcpProjectId?: string;
+}
+
+interface IssuedToken {
+  email: string;
+  scopes: string[];
+  expiresAtMs: number;
+}
+
+/** GCP-specific handles of a running emulator. */
+export interface GcpControls {
+  projectId: string;
+  serviceAccounts(): readonly string[];
+  /** Issues an access token directly (tests). */
+  issueToken(email: string, options?: { scopes?: string[]; lifetimeSeconds?: number }): string;
+}
+
+/**
+ * GCP: a metadata server (`GCE_METADATA_HOST`; `Metadata-Flavor: Google` on every answer) issuing
+ * access tokens for the instance's service accounts, and Cloud SQL's IAM login check: a token this
+ * emulator issued, unexpired, with the sqlservice.login scope, for the user named after the service
+ * account (its email without `.gserviceaccount.com`).
+ *
+ * @example
+ * import { startEmulator } from 'pg-passwordless-emulator';
+ *
+ * // startEmulator({ cloud: 'gcp' }) plays GCP with this: the metadata server, users, Cloud SQL's IAM check.
+ * const emulator = await startEmulator({
+ *   cloud: 'gcp',
+ *   backend: 'pglite',
+ *   gcpServiceAccounts: ['orders@shop.iam.gserviceaccount.com'],
+ * });
+ * console.log(emulator.env.PGUSER, emulator.gcp?.projectId); // orders@shop.iam pg-passwordless-emulator
+ * await emulator.stop();
+ */
+export async function createGcpCloud(
+  context: CloudContext,
+  options: GcpOptions,
+): Promise<EmulatedCloud & GcpControls> {
+  const projectId = options.gcpProjectId ?? 'pg-passwordless-emulator';
+  const serviceAccounts = options.gcpServiceAccounts ?? [`orders@${projectId}.iam.gserviceaccount.com`];
+  const tokens = new Map<string, IssuedToken>();
+  for (const email of serviceAccounts) await createLoginRole(context.backend, cloudSqlUserOf(email));
+
+  const issueToken = (email: string, scopes: string[], lifetimeSeconds = context.tokenLifetimeSeconds()) => {
+    const token = `ya29.${randomBytes(96).toString('base64url')}`;
+    tokens.set(token, { email, scopes, expiresAtMs: context.now() + lifetimeSeconds * 1000 });
+    return token;
+  };
+
+  const text = (body: string): RouteAnswer => ({ status: 200, body });
+  const metadata = (path: string, faulty: boolean, handle: (url: URL) => RouteAnswer): Route => ({
+    method: 'GET',
+    faulty,
+    alwaysHeaders: FLAVOR,
+    matches: (candidate) =>
+      candidate === `${METADATA_PREFIX}${path}` ||
+      (path.includes('*') && new RegExp(`^${METADATA_PREFIX}${path.replace('*', '[^/]+')}$`).test(candidate)),
+    handle: (request: IncomingMessage, url: URL) =>
+      request.headers['metadata-flavor'] === 'Google'
+        ? handle(url)
+        : { status: 403, body: 'Missing required header: Metadata-Flavor: Google' },
+  });
+  const accountOf = (url: URL) => {
+    const name = url.pathname.split('/')[5] ?? 'default';
+    return name === 'default' ? serviceAccounts[0] : serviceAccounts.find((email) => email === name);
+  };
+
+  const routes: Route[] = [
+    metadata('/instance', false, () => text('attributes/\nhostname\nid\nservice-accounts/\nzone\n')),
+    metadata('/project/project-id', false, () => text(projectId)),
+    metadata('/universe/universe-domain', false, () => text('googleapis.com')),
+    metadata('/instance/service-accounts/*/email', false, (url) => {
+      const email = accountOf(url);
+      return email ? text(email) : { status: 404, body: 'not found' };
+    }),
+    metadata('/instance/service-accounts/*/token', true, (url) => {
+      const email = accountOf(url);
+      if (!email) return { status: 404, body: 'not found' };
+      const scopes = (
+        url.searchParams.get('scopes') ?? 'https://www.googleapis.com/auth/cloud-platform'
+      ).split(',');
+      const lifetimeSeconds = context.tokenLifetimeSeconds();
+      context.onIssued();
+      return {
+        status: 200,
+        body: {
+          access_token: issueToken(email, scopes, lifetimeSeconds),
+          expires_in: lifetimeSeconds,
+          token_type: 'Bearer',
+        },
+      };
+    }),
+  ];
+
+  const check = async (user: string, password: string): Promise<LoginCheck> => {
+    if (!password.startsWith('ya29.')) return passwordFailed(user);
+    const failed: LoginCheck = {
+      ok: false,
+      sqlState: '28000',
+      message: `Cloud SQL IAM service account authentication failed for user "${user}"`,
+    };
+    const issued = tokens.get(password);
+    if (!issued || context.now() >= issued.expiresAtMs || !issued.scopes.includes(LOGIN_SCOPE)) return failed;
+    return cloudSqlUserOf(issued.email) === user ? { ok: true, role: user } : failed;
+  };
+
+  return {
+    name: 'gcp',
+    projectId,
+    routes,
+    validator: { check },
+    defaultUser: () => cloudSqlUserOf(serviceAccounts[0] ?? ''),
+    clientEnv: (identityUrl) => ({
+      GCE_METADATA_HOST: identityUrl.replace(/^http:\/\//, ''),
+      METADATA_SERVER_DETECTION: 'assume-present',
+      GOOGLE_CLOUD_PROJECT: projectId,
+      PG_PASSWORDLESS_GCP_ENABLED: 'true',
+    }),
+    serviceAccounts: () => serviceAccounts,
+    issueToken: (email, issue = {}) =>
+      issueToken(email, issue.scopes ?? [LOGIN_SCOPE], issue.lifetimeSeconds),
+  };
+}
