@@ -66,6 +66,7 @@ export function rdsTokenSource(
   const describe = () =>
     `RDS IAM signing for ${target.username}@${target.hostname}:${target.port} (region ${target.region ?? 'from the AWS SDK defaults'})`;
   let chain: DefaultChain | undefined;
+  let lastSignedSecond = Number.NEGATIVE_INFINITY;
   const resolve = async (forceRefresh: boolean): Promise<AwsCredentialsLike> => {
     if (credentials !== undefined)
       return typeof credentials === 'function'
@@ -81,9 +82,13 @@ export function rdsTokenSource(
       try {
         const resolved = await resolve(options.forceRefresh === true);
         // SigV4 dates have whole seconds: re-signed within the second of the refused token, with the same
-        // credentials, the token would be the same string. Sign in the next second instead.
-        if (options.forceRefresh) await new Promise((resolve) => setTimeout(resolve, 1000 - (now() % 1000)));
+        // credentials, the token would be the same string. Sign in a later second instead (a timer may
+        // fire a little early, hence the loop).
+        while (options.forceRefresh && Math.floor(now() / 1000) <= lastSignedSecond) {
+          await new Promise((resolve) => setTimeout(resolve, 1001 - (now() % 1000)));
+        }
         const signedAtMs = now();
+        lastSignedSecond = Math.floor(signedAtMs / 1000);
         const token = await new signerModule.Signer({ ...target, credentials: resolved }).getAuthToken();
         const credentialExpiryMs = resolved.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
         return {
