@@ -1,8 +1,8 @@
 // Connects with whatever cloud plugin the environment switches on (PG_PASSWORDLESS_AZURE_ENABLED,
 // _AWS_ENABLED or _GCP_ENABLED behind PG_PASSWORDLESS_ENABLED) and prints who it logged in as.
 // Try it against the emulator:
-//   npx pg-passwordless emulator --cloud aws --env-file .emulator.env &
-//   . ./.emulator.env && node select-current-user.mjs
+//   eval "$(npx pg-passwordless-emulator --detach --cloud aws)"
+//   node select-current-user.mjs && npx pg-passwordless-emulator stop
 import { createPool } from 'pg-passwordless/pg';
 
 const pool = await createPool(process.env.DATABASE_URL ?? '');

@@ -28,7 +28,7 @@ export interface RdsTarget {
 
 const HINTS = {
   unavailable:
-    'Give the workload an IAM role (ECS task role, EKS pod identity, EC2 instance profile) allowed rds-db:connect, or start `pg-passwordless emulator --cloud aws`.',
+    'Give the workload an IAM role (ECS task role, EKS pod identity, EC2 instance profile) allowed rds-db:connect, or start `npx pg-passwordless-emulator --cloud aws`.',
   rejected:
     'The credentials endpoint refused the request: check AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE) and the task role.',
   transient:

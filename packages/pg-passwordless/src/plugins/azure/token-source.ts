@@ -36,7 +36,7 @@ export function azureCredentialOptions(clientId?: string): {
 const HINTS = {
   unavailable:
     'On Azure, assign a managed identity to the app (and set PG_PASSWORDLESS_AZURE_CLIENT_ID for a user-assigned one); ' +
-    'locally, run `az login` or start `pg-passwordless emulator`. See https://aka.ms/azsdk/js/identity/troubleshoot',
+    'locally, run `az login` or start `npx pg-passwordless-emulator`. See https://aka.ms/azsdk/js/identity/troubleshoot',
   rejected: 'Check that the identity exists and may request this scope (client id, tenant, permissions).',
   transient:
     'The identity endpoint is unreachable, throttling or failing; pg-passwordless retries with backoff.',

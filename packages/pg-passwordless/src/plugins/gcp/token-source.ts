@@ -12,7 +12,7 @@ const DEFAULT_LIFETIME_MS = 60 * 60_000;
 
 const HINTS = {
   unavailable:
-    'Run on GCP with a service account, set GOOGLE_APPLICATION_CREDENTIALS, or start `pg-passwordless emulator --cloud gcp`.',
+    'Run on GCP with a service account, set GOOGLE_APPLICATION_CREDENTIALS, or start `npx pg-passwordless-emulator --cloud gcp`.',
   rejected: 'Check the service account, its access scopes and its roles/cloudsql.instanceUser.',
   transient:
     'The metadata server is unreachable, throttling or failing; pg-passwordless retries with backoff.',
