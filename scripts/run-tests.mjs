@@ -51,7 +51,13 @@ const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?
 const passed = count('pass');
 const failed = count('fail') + count('cancelled');
 const total = count('tests');
-console.log(`\n${passed} passed, ${failed} failed, ${count('skipped')} skipped`);
+// Node counts a skipped test in "# skipped" but not a skipped suite (describe with { skip }): count those
+// too, and say which, so a suite that never ran (PgBouncer not installed) shows in the summary.
+const skippedSuites = [...tap.matchAll(/^\s*ok \d+ - (.*) # SKIP ?(.*)\n\s*---\n(?:\s*\w+: .*\n)*?\s*type: 'suite'$/gm)].map(
+  (match) => `${match[1]}${match[2] ? ` (${match[2]})` : ''}`,
+);
+for (const suite of skippedSuites) console.log(`skipped suite: ${suite}`);
+console.log(`\n${passed} passed, ${failed} failed, ${count('skipped') + skippedSuites.length} skipped`);
 if (total === 0) {
   console.error('run-tests: zero tests ran; treating the run as a failure');
   process.exit(1);

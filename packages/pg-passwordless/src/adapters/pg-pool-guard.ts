@@ -9,6 +9,8 @@ export interface PgPoolLike {
   ): void;
   query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
   end(): Promise<void>;
+  /** Connections waiting in the pool; none means the next checkout opens a new one (a login). */
+  readonly idleCount: number;
   on(event: 'connect', listener: (client: unknown) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
@@ -53,6 +55,7 @@ export function connectionLifetimeMs(
 
 /**
  * Guards a pool built from pg-passwordless options, without touching pg-pool's internals:
+ * - a checkout that will open a connection has its token before the socket opens;
  * - a login the server refuses (28000/28P01) drops the cached token and is retried once, and only when
  *   the identity SDK really gave a new token; a second refusal is `TOKEN_REJECTED`;
  * - each connection gets its own lifetime around `maxLifetimeSeconds`; an expired connection is closed
@@ -86,7 +89,17 @@ export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptio
   }
   const isExpired = (client: object) => now() >= (expiresAt.get(client) ?? Number.POSITIVE_INFINITY);
 
-  const connectOnce = pool.connect.bind(pool) as () => Promise<PooledClient>;
+  const connectPooled = pool.connect.bind(pool) as () => Promise<PooledClient>;
+  /**
+   * A checkout that will log in gets its token first, before pg opens the socket: the wait on the
+   * identity endpoint (within the cache's budget) never runs on the server's authentication clock, and
+   * a failure is the token cache's typed error, not a login cut off by the server. Idle connections
+   * need no token, and stay usable while the identity endpoint is down.
+   */
+  const connectOnce = async (): Promise<PooledClient> => {
+    if (token && pool.idleCount === 0) await token.getToken();
+    return connectPooled();
+  };
   /** A live client: expired idle ones are closed (release with an error) and replaced. */
   const connectFresh = async (): Promise<PooledClient> => {
     for (;;) {

@@ -1,4 +1,4 @@
-import { PasswordlessError } from './errors.ts';
+import { PasswordlessError, printable } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -51,12 +51,12 @@ export function parseConnectionUrl(connectionUrl: string, env: Env = {}): Connec
   let url: URL;
   try {
     url = new URL(connectionUrl);
-  } catch (cause) {
+  } catch {
+    // No `cause`: the parser's TypeError keeps the raw URL (`input`), password and all.
     throw new PasswordlessError(
       'URL_INVALID',
       `The connection URL is not a valid URL: ${redactUrl(connectionUrl)}`,
       {
-        cause,
         hint: 'Use the form postgresql://<role>@<host>:5432/<database>; percent-encode "@" in the role name as %40.',
       },
     );
@@ -92,16 +92,30 @@ function parsePort(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PORT;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new PasswordlessError('URL_INVALID', `The port "${value}" is not a number between 1 and 65535.`, {
+    throw new PasswordlessError('URL_INVALID', `The port ${printable(value)} is not a number between 1 and 65535.`, {
       hint: 'Azure Database for PostgreSQL listens on 5432 (6432 for its built-in PgBouncer).',
     });
   }
   return port;
 }
 
-/** A URL safe to print: any password is replaced, so a pasted token never reaches a log. */
+/**
+ * A URL safe to print: any password is replaced, so a pasted token never reaches a log. The password
+ * runs to the last `@` (a raw RDS token holds `/`, `?`, `&` and `:`), and `password=` parameters go too.
+ *
+ * @example
+ * console.log(redactUrl('postgresql://app:host:5432/?Action=connect&X-Amz-Signature=abc@db/orders'));
+ * // postgresql://app:***@db/orders
+ * console.log(redactUrl('postgresql://db/orders?user=app&password=s3cret')); // postgresql://db/orders?user=app&password=***
+ */
 export function redactUrl(connectionUrl: string): string {
-  return connectionUrl.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+  const withoutParameter = connectionUrl.replace(/([?&]password=)[^&#]*/gi, '$1***');
+  const start = withoutParameter.indexOf('//');
+  const at = withoutParameter.lastIndexOf('@');
+  if (start < 0 || at < start) return withoutParameter;
+  const colon = withoutParameter.indexOf(':', start + 2);
+  if (colon < 0 || colon > at) return withoutParameter;
+  return `${withoutParameter.slice(0, colon + 1)}***${withoutParameter.slice(at)}`;
 }
 
 /** Whether `host` is an IP literal (TLS then has no name to check, and SNI is not sent). */

@@ -64,3 +64,15 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * Quotes a value from the user's input for an error message, unless it is long enough to be a secret
+ * pasted in the wrong place (a token in PGSSLMODE, say): then only its length is told.
+ *
+ * @example
+ * console.log(printable('maybe')); // "maybe"
+ * console.log(printable('eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30.c2ln')); // a 45-character value
+ */
+export function printable(value: string): string {
+  return value.length <= 32 ? `"${value}"` : `a ${value.length}-character value`;
+}

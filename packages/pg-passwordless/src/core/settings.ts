@@ -1,7 +1,7 @@
 import { type CacheRegistry, sharedCacheRegistry } from './cache-registry.ts';
 import type { Env } from './connection-url.ts';
 import type { Plugin } from './contract.ts';
-import { PasswordlessError } from './errors.ts';
+import { PasswordlessError, printable } from './errors.ts';
 import { consoleLogger, type Logger } from './logger.ts';
 import type { RefreshPolicyOptions } from './refresh-policy.ts';
 import type { RetryOptions } from './retry.ts';
@@ -123,7 +123,7 @@ export function parseBool(env: Env, name: string): boolean | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (['true', '1', 'yes', 'on'].includes(raw)) return true;
   if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new PasswordlessError('CONFIG_INVALID', `${name}="${env[name]}" is not a boolean.`, {
+  throw new PasswordlessError('CONFIG_INVALID', `${name}=${printable(env[name] ?? '')} is not a boolean.`, {
     hint: 'Use true or false (1/0, yes/no and on/off are accepted too).',
   });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { ConnectionTarget, Env } from './connection-url.ts';
-import { PasswordlessError } from './errors.ts';
+import { PasswordlessError, printable } from './errors.ts';
 
 export interface TlsSettings {
   /** PEM certificate(s) to trust instead of the system store. */
@@ -56,7 +56,7 @@ export function buildTlsOptions(
 ): DriverTls {
   const mode = target.params.sslmode || env.PGSSLMODE || 'verify-full';
   if (!KNOWN_MODES.has(mode)) {
-    throw new PasswordlessError('CONFIG_INVALID', `Unknown sslmode "${mode}".`, {
+    throw new PasswordlessError('CONFIG_INVALID', `Unknown sslmode ${printable(mode)}.`, {
       hint: `Use one of: ${[...KNOWN_MODES].join(', ')}.`,
     });
   }

@@ -127,5 +127,20 @@ for (const cloud of ['azure', 'aws', 'gcp'] as CloudName[]) {
       assert.ok((result.elapsedMs as number) < 10_000 + 1_000, `failed after ${result.elapsedMs} ms`);
       assert.equal(result.recoveredAs, emulator.env.PGUSER);
     });
+
+    it('after a failed fetch, the process exits within a second of pool.end()', async () => {
+      emulator.setFaults({ status: 503 });
+      const startedMs = Date.now();
+      const result = await runScenario('contract.ts', ['exit-after-failure'], emulator.env);
+      const exitedMs = Date.now();
+      emulator.clearFaults();
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.output.code, 'TOKEN_ENDPOINT_FAILED');
+      const lingeredMs = exitedMs - (result.output.endedAtMs as number);
+      assert.ok(
+        lingeredMs < 1_000,
+        `the process lived ${lingeredMs} ms after pool.end() (${exitedMs - startedMs} ms in all)`,
+      );
+    });
   });
 }

@@ -95,6 +95,17 @@ switch (scenario) {
     await pool.end();
     break;
   }
+  case 'exit-after-failure': {
+    // The identity endpoint fails; after pool.end() nothing may keep the process alive (a retry timer).
+    const pool = await createPool(url, { pg });
+    const failure = await pool.query('select 1').then(
+      () => undefined,
+      (error: { code?: string }) => error,
+    );
+    await pool.end();
+    print({ code: failure?.code, endedAtMs: Date.now() });
+    break;
+  }
   default:
     throw new Error(`unknown scenario ${scenario}`);
 }
