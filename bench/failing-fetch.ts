@@ -71,6 +71,6 @@ export async function failingFetchBench(): Promise<FailingFetchRow[]> {
       await emulator.stop();
     }
   }
-  table('6. One failing cold fetch with no token cached (the SDK retries + ours), per cloud', rows);
+  table('8. One failing cold fetch with no token cached (the SDK retries + ours), per cloud', rows);
   return rows;
 }

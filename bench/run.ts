@@ -10,6 +10,8 @@ import { table } from './table.ts';
 
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const STATIC_PASSWORD = 'baseline-password-for-bench';
+const REFERENCE_IDENTITY = 'bench-reference';
+const REFERENCE_CLIENT_ID = '5b0c4e1a-0000-4000-8000-0000000000be';
 
 function runWorker(
   emulator: Emulator,
@@ -53,6 +55,11 @@ async function measure(
 const round = (ms: number | undefined) => `${(ms ?? 0).toFixed(1)} ms`;
 
 const emulator = await startEmulator({
+  // A second identity for the reference approach, so that parallel runs tell their requests apart.
+  identities: [
+    { name: 'orders-api', kind: 'system' },
+    { name: REFERENCE_IDENTITY, kind: 'user', clientId: REFERENCE_CLIENT_ID },
+  ],
   tokenLifetimeSeconds: 3600,
   passwordRole: { name: 'legacy_app', password: STATIC_PASSWORD },
 });
@@ -140,6 +147,60 @@ try {
       },
     ],
   );
+
+  // Reliability: both approaches at once, each under its own identity, a new connection every 100 ms.
+  const asReference = { AZURE_CLIENT_ID: REFERENCE_CLIENT_ID, BENCH_USER: REFERENCE_IDENTITY };
+  const tokenRequestsOf = (clientId: string | undefined, fromIndex: number) =>
+    emulator
+      .identityRequests()
+      .slice(fromIndex)
+      .filter((request) => request.path === '/msi/token' && request.query.client_id === clientId).length;
+
+  // 6. A 90 s identity outage, 20 s into a 130 s run, with 4-minute tokens (MSAL caches nothing that
+  // lives under 5 minutes, so the reference asks on every connection).
+  emulator.setTokenLifetime(240);
+  const outageStartMs = Date.now() + 20_000;
+  emulator.setFaults({ outage: { fromMs: outageStartMs, untilMs: outageStartMs + 90_000 } });
+  const steady = { BENCH_DURATION_MS: '130000', BENCH_INTERVAL_MS: '100' };
+  const [outageOurs, outageReference] = await Promise.all([
+    runWorker(emulator, 'passwordless', 'steady', steady),
+    runWorker(emulator, 'reference', 'steady', { ...steady, ...asReference }),
+  ]);
+  emulator.clearFaults();
+  table('6. A 90 s identity outage in a 130 s run, a new connection every 100 ms, 4-minute tokens', [
+    { approach: 'pg-passwordless', connections: outageOurs.attempts ?? 0, failed: outageOurs.failed ?? 0 },
+    {
+      approach: 'reference (getToken per connection)',
+      connections: outageReference.attempts ?? 0,
+      failed: outageReference.failed ?? 0,
+    },
+  ]);
+
+  // 7. A 60 s storm of 429 (Retry-After 5 s) with no token cached: how hard each approach hits the endpoint.
+  const fromIndex = emulator.identityRequests().length;
+  emulator.setFaults({ status: 429, retryAfterSeconds: 5 });
+  const storm = { BENCH_DURATION_MS: '60000', BENCH_INTERVAL_MS: '100' };
+  const [stormOurs, stormReference] = await Promise.all([
+    runWorker(emulator, 'passwordless', 'steady', storm),
+    runWorker(emulator, 'reference', 'steady', { ...storm, ...asReference }),
+  ]);
+  emulator.clearFaults();
+  table('7. A 60 s storm of 429 (Retry-After 5 s), no token cached, a new connection every 100 ms', [
+    {
+      approach: 'pg-passwordless',
+      connections: stormOurs.attempts ?? 0,
+      'identity requests': tokenRequestsOf(undefined, fromIndex),
+      'time to the typed failure p50': round(stormOurs.failP50Ms),
+      max: round(stormOurs.failMaxMs),
+    },
+    {
+      approach: 'reference (getToken per connection)',
+      connections: stormReference.attempts ?? 0,
+      'identity requests': tokenRequestsOf(REFERENCE_CLIENT_ID, fromIndex),
+      'time to the typed failure p50': round(stormReference.failP50Ms),
+      max: round(stormReference.failMaxMs),
+    },
+  ]);
 } finally {
   await emulator.stop();
 }
@@ -175,5 +236,5 @@ console.log(
     ' naive gcp: auth.getAccessToken() per connection (google-auth-library shares one refresh)',
 );
 
-// 6. No token to be had: one cold fetch against a failing identity endpoint, per cloud.
+// 8. No token to be had: one cold fetch against a failing identity endpoint, per cloud.
 await failingFetchBench();

@@ -84,6 +84,60 @@ if (job === 'recycle') {
 }
 
 const { password, ssl } = await passwordFunction();
+
+/**
+ * A new connection every BENCH_INTERVAL_MS for BENCH_DURATION_MS, each one logging in and running one
+ * query, whatever the others are doing (a busy server opening connections on demand). Counts the
+ * failures and how long a failing one took to fail.
+ */
+async function steadyConnections(): Promise<Record<string, number>> {
+  const durationMs = Number(env.BENCH_DURATION_MS ?? 60_000);
+  const intervalMs = Number(env.BENCH_INTERVAL_MS ?? 100);
+  const attempts: Array<Promise<{ ok: boolean; ms: number }>> = [];
+  const attempt = async () => {
+    const started = performance.now();
+    const client = new pg.Client({ ...base, user: env.BENCH_USER ?? base.user, password, ssl });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return { ok: true, ms: performance.now() - started };
+    } catch {
+      return { ok: false, ms: performance.now() - started };
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  const started = performance.now();
+  while (performance.now() - started < durationMs) {
+    attempts.push(attempt());
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  // Attempts still waiting on the identity endpoint get 30 s more, then count as failed.
+  const results = await Promise.all(
+    attempts.map((pending) =>
+      Promise.race([
+        pending,
+        new Promise<{ ok: boolean; ms: number }>((resolve) =>
+          setTimeout(() => resolve({ ok: false, ms: 30_000 }), 30_000).unref(),
+        ),
+      ]),
+    ),
+  );
+  const failedMs = results.filter((result) => !result.ok).map((result) => result.ms);
+  return {
+    attempts: results.length,
+    failed: failedMs.length,
+    failP50Ms: percentile(failedMs, 50),
+    failMaxMs: Math.max(0, ...failedMs),
+  };
+}
+
+if (job === 'steady') {
+  console.log(JSON.stringify(await steadyConnections()));
+  process.exit(0);
+}
+
 if (job === 'cold-burst') {
   // N concurrent password() calls on a cold process: a pool opening N connections at once.
   await Promise.all(Array.from({ length: count }, () => password()));
