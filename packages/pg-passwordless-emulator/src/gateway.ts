@@ -3,17 +3,21 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import type { LoginValidator } from './login-validator.ts';
-import { PacketReader } from './packet-reader.ts';
+import { PacketLengthError, PacketReader } from './packet-reader.ts';
 import {
   authenticationCleartextPassword,
   fatalError,
+  GSSENC_REQUEST,
   MAX_STARTUP_LENGTH,
   parseStartupPacket,
   passwordFromBody,
   queryMessage,
+  SSL_REQUEST,
   type StartupPacket,
+  StartupPacketError,
   startupMessage,
   typedMessage,
+  unsupportedProtocol,
 } from './wire.ts';
 
 /** Where logged-in sessions go, and how to log in there as a role. */
@@ -35,9 +39,13 @@ export interface GatewayOptions {
   allowInsecure: boolean;
   validator: LoginValidator;
   backend: GatewayBackend;
-  /** Longest a client may take from connecting to sending its password (PostgreSQL's authentication_timeout). */
+  /**
+   * Longest a login may take, from accept until the session is piped to the backend (PostgreSQL's
+   * authentication_timeout); a client still logging in then is disconnected without a message, as
+   * PostgreSQL does. Default 15 s.
+   */
   handshakeTimeoutMs?: number;
-  /** Longest password accepted; Entra user tokens reach several KB. */
+  /** Longest password accepted (default 16 KB); Entra user tokens reach several KB. */
   maxPasswordBytes?: number;
 }
 
@@ -47,6 +55,8 @@ export interface GatewayStats {
   loginsAccepted: number;
   loginsRejected: number;
   protocolErrors: number;
+  /** Logins cut off by `handshakeTimeoutMs`. */
+  handshakeTimeouts: number;
   cancelRequests: number;
 }
 
@@ -114,6 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     loginsAccepted: 0,
     loginsRejected: 0,
     protocolErrors: 0,
+    handshakeTimeouts: 0,
     cancelRequests: 0,
   };
   const sockets = new Set<Duplex>();
@@ -127,17 +138,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stats.connections++;
     stats.active++;
     socket.once('close', () => stats.active--);
-    track(socket);
     socket.setNoDelay(true);
-    const timeout = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs ?? 15_000);
-    handle(socket, options, stats, track)
-      .catch(() => {
-        stats.protocolErrors++;
-        socket.destroy();
-      })
-      .finally(() => clearTimeout(timeout));
+    void serveConnection(socket, options, stats, track);
   });
-  server.maxConnections = 1_000;
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, resolve);
@@ -155,96 +159,241 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
-async function handle(
+/** Connections held at once; the listener drops new ones beyond it (what a refused login must not hold). */
+const MAX_CONNECTIONS = 1_000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_PASSWORD_BYTES = 16_384;
+/** What a client may send ahead of the protocol during login, beyond the largest packet it may send. */
+const HANDSHAKE_SLACK_BYTES = 64 * 1024;
+/** How long a refused client gets to take its ErrorResponse before its socket is destroyed anyway. */
+const REFUSAL_FLUSH_MS = 1_000;
+
+/** A login turned down with a FATAL ErrorResponse, sent before the close as PostgreSQL does. */
+class Refusal extends Error {
+  constructor(
+    readonly response: Buffer,
+    readonly counter: 'loginsRejected' | 'protocolErrors',
+  ) {
+    super('login refused');
+  }
+}
+
+const refusal = (sqlState: string, message: string, counter: Refusal['counter']) =>
+  new Refusal(fatalError(sqlState, message), counter);
+
+/**
+ * The sockets of one client connection (TCP, TLS on it, the backend session). They close together, and
+ * none outlives a refusal, the handshake deadline, or its peer.
+ */
+interface ConnectionScope {
+  /** Tracks a socket: destroyed with the rest of the connection (at once if that already happened). */
+  own(socket: Duplex): void;
+  closeAll(): void;
+  readonly closed: boolean;
+}
+
+function connectionScope(track: (socket: Duplex) => void): ConnectionScope {
+  const owned = new Set<Duplex>();
+  let closed = false;
+  return {
+    own(socket) {
+      track(socket);
+      owned.add(socket);
+      if (closed) socket.destroy();
+    },
+    closeAll() {
+      closed = true;
+      for (const socket of owned) socket.destroy();
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+/**
+ * Ends a socket after a last message, then destroys it. end() alone sends FIN but leaves the socket
+ * half-open until the peer closes its side, and a peer that never does would hold a connection slot
+ * for ever: destroy once the message is flushed, or after a grace period when the peer does not read.
+ */
+function endThenDestroy(socket: Duplex, last?: Buffer): void {
+  const timer = setTimeout(() => socket.destroy(), REFUSAL_FLUSH_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.end(last, () => socket.destroy());
+}
+
+async function serveConnection(
   raw: Socket,
   options: GatewayOptions,
   stats: GatewayStats,
   track: (socket: Duplex) => void,
 ): Promise<void> {
-  let client: Duplex = raw;
-  let encrypted = false;
-  const reader = new PacketReader(raw);
+  const scope = connectionScope(track);
+  scope.own(raw);
+  raw.once('close', () => scope.closeAll());
+  // One deadline for the whole login, from accept until the session is piped to the backend.
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    stats.handshakeTimeouts++;
+    scope.closeAll();
+  }, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  deadline.unref();
+  raw.once('close', () => clearTimeout(deadline));
+  const connection: Connection = { client: raw };
+  try {
+    await handle(raw, connection, scope, options, stats, track);
+    clearTimeout(deadline);
+  } catch (error) {
+    if (timedOut) return;
+    if (error instanceof Refusal) {
+      stats[error.counter]++;
+      if (scope.closed) return;
+      // Read and drop whatever the client still sends (the rest of an oversized password, say): it
+      // can no longer fill memory, nor turn the close into a reset that loses the ErrorResponse.
+      connection.reader?.detach({ pause: false });
+      connection.client.resume();
+      endThenDestroy(connection.client, error.response);
+      return;
+    }
+    // Malformed input, a peer gone mid-login, more bytes than the protocol allows: PostgreSQL logs
+    // these (COMMERROR) and closes without a word, since the peer may not speak the protocol at all.
+    stats.protocolErrors++;
+    scope.closeAll();
+  }
+}
+
+/** The client side of a login: TCP, or TLS once negotiated, and the reader on it. */
+interface Connection {
+  client: Duplex;
+  reader?: PacketReader;
+}
+
+/** Runs one login; throws a Refusal to answer with an ErrorResponse, anything else to drop the connection. */
+async function handle(
+  raw: Socket,
+  connection: Connection,
+  scope: ConnectionScope,
+  options: GatewayOptions,
+  stats: GatewayStats,
+  track: (socket: Duplex) => void,
+): Promise<void> {
+  const maxPasswordBytes = options.maxPasswordBytes ?? DEFAULT_MAX_PASSWORD_BYTES;
+  // The length word counts itself (4 bytes); a typed packet has one more byte, its type.
+  const largestPacket = Math.max(MAX_STARTUP_LENGTH, maxPasswordBytes + 5);
+  const reader = new PacketReader(raw, { maxBufferedBytes: largestPacket + HANDSHAKE_SLACK_BYTES });
+  connection.reader = reader;
   let first: StartupPacket;
   // The client may ask for TLS (SSLRequest) or GSS encryption first, then sends its real startup packet.
+  // PostgreSQL allows each request once (ProcessStartupPacket's ssl_done, gss_done): a repeat is read as a
+  // startup packet of protocol 1234.5679 or 1234.5680, which it does not support.
+  let sslDone = false;
+  let gssDone = false;
   for (;;) {
-    first = parseStartupPacket(await reader.readUntyped(MAX_STARTUP_LENGTH));
-    if (first.kind === 'gssenc') {
-      client.write('N');
-      continue;
+    first = parseOrRefuse(await reader.readUntyped(MAX_STARTUP_LENGTH));
+    if ((first.kind === 'ssl' && sslDone) || (first.kind === 'gssenc' && gssDone)) {
+      const { sqlState, message } = unsupportedProtocol(first.kind === 'ssl' ? SSL_REQUEST : GSSENC_REQUEST);
+      throw refusal(sqlState, message, 'protocolErrors');
     }
-    if (first.kind === 'ssl' && !encrypted && options.secureContext) {
-      if (reader.buffered > 0) throw new Error('received unencrypted data after SSL request');
-      reader.detach({ pause: false });
-      client.write('S');
-      const tlsSocket = new TLSSocket(raw, { isServer: true, secureContext: options.secureContext });
-      track(tlsSocket);
-      reader.attach(tlsSocket);
-      client = tlsSocket;
-      encrypted = true;
+    if (first.kind === 'gssenc') {
+      gssDone = true;
+      connection.client.write('N');
       continue;
     }
     if (first.kind === 'ssl') {
-      client.write('N');
+      sslDone = true;
+      if (!options.secureContext) {
+        connection.client.write('N');
+        continue;
+      }
+      // Bytes sent before the 'S' would be read as plaintext although the client meant them encrypted.
+      if (reader.buffered > 0)
+        throw refusal('08P01', 'received unencrypted data after SSL request', 'protocolErrors');
+      reader.detach({ pause: false });
+      raw.write('S');
+      const tlsSocket = new TLSSocket(raw, { isServer: true, secureContext: options.secureContext });
+      scope.own(tlsSocket);
+      tlsSocket.once('close', () => scope.closeAll());
+      reader.attach(tlsSocket);
+      connection.client = tlsSocket;
+      gssDone = true; // no GSS encryption inside TLS
       continue;
     }
     break;
   }
+  const client = connection.client;
+  const encrypted = client !== raw;
 
   if (first.kind === 'cancel') {
     stats.cancelRequests++;
-    // Cancel keys are the backend's own (its BackendKeyData was passed through), so forward as is.
-    const backend = netConnect(options.backend.port, options.backend.host, () => backend.end(first.raw));
-    backend.on('error', () => backend.destroy());
-    client.end();
+    // Cancel keys are the backend's own (its BackendKeyData was passed through), so forward as is. The
+    // backend connection belongs to the gateway, not this client, which PostgreSQL closes at once.
+    const backend = netConnect(options.backend.port, options.backend.host, () =>
+      endThenDestroy(backend, first.raw),
+    );
+    track(backend);
+    endThenDestroy(client);
     return;
   }
-  if (first.kind !== 'startup') throw new Error('unexpected packet');
   const user = first.parameters.user as string;
   const database = first.parameters.database || user;
 
   if (!encrypted && !options.allowInsecure) {
-    stats.loginsRejected++;
     // PostgreSQL's answer when pg_hba.conf (Azure: require_secure_transport=ON) allows only hostssl.
-    client.end(
-      fatalError(
-        '28000',
-        `no pg_hba.conf entry for host "${raw.remoteAddress}", user "${user}", database "${database}", no encryption`,
-      ),
+    throw refusal(
+      '28000',
+      `no pg_hba.conf entry for host "${raw.remoteAddress}", user "${user}", database "${database}", no encryption`,
+      'loginsRejected',
     );
-    return;
   }
 
   client.write(authenticationCleartextPassword());
-  const message = await reader.readTyped((options.maxPasswordBytes ?? 16_384) + 4);
+  let message: { type: string; body: Buffer };
+  try {
+    message = await reader.readTyped(maxPasswordBytes + 4);
+  } catch (error) {
+    if (!(error instanceof PacketLengthError)) throw error;
+    const text =
+      error.length > maxPasswordBytes + 4
+        ? `password packet too long (${error.length - 4} bytes; at most ${maxPasswordBytes} are accepted)`
+        : `invalid message length (${error.length})`;
+    throw refusal('08P01', text, 'protocolErrors');
+  }
   if (message.type !== 'p') {
-    client.end(fatalError('08P01', `expected password response, got message type ${message.type}`));
-    return;
+    throw refusal(
+      '08P01',
+      `expected password response, got message type ${message.type.charCodeAt(0)}`,
+      'protocolErrors',
+    );
   }
   const verdict = await options.validator.check(user, passwordFromBody(message.body));
-  if (!verdict.ok) {
-    stats.loginsRejected++;
-    client.end(fatalError(verdict.sqlState, verdict.message));
-    return;
-  }
+  if (!verdict.ok) throw refusal(verdict.sqlState, verdict.message, 'loginsRejected');
+  // The client may have left, or run out of time, while the token was checked: no backend login then.
+  if (scope.closed) throw new Error('the client left during the login');
 
-  const backend = await loginToBackend(options.backend, verdict.role, database, first.parameters);
-  if (!backend.ok) {
-    stats.loginsRejected++;
-    client.end(backend.error);
-    return;
-  }
+  const backend = await loginToBackend(options.backend, scope, verdict.role, database, first.parameters);
+  if (!backend.ok) throw new Refusal(backend.error, 'loginsRejected');
   stats.loginsAccepted++;
-  track(backend.socket);
   const pendingFromClient = reader.detach();
   client.write(backend.greeting);
   if (pendingFromClient.length > 0) backend.socket.write(pendingFromClient);
   if (backend.pending.length > 0) client.write(backend.pending);
   client.pipe(backend.socket);
   backend.socket.pipe(client);
-  client.once('close', () => backend.socket.destroy());
-  backend.socket.once('close', () => client.destroy());
+  backend.socket.once('close', () => scope.closeAll());
   client.resume();
   backend.socket.resume();
+}
+
+/** Parses the first packet; a malformed one is answered as PostgreSQL does (FATAL, with its SQLSTATE). */
+function parseOrRefuse(packet: Buffer): StartupPacket {
+  try {
+    return parseStartupPacket(packet);
+  } catch (error) {
+    if (error instanceof StartupPacketError) throw refusal(error.sqlState, error.message, 'protocolErrors');
+    throw error;
+  }
 }
 
 type BackendLogin =
@@ -257,6 +406,7 @@ type BackendLogin =
  */
 async function loginToBackend(
   backend: GatewayBackend,
+  scope: ConnectionScope,
   role: string,
   database: string,
   clientParameters: Record<string, string>,
@@ -267,6 +417,9 @@ async function loginToBackend(
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
+      socket.once('close', () => reject(new Error('closed before it connected')));
+      // Owned by the client's connection: the deadline or the client leaving destroys it too.
+      scope.own(socket);
     });
   } catch (error) {
     return {
@@ -284,6 +437,22 @@ async function loginToBackend(
   }
   const reader = new PacketReader(socket);
   socket.write(startupMessage(parameters));
+  try {
+    return await readGreeting(backend, socket, reader, role);
+  } catch (error) {
+    return fail(
+      socket,
+      fatalError('08006', `the emulator's backend broke off the login: ${(error as Error).message}`),
+    );
+  }
+}
+
+async function readGreeting(
+  backend: GatewayBackend,
+  socket: Socket,
+  reader: PacketReader,
+  role: string,
+): Promise<BackendLogin> {
   const greeting: Buffer[] = [];
   for (;;) {
     const message = await reader.readTyped(1 << 20);

@@ -18,26 +18,64 @@ export type StartupPacket =
   | { kind: 'startup'; parameters: Record<string, string>; raw: Buffer };
 
 /**
- * Parses a complete untyped first packet (its length word included). Throws on anything malformed.
+ * A first packet PostgreSQL refuses, with the SQLSTATE of its FATAL answer (ProcessStartupPacket).
+ *
+ * @example
+ * try {
+ *   parseStartupPacket(startupMessage({ database: 'db' }));
+ * } catch (error) {
+ *   if (error instanceof StartupPacketError) console.log(error.sqlState, error.message);
+ *   // 28000 no PostgreSQL user name specified in startup packet
+ * }
+ */
+export class StartupPacketError extends Error {
+  constructor(
+    readonly sqlState: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StartupPacketError';
+  }
+}
+
+/**
+ * The refusal of a protocol version other than 3.0, also what a second SSLRequest (1234.5679) or
+ * GSSENCRequest (1234.5680) gets, since PostgreSQL reads a repeat as a startup packet.
+ *
+ * @example
+ * console.log(unsupportedProtocol(SSL_REQUEST).message);
+ * // unsupported frontend protocol 1234.5679: server supports 3.0 to 3.0
+ */
+export function unsupportedProtocol(code: number): StartupPacketError {
+  return new StartupPacketError(
+    '0A000',
+    `unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: server supports 3.0 to 3.0`,
+  );
+}
+
+/**
+ * Parses a complete untyped first packet (its length word included). Throws a StartupPacketError on
+ * anything malformed.
  *
  * @example
  * const packet = parseStartupPacket(startupMessage({ user: 'app', database: 'db' }));
  * if (packet.kind === 'startup') console.log(packet.parameters); // { user: 'app', database: 'db' }
  */
 export function parseStartupPacket(packet: Buffer): StartupPacket {
-  if (packet.length < 8) throw new Error('startup packet too short');
+  if (packet.length < 8) throw new StartupPacketError('08P01', 'invalid length of startup packet');
   const code = packet.readInt32BE(4);
   if (code === SSL_REQUEST && packet.length === 8) return { kind: 'ssl' };
   if (code === GSSENC_REQUEST && packet.length === 8) return { kind: 'gssenc' };
   if (code === CANCEL_REQUEST && packet.length === 16) return { kind: 'cancel', raw: packet };
-  if (code !== PROTOCOL_3_0) throw new Error(`unsupported frontend protocol ${code >> 16}.${code & 0xffff}`);
+  if (code !== PROTOCOL_3_0) throw unsupportedProtocol(code);
   const parameters: Record<string, string> = {};
   const fields = packet.subarray(8).toString('utf8').split('\0');
   // The list ends with an empty name; pairs before it are name, value.
   for (let i = 0; i + 1 < fields.length && fields[i] !== ''; i += 2) {
     parameters[fields[i] as string] = fields[i + 1] as string;
   }
-  if (!parameters.user) throw new Error('no PostgreSQL user name specified in startup packet');
+  if (!parameters.user)
+    throw new StartupPacketError('28000', 'no PostgreSQL user name specified in startup packet');
   return { kind: 'startup', parameters, raw: packet };
 }
 
