@@ -177,7 +177,10 @@ try {
     const before = emulator.counters().identityRequests;
     emulator.setFaults({ status: 429, retryAfterSeconds: 5 });
     const output = await runWorker(emulator, approach, 'steady', { ...storm, ...extra });
-    return { ...output, identityRequests: emulator.counters().identityRequests - before } as Record<string, number>;
+    return { ...output, identityRequests: emulator.counters().identityRequests - before } as Record<
+      string,
+      number
+    >;
   };
   const stormOurs = await stormRun('passwordless');
   const stormReference = await stormRun('reference', asReference);

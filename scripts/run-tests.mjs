@@ -53,9 +53,9 @@ const failed = count('fail') + count('cancelled');
 const total = count('tests');
 // Node counts a skipped test in "# skipped" but not a skipped suite (describe with { skip }): count those
 // too, and say which, so a suite that never ran (PgBouncer not installed) shows in the summary.
-const skippedSuites = [...tap.matchAll(/^\s*ok \d+ - (.*) # SKIP ?(.*)\n\s*---\n(?:\s*\w+: .*\n)*?\s*type: 'suite'$/gm)].map(
-  (match) => `${match[1]}${match[2] ? ` (${match[2]})` : ''}`,
-);
+const skippedSuites = [
+  ...tap.matchAll(/^\s*ok \d+ - (.*) # SKIP ?(.*)\n\s*---\n(?:\s*\w+: .*\n)*?\s*type: 'suite'$/gm),
+].map((match) => `${match[1]}${match[2] ? ` (${match[2]})` : ''}`);
 for (const suite of skippedSuites) console.log(`skipped suite: ${suite}`);
 console.log(`\n${passed} passed, ${failed} failed, ${count('skipped') + skippedSuites.length} skipped`);
 if (total === 0) {

@@ -7,8 +7,9 @@ import { runPsql } from './psql.ts';
 /**
  * A PostgreSQL the user already runs, given by an admin URL. The emulator creates its roles there with
  * psql (the password goes through PGPASSWORD, never the command line), and the gateway logs sessions in
- * as those roles without a password: the server must trust the gateway's address for them (a `trust`
- * line for 127.0.0.1 in pg_hba.conf), as the private cluster does. Nothing is removed at stop.
+ * as those roles without a password: the server must trust the gateway for them, best on a Unix socket
+ * only this OS user can reach (`?host=/socket/folder` in the URL, a `local ... trust` line), as the
+ * private cluster does; a `trust` line for 127.0.0.1 lets every local user in. Nothing is removed at stop.
  *
  * @example
  * // Any PostgreSQL with a superuser URL; here an embedded PGlite served over TCP, without TLS.

@@ -1,15 +1,18 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { PasswordlessError } from 'pg-passwordless';
 import type { Backend } from './backend.ts';
+import { makeOwnedTempFolder } from './temp-folders.ts';
 import { quoteIdentifier } from './wire.ts';
 
 /**
- * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly) served over TCP by
+ * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly) served on a private Unix socket by
  * pglite-socket, so a machine with only Node runs the whole path. PGlite has one user and one shared
  * session behind a multiplexer: the gateway logs in as `postgres` and switches to the role with
  * `SET ROLE`, so `current_user` shows the identity's role.
  *
  * @example
- * const backend = await startPgliteBackend(); // backend.host, backend.port serve the gateway
+ * const backend = await startPgliteBackend(); // backend.host (a socket folder) and backend.port serve the gateway
  * console.log(await backend.adminSql('select current_user')); // [ [ 'postgres' ] ]
  * await backend.stop();
  */
@@ -24,14 +27,22 @@ export async function startPgliteBackend(): Promise<Backend> {
     });
   }
   const [{ PGlite }, { PGLiteSocketServer }] = modules;
+  // A Unix socket in a private (0700) folder: the multiplexer trusts every login, so only this OS user may reach it.
+  const folder = makeOwnedTempFolder('pglite');
+  const port = 5432;
   const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 200 });
-  await server.start();
-  const [host, port] = server.getServerConn().split(':');
+  const server = new PGLiteSocketServer({ db, path: join(folder, `.s.PGSQL.${port}`), maxConnections: 200 });
+  try {
+    await server.start();
+  } catch (cause) {
+    await db.close();
+    rmSync(folder, { recursive: true, force: true });
+    throw new PasswordlessError('EMULATOR_FAILED', 'The embedded PGlite backend did not start.', { cause });
+  }
   return {
     kind: 'pglite',
-    host: host as string,
-    port: Number(port),
+    host: folder,
+    port,
     database: 'postgres',
     loginParameters: () => ({ user: 'postgres', database: 'postgres' }),
     afterLoginSql: (role) => `SET ROLE ${quoteIdentifier(role)}`,
@@ -44,10 +55,11 @@ export async function startPgliteBackend(): Promise<Backend> {
       const rows = results.at(-2)?.rows ?? [];
       return rows.map((row) => Object.values(row).map((value) => (value === null ? '' : String(value))));
     },
-    describe: () => `embedded PGlite at ${host}:${port}`,
+    describe: () => `embedded PGlite on the Unix socket ${server.getServerConn()}`,
     stop: async () => {
       await server.stop();
       await db.close();
+      rmSync(folder, { recursive: true, force: true });
     },
   };
 }

@@ -1,12 +1,21 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  appendFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PasswordlessError } from 'pg-passwordless';
 import type { Backend } from './backend.ts';
 import { freePort } from './free-port.ts';
 import { runPsql } from './psql.ts';
+import { makeOwnedTempFolder } from './temp-folders.ts';
+import { startWatched, type Watched } from './watchdog.ts';
 
 const run = promisify(execFile);
 
@@ -32,94 +41,104 @@ export function findPostgresBinaries(env: NodeJS.ProcessEnv = process.env): stri
 }
 
 /**
- * A private PostgreSQL cluster in a temporary folder on a free loopback port, trusting local logins
- * (only the gateway connects to it), removed again by `stop()`. As root, it runs as the `postgres` OS
- * user, since initdb refuses to run as root.
+ * A private PostgreSQL cluster in a temporary folder, removed again by `stop()`. It listens on no TCP
+ * port at all: only on a Unix socket in that folder (mode 0700), so only this OS user (and root) can
+ * reach it, which is why it can trust local logins: the gateway logs sessions in there as their roles
+ * without a password. `host` is the socket folder and `port` names the socket, as libpq reads them.
+ * The postmaster runs under a supervisor that stops it when this process ends, even by SIGKILL. As
+ * root, it runs as the `postgres` OS user, since initdb refuses to run as root.
  *
  * @example
- * const backend = await startPostgresBackend(); // needs PostgreSQL installed (initdb, pg_ctl, psql)
+ * const backend = await startPostgresBackend(); // needs PostgreSQL installed (initdb, postgres, psql)
  * await backend.adminSql('create role app login');
  * console.log(await backend.adminSql("select rolcanlogin from pg_roles where rolname = 'app'")); // [['t']]
+ * console.log(backend.host.startsWith('/')); // true: a socket folder, no TCP address
  * await backend.stop(); // the cluster and its folder are gone
  */
 export async function startPostgresBackend(binDir = findPostgresBinaries()): Promise<Backend> {
   if (!binDir) {
-    throw new PasswordlessError('EMULATOR_FAILED', 'No PostgreSQL installation was found (initdb, pg_ctl).', {
-      hint: 'Install PostgreSQL (apt-get install postgresql), set PG_PASSWORDLESS_PG_BINDIR, or use --backend pglite.',
-    });
+    throw new PasswordlessError(
+      'EMULATOR_FAILED',
+      'No PostgreSQL installation was found (initdb, postgres).',
+      {
+        hint: 'Install PostgreSQL (apt-get install postgresql), set PG_PASSWORDLESS_PG_BINDIR, or use --backend pglite.',
+      },
+    );
   }
-  const folder = mkdtempSync(join(tmpdir(), 'pg-passwordless-pg-'));
+  const folder = makeOwnedTempFolder('pg');
   const dataDir = join(folder, 'data');
-  const asRoot = process.getuid?.() === 0;
+  const logFile = join(folder, 'server.log');
   // initdb refuses root; the cluster then belongs to the postgres OS user.
-  const asOwner = (command: string, args: string[]): [string, string[]] =>
-    asRoot
-      ? ['runuser', ['-u', 'postgres', '--', join(binDir, command), ...args]]
-      : [join(binDir, command), args];
-  if (asRoot) execFileSync('chown', ['postgres', folder]);
+  const owner = process.getuid?.() === 0 ? 'postgres' : undefined;
+  if (owner) execFileSync('chown', [owner, folder]);
+  // Names the socket (.s.PGSQL.<port>); a port nothing listens on, so that a TCP attempt finds nothing.
   const port = await freePort();
-  const stopCluster = () => {
-    try {
-      execFileSync(...asOwner('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']), {
-        stdio: 'ignore',
-      });
-    } catch {
-      // already stopped
-    }
+  let server: Watched | undefined;
+  const stopCluster = async () => {
+    await server?.stop();
     rmSync(folder, { recursive: true, force: true });
   };
   try {
-    await run(
-      ...asOwner('initdb', [
-        '-D',
-        dataDir,
-        '-A',
-        'trust',
-        '-U',
-        'postgres',
-        '-E',
-        'UTF8',
-        '--locale=C',
-        '--no-sync',
-      ]),
+    const initdb = ['-D', dataDir, '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'];
+    await (owner
+      ? run('runuser', ['-u', owner, '--', join(binDir, 'initdb'), ...initdb])
+      : run(join(binDir, 'initdb'), initdb));
+    // Only the socket: no host lines, so nothing is trusted over TCP even if someone turns TCP on.
+    writeFileSync(join(dataDir, 'pg_hba.conf'), 'local all all trust\n');
+    appendFileSync(
+      join(dataDir, 'postgresql.conf'),
+      [
+        "listen_addresses = ''",
+        `unix_socket_directories = '${folder}'`,
+        'unix_socket_permissions = 0700',
+        `port = ${port}`,
+        'fsync = off',
+        'max_connections = 200',
+        '',
+      ].join('\n'),
     );
-    const serverOptions = `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-    await run(
-      ...asOwner('pg_ctl', [
-        '-D',
-        dataDir,
-        '-o',
-        serverOptions,
-        '-l',
-        join(folder, 'server.log'),
-        '-w',
-        'start',
-      ]),
-    );
+    // QUIT is an immediate shutdown: nothing in this throwaway cluster needs a checkpoint.
+    server = await startWatched(join(binDir, 'postgres'), ['-D', dataDir], {
+      stopSignal: 'QUIT',
+      logFile,
+      removeFolder: folder,
+      runAs: owner,
+    });
+    await waitUntilReady(dataDir, server);
   } catch (cause) {
-    stopCluster();
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2_000) : '';
+    await stopCluster();
     throw new PasswordlessError('EMULATOR_FAILED', 'The private PostgreSQL cluster did not start.', {
-      cause,
-      hint: 'See the cause for initdb / pg_ctl output.',
+      cause: log ? new Error(log, { cause }) : cause,
+      hint: 'See the cause for the initdb or server output.',
     });
   }
-  // A safety net: a crashed parent must not leave a server running.
-  const onExit = () => stopCluster();
-  process.once('exit', onExit);
-  const admin = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' };
+  const admin = { host: folder, port, user: 'postgres', database: 'postgres' };
   const psql = (sql: string) => runPsql(join(binDir, 'psql'), admin, sql);
   return {
     kind: 'postgres',
-    host: '127.0.0.1',
+    host: folder,
     port,
     database: 'postgres',
     loginParameters: (role, database) => ({ user: role, database }),
     afterLoginSql: () => undefined,
     adminSql: psql,
-    describe: () => `PostgreSQL (${binDir}) at 127.0.0.1:${port}`,
-    stop: async () => {
-      process.off('exit', onExit);
-      stopCluster();
-    },
+    describe: () => `PostgreSQL (${binDir}) on the Unix socket ${join(folder, `.s.PGSQL.${port}`)}`,
+    stop: stopCluster,
   };
+}
+
+/** Waits until postmaster.pid says `ready` (its 8th line, the postmaster's status), as pg_ctl -w does. */
+async function waitUntilReady(dataDir: string, server: Watched): Promise<void> {
+  for (let waitedMs = 0; waitedMs < 30_000; waitedMs += 50) {
+    if (server.hasExited()) throw new Error('postgres exited during startup');
+    try {
+      const status = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[7];
+      if (status?.trim() === 'ready') return;
+    } catch {
+      // not written yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('postgres was not ready after 30 s');
 }

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import forge from 'node-forge';
 
 export interface CertificateSet {
@@ -44,8 +45,10 @@ export function createCertificates(extraNames: string[] = []): CertificateSet {
   setValidity(serverCert);
   serverCert.setSubject([{ name: 'commonName', value: 'localhost' }]);
   serverCert.setIssuer(caSubject);
-  const dnsNames = ['localhost', ...extraNames.filter((name) => !/^[\d.:]+$/.test(name))];
-  const ipAddresses = ['127.0.0.1', '::1', ...extraNames.filter((name) => /^[\d.:]+$/.test(name))];
+  // The emulator passes the host it listens on, so a client verifying the name it dialled succeeds.
+  const names = [...new Set(['localhost', '127.0.0.1', '::1', ...extraNames])];
+  const dnsNames = names.filter((name) => isIP(name) === 0);
+  const ipAddresses = names.filter((name) => isIP(name) !== 0);
   serverCert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

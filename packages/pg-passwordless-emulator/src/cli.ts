@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PasswordlessError } from 'pg-passwordless';
 import { type EmulatorOptions, type IdentityInput, startEmulator } from './index.ts';
+import { loopbackHost } from './loopback-host.ts';
 import { formatExports } from './shell-env.ts';
 
 export const EMULATOR_HELP = `Usage: pg-passwordless-emulator [options]       (also: pg-passwordless emulator [options])
@@ -27,7 +28,8 @@ Options:
   --backend auto|postgres|pglite   database behind the gateway (default auto: PostgreSQL when installed)
   --backend-url URL                use a PostgreSQL you run instead, by a superuser URL; it must trust
                                    the gateway's logins from loopback (pg_hba.conf "trust")
-  --host ADDRESS                   loopback address to listen on (default 127.0.0.1)
+  --host ADDRESS                   loopback address to listen on: 127.x.y.z, ::1 or localhost
+                                   (default 127.0.0.1); any other address is refused
   --port N                         gateway port (default: a free port)
   --identity-port N                identity endpoint port (default: a free port)
   --token-lifetime SECONDS         lifetime of issued tokens (default 3600)
@@ -110,7 +112,8 @@ export function parseEmulatorArgs(
     backend: values['backend-url']
       ? { url: values['backend-url'] }
       : oneOf('backend', ['auto', 'postgres', 'pglite'] as const),
-    host: values.host,
+    // Refused here too, so a bad --host fails before anything starts.
+    host: values.host === undefined ? undefined : loopbackHost(values.host),
     gatewayPort: number('port', 0, 65_535),
     identityPort: number('identity-port', 0, 65_535),
     tokenLifetimeSeconds: number('token-lifetime', 1),

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import type { LoginValidator } from './login-validator.ts';
@@ -329,9 +330,7 @@ async function handle(
     stats.cancelRequests++;
     // Cancel keys are the backend's own (its BackendKeyData was passed through), so forward as is. The
     // backend connection belongs to the gateway, not this client, which PostgreSQL closes at once.
-    const backend = netConnect(options.backend.port, options.backend.host, () =>
-      endThenDestroy(backend, first.raw),
-    );
+    const backend = connectToBackend(options.backend, () => endThenDestroy(backend, first.raw));
     track(backend);
     endThenDestroy(client);
     return;
@@ -411,7 +410,7 @@ async function loginToBackend(
   database: string,
   clientParameters: Record<string, string>,
 ): Promise<BackendLogin> {
-  const socket = netConnect(backend.port, backend.host);
+  const socket = connectToBackend(backend);
   socket.setNoDelay(true);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -485,4 +484,11 @@ async function readGreeting(
 function fail(socket: Socket, error: Buffer): BackendLogin {
   socket.destroy();
   return { ok: false, error };
+}
+
+/** TCP, or the Unix socket `<host>/.s.PGSQL.<port>` when host is a directory (libpq's rule). */
+function connectToBackend(backend: GatewayBackend, onConnect?: () => void): Socket {
+  return backend.host.startsWith('/')
+    ? netConnect(join(backend.host, `.s.PGSQL.${backend.port}`), onConnect)
+    : netConnect(backend.port, backend.host, onConnect);
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { PasswordlessError } from 'pg-passwordless';
@@ -18,7 +17,9 @@ import { createFaultInjector, type Faults } from './faults.ts';
 import { type Gateway, type GatewayStats, startGateway } from './gateway.ts';
 import { type LoggedRequest, startIdentityServer } from './identity-server.ts';
 import { type LoginValidator, withPasswordRoles, withRevocation } from './login-validator.ts';
+import { loopbackHost } from './loopback-host.ts';
 import { startPgbouncer } from './pgbouncer.ts';
+import { makeOwnedTempFolder, removeStaleTempFolders } from './temp-folders.ts';
 
 export { EMULATOR_HELP, parseEmulatorArgs, runEmulatorCommand } from './cli.ts';
 export type { IdentityInput } from './clouds/azure.ts';
@@ -32,11 +33,15 @@ export interface EmulatorOptions extends AzureOptions, AwsOptions, GcpOptions {
   /** The cloud to play (default azure): its identity endpoints, its login check, its client environment. */
   cloud?: CloudName;
   /**
-   * `auto` (default): a private cluster of the system PostgreSQL when installed, else embedded PGlite;
-   * or `{ url }`: a PostgreSQL you run, given by a superuser URL (it must trust the gateway's logins).
+   * `auto` (default): a private cluster of the system PostgreSQL when installed, else embedded PGlite,
+   * either reachable only through a Unix socket in a private folder; or `{ url }`: a PostgreSQL you run,
+   * given by a superuser URL (it must trust the gateway's logins; `?host=/socket/folder` names a socket).
    */
   backend?: 'auto' | 'postgres' | 'pglite' | { url: string };
-  /** Loopback address to listen on. */
+  /**
+   * Loopback address to listen on (default 127.0.0.1): any 127.x.y.z, ::1 or localhost; anything else is
+   * refused (CONFIG_INVALID). The gateway's certificate names it.
+   */
   host?: string;
   gatewayPort?: number;
   identityPort?: number;
@@ -99,6 +104,11 @@ export interface Emulator extends AzureControls {
  * default; AWS container credentials or a GCP metadata server with `cloud`), and a PostgreSQL-wire
  * gateway that checks tokens like that cloud's database, in front of a real PostgreSQL (or embedded PGlite).
  *
+ * Its PostgreSQL and PgBouncer end when this process ends, however it ends (stop(), a signal, even
+ * SIGKILL): each runs under a supervisor that watches a pipe from this process. No signal or exit
+ * handler is installed, so the host program's own signal behaviour is unchanged. Temporary folders that
+ * an emulator killed outright leaves behind are removed by the next start.
+ *
  * @example
  * const emulator = await startEmulator({ tokenLifetimeSeconds: 300 });
  * console.log(emulator.cloud, emulator.env.PGUSER, emulator.env.PGSSLMODE); // azure orders-api verify-full
@@ -106,16 +116,17 @@ export interface Emulator extends AzureControls {
  * await emulator.stop();
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const host = options.host ?? '127.0.0.1';
+  const host = loopbackHost(options.host ?? '127.0.0.1');
   const now = options.now ?? Date.now;
   const cloudName = options.cloud ?? 'azure';
   let tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
   let tokensIssued = 0;
   let gatewayPort = 0;
 
-  const outDir = options.outDir ?? mkdtempSync(join(tmpdir(), 'pg-passwordless-emulator-'));
+  removeStaleTempFolders();
+  const outDir = options.outDir ?? makeOwnedTempFolder('emulator');
   const ownsOutDir = options.outDir === undefined;
-  const certificates = createCertificates();
+  const certificates = createCertificates([host]);
   const caPath = join(outDir, 'ca.pem');
   writeFileSync(caPath, certificates.caCertPem);
   const controlSecret = randomBytes(24).toString('hex');

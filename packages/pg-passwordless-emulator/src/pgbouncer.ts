@@ -1,13 +1,14 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PasswordlessError } from 'pg-passwordless';
-import { freePort } from './free-port.ts';
+import { makeOwnedTempFolder } from './temp-folders.ts';
+import { startWatched, type Watched } from './watchdog.ts';
 
 /** A running PgBouncer in transaction-pooling mode, as Azure's built-in one on port 6432. */
 export interface Pgbouncer {
+  /** The folder of its Unix socket (it listens on no TCP port), as libpq and the gateway read `host`. */
   host: string;
   port: number;
   /** Lets a role through (PgBouncer's trust mode still wants every user in its auth_file). */
@@ -24,14 +25,17 @@ export function findPgbouncer(env: NodeJS.ProcessEnv = process.env): string | un
 /**
  * Starts PgBouncer between the gateway and the backend PostgreSQL, pooling per transaction. The gateway
  * has already checked the token; PgBouncer trusts it and logs in to the backend as the same role, as
- * Azure's built-in PgBouncer passes Entra logins through to the server.
+ * Azure's built-in PgBouncer passes Entra logins through to the server. It trusts its clients, so it
+ * listens only on a Unix socket in a private (0700) folder: nobody but this OS user (and root) can reach
+ * it. It reaches a socket-only backend the same way, as the same OS user. A supervisor stops it when
+ * this process ends, even by SIGKILL.
  *
  * @example
  * // Needs the pgbouncer binary (apt-get install pgbouncer); the backend is a PostgreSQL that trusts it.
  * if (findPgbouncer()) {
  *   const bouncer = await startPgbouncer({ host: '127.0.0.1', port: 5432 }, ['orders-api']);
  *   bouncer.addUser('reports'); // a role created later
- *   console.log(bouncer.host); // 127.0.0.1: a gateway backend is { host: bouncer.host, port: bouncer.port }
+ *   console.log(bouncer.host.startsWith('/')); // true: a gateway backend is { host: bouncer.host, port: bouncer.port }
  *   await bouncer.stop();
  * } else {
  *   console.log('PgBouncer is not installed');
@@ -47,8 +51,9 @@ export async function startPgbouncer(
       hint: 'Install it (apt-get install pgbouncer), or start the emulator without the PgBouncer port.',
     });
   }
-  const folder = mkdtempSync(join(tmpdir(), 'pg-passwordless-pgbouncer-'));
-  const port = await freePort();
+  const folder = makeOwnedTempFolder('pgbouncer');
+  // Names the socket only (.s.PGSQL.6432, Azure's PgBouncer port): the folder is private, nothing collides.
+  const port = 6432;
   const authFile = join(folder, 'users.txt');
   const quote = (role: string) => `"${role.replaceAll('"', '""')}" ""\n`;
   writeFileSync(authFile, roles.map(quote).join(''));
@@ -58,9 +63,10 @@ export async function startPgbouncer(
       '[databases]',
       `* = host=${backend.host} port=${backend.port}`,
       '[pgbouncer]',
-      'listen_addr = 127.0.0.1',
+      'listen_addr =',
       `listen_port = ${port}`,
-      'unix_socket_dir =',
+      `unix_socket_dir = ${folder}`,
+      'unix_socket_mode = 0700',
       'auth_type = trust',
       `auth_file = ${authFile}`,
       'pool_mode = transaction',
@@ -71,48 +77,49 @@ export async function startPgbouncer(
       '',
     ].join('\n'),
   );
-  // PgBouncer refuses to run as root; its own -u switches user, so the child we signal is PgBouncer itself.
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) execFileSync('chown', ['-R', 'postgres', folder]);
-  const args = asRoot ? ['-u', 'postgres', join(folder, 'pgbouncer.ini')] : [join(folder, 'pgbouncer.ini')];
-  const child: ChildProcess = spawn(binary, args, { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const cleanUp = () => rmSync(folder, { recursive: true, force: true });
+  // PgBouncer refuses to run as root; as root it runs as the postgres OS user, the backend's owner.
+  const owner = process.getuid?.() === 0 ? 'postgres' : undefined;
+  if (owner) execFileSync('chown', ['-R', owner, folder]);
+  let bouncer: Watched | undefined;
+  const socketPath = join(folder, `.s.PGSQL.${port}`);
   try {
-    await waitForPort(port, () => child.exitCode !== null);
+    // TERM: an immediate shutdown up to PgBouncer 1.22; later ones wait for clients, whom the gateway has closed.
+    bouncer = await startWatched(binary, [join(folder, 'pgbouncer.ini')], {
+      stopSignal: 'TERM',
+      logFile: join(folder, 'output.log'),
+      removeFolder: folder,
+      runAs: owner,
+    });
+    const started = bouncer;
+    await waitForSocket(socketPath, () => started.hasExited());
   } catch (cause) {
-    child.kill('SIGKILL');
-    cleanUp();
+    await bouncer?.stop();
+    rmSync(folder, { recursive: true, force: true });
     throw new PasswordlessError('EMULATOR_FAILED', 'PgBouncer did not start.', {
       cause,
       hint: 'Run pgbouncer by hand with the same settings to see why.',
     });
   }
-  // A safety net: a crashed parent must not leave PgBouncer running.
-  const onExit = () => child.kill('SIGKILL');
-  process.once('exit', onExit);
+  const running = bouncer;
   return {
-    host: '127.0.0.1',
+    host: folder,
     port,
     addUser(role) {
       appendFileSync(authFile, quote(role));
-      child.kill('SIGHUP'); // reloads the configuration and the auth_file
+      process.kill(running.pid, 'SIGHUP'); // reloads the configuration and the auth_file
     },
     async stop() {
-      process.off('exit', onExit);
-      child.kill('SIGINT');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-      cleanUp();
+      await running.stop();
+      rmSync(folder, { recursive: true, force: true });
     },
   };
 }
 
-async function waitForPort(port: number, gaveUp: () => boolean): Promise<void> {
+async function waitForSocket(path: string, gaveUp: () => boolean): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     if (gaveUp()) throw new Error('pgbouncer exited');
     const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
+      const socket = connect(path, () => {
         socket.destroy();
         resolve(true);
       });
@@ -121,5 +128,5 @@ async function waitForPort(port: number, gaveUp: () => boolean): Promise<void> {
     if (open) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`nothing listens on port ${port} after 5 s`);
+  throw new Error(`nothing listens on ${path} after 5 s`);
 }

@@ -48,7 +48,10 @@ describe('emulator backend: a PostgreSQL given by URL', {
     const server = await startPostgresBackend();
     try {
       const emulator = await startEmulator({
-        backend: { url: `postgresql://postgres@${server.host}:${server.port}/postgres` },
+        // The private cluster listens on a Unix socket only: libpq's `host` parameter names its folder.
+        backend: {
+          url: `postgresql://postgres@localhost:${server.port}/postgres?host=${encodeURIComponent(server.host)}`,
+        },
       });
       try {
         assert.match(emulator.backend.describe(), /given by URL/);
@@ -56,7 +59,9 @@ describe('emulator backend: a PostgreSQL given by URL', {
           gatewayClientConfig(emulator, 'orders-api', await emulator.issueToken('orders-api')),
         );
         await client.connect();
-        const { rows } = await client.query('select current_user as role, inet_server_port() as port');
+        const { rows } = await client.query(
+          "select current_user as role, current_setting('port')::int as port",
+        );
         assert.equal(rows[0].role, 'orders-api');
         assert.equal(rows[0].port, server.port);
         await client.end();

@@ -9,6 +9,8 @@ import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.
 export const AWS_CREDENTIALS_PATH = '/aws/credentials';
 /** How far a client clock may run ahead of the server's when it signs. */
 const CLOCK_SKEW_MS = 5 * 60_000;
+/** RDS honours an IAM token for 15 minutes after its X-Amz-Date, whatever its X-Amz-Expires says. */
+const RDS_TOKEN_LIFETIME_MS = 15 * 60_000;
 
 export interface AwsOptions {
   /** IAM database users (roles granted rds_iam). Default: `app_user`. */
@@ -129,7 +131,7 @@ export async function createAwsCloud(
       claims.sessionToken === credentials.sessionToken &&
       now < credentials.expiresAtMs &&
       now >= claims.signedAtMs - CLOCK_SKEW_MS &&
-      now < claims.expiresAtMs &&
+      now < Math.min(claims.expiresAtMs, claims.signedAtMs + RDS_TOKEN_LIFETIME_MS) &&
       claims.dbUser === user &&
       context.gatewayHostPorts().includes(claims.hostPort) &&
       users.includes(user);

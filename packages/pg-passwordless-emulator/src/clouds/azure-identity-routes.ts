@@ -11,6 +11,8 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 export interface AzureIdentityState {
   key: SigningKey;
   tenantId: string;
+  /** The `iss` of issued tokens (the v1 issuer of the tenant in the emulated cloud). */
+  issuer: string;
   identitySecret: string;
   tokenLifetimeSeconds(): number;
   identities(): readonly ManagedIdentity[];
@@ -119,6 +121,7 @@ async function tokenAnswer(
     identity,
     resource,
     tenantId: state.tenantId,
+    issuer: state.issuer,
     lifetimeSeconds: state.tokenLifetimeSeconds(),
     nowMs: state.now(),
   });

@@ -1,5 +1,6 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { compactVerify, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { AzureCloud } from 'pg-passwordless';
 import type { ManagedIdentity } from './azure-identities.ts';
 
 /** The emulator's token-signing key, as Entra's keys are published in its JWKS. */
@@ -24,11 +25,32 @@ export async function createSigningKey(): Promise<SigningKey> {
   return { kid, privateKey, publicKey, publicJwk };
 }
 
+/**
+ * The issuers (`iss`) of a tenant's tokens in an Azure cloud: the v1 form (what managed identities get
+ * for the database's resource) and the v2 form. The public cloud's are documented; the sovereign ones
+ * follow their authority hosts (login.microsoftonline.us, login.chinacloudapi.cn).
+ *
+ * @example
+ * console.log(entraIssuers('public', '72f988bf-0000-4000-8000-00000000e1e1'));
+ * // [ 'https://sts.windows.net/72f988bf-0000-4000-8000-00000000e1e1/',
+ * //   'https://login.microsoftonline.com/72f988bf-0000-4000-8000-00000000e1e1/v2.0' ]
+ */
+export function entraIssuers(cloud: AzureCloud, tenantId: string): [v1: string, v2: string] {
+  const [v1Host, v2Host] = {
+    public: ['sts.windows.net', 'login.microsoftonline.com'],
+    usgov: ['login.microsoftonline.us', 'login.microsoftonline.us'],
+    china: ['sts.chinacloudapi.cn', 'login.chinacloudapi.cn'],
+  }[cloud];
+  return [`https://${v1Host}/${tenantId}/`, `https://${v2Host}/${tenantId}/v2.0`];
+}
+
 export interface IssueOptions {
   identity: ManagedIdentity;
   /** The resource the token is for: its `aud`. */
   resource: string;
   tenantId: string;
+  /** Its `iss` (default: the public cloud's v1 issuer of the tenant, as `entraIssuers` gives it). */
+  issuer?: string;
   lifetimeSeconds: number;
   nowMs: number;
 }
@@ -63,10 +85,11 @@ export async function issueAzureToken(
   const iat = Math.floor(options.nowMs / 1000);
   const exp = iat + options.lifetimeSeconds;
   const { identity } = options;
+  const issuer = options.issuer ?? entraIssuers('public', options.tenantId)[0];
   const token = await new SignJWT({
     aud: options.resource,
-    iss: `https://sts.windows.net/${options.tenantId}/`,
-    idp: `https://sts.windows.net/${options.tenantId}/`,
+    iss: issuer,
+    idp: issuer,
     tid: options.tenantId,
     oid: identity.objectId,
     sub: identity.objectId,

@@ -13,6 +13,8 @@ export interface AzureValidatorOptions {
   /** The resource tokens must be for (`aud`), per the server's cloud. */
   resource: string;
   tenantId: string;
+  /** The issuers (`iss`) the server accepts: the tenant's v1 and v2 forms in its cloud (`entraIssuers`). */
+  issuers: readonly string[];
   roles(): readonly EntraRole[];
   now(): number;
 }
@@ -20,8 +22,8 @@ export interface AzureValidatorOptions {
 const INVALID = '28000';
 
 /**
- * Checks a password the way Azure Database for PostgreSQL checks an Entra token: signature, audience,
- * validity window, tenant, the role found by object id, and the principal type. Where Azure's text is
+ * Checks a password the way Azure Database for PostgreSQL checks an Entra token: signature, issuer,
+ * audience, validity window, tenant, the role found by object id, and the principal type. Where Azure's text is
  * known (expired token, wrong audience, wrong token type), the same text is sent.
  *
  * @example
@@ -32,9 +34,11 @@ const INVALID = '28000';
  * const tenantId = '72f988bf-0000-4000-8000-00000000e1e1';
  * const objectId = '5c2a9d3e-2222-4000-8000-000000000002';
  * const roles = () => [{ roleName: 'orders-api', objectId, type: 'service' as const }];
- * const validator = azureValidator({ key, resource, tenantId, roles, now: Date.now });
+ * const issuers = [`https://sts.windows.net/${tenantId}/`];
+ * const validator = azureValidator({ key, resource, tenantId, issuers, roles, now: Date.now });
  * const token = await new SignJWT({ aud: resource, tid: tenantId, oid: objectId, idtyp: 'app' })
  *   .setProtectedHeader({ alg: 'RS256' })
+ *   .setIssuer(issuers[0] as string)
  *   .setExpirationTime('1h')
  *   .sign(privateKey);
  * console.log(await validator.check('orders-api', token)); // { ok: true, role: 'orders-api' }
@@ -47,6 +51,9 @@ export function azureValidator(options: AzureValidatorOptions): LoginValidator {
       const claims = await verifySignature(options.key, password);
       if (!claims)
         return fail('An error occurred while validating the access token. The signature is invalid.');
+      // Entra's signing keys are shared by all tenants: the issuer, not the key, says whose token it is.
+      if (typeof claims.iss !== 'string' || !options.issuers.includes(claims.iss))
+        return fail('An error occurred while validating the access token. The issuer is not valid.');
       if (claims.aud !== options.resource) {
         return fail(
           `The access token does not have a valid audience claim. Please acquire a new token for the resource "${options.resource}".`,

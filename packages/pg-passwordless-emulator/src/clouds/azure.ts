@@ -3,7 +3,7 @@ import type { AzureCloud } from 'pg-passwordless';
 import { AZURE_POSTGRES_RESOURCES } from 'pg-passwordless';
 import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './azure-identities.ts';
 import { APP_SERVICE_PATH, azureIdentityRoutes } from './azure-identity-routes.ts';
-import { createSigningKey, issueAzureToken } from './azure-tokens.ts';
+import { createSigningKey, entraIssuers, issueAzureToken } from './azure-tokens.ts';
 import { azureValidator, type EntraRole } from './azure-validator.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
 
@@ -29,10 +29,10 @@ export interface AzureControls {
   addIdentity(input: IdentityInput): Promise<ManagedIdentity>;
   /** Maps an Entra principal to a role (pgaadauth_create_principal_with_oid) and creates the role. */
   addRole(role: EntraRole): Promise<void>;
-  /** Issues a token directly (tests: expired tokens, other audiences). */
+  /** Issues a token directly (tests: expired tokens, other audiences, other issuers). */
   issueToken(
     identityName: string,
-    options?: { resource?: string; lifetimeSeconds?: number; nowMs?: number },
+    options?: { resource?: string; lifetimeSeconds?: number; nowMs?: number; issuer?: string },
   ): Promise<string>;
 }
 
@@ -57,6 +57,7 @@ export async function createAzureCloud(
   options: AzureOptions,
 ): Promise<EmulatedCloud & AzureControls> {
   const resource = AZURE_POSTGRES_RESOURCES[options.azureCloud ?? 'public'];
+  const issuers = entraIssuers(options.azureCloud ?? 'public', EMULATOR_TENANT_ID);
   const key = await createSigningKey();
   const identitySecret = randomBytes(24).toString('hex');
   const identities: ManagedIdentity[] = [];
@@ -81,6 +82,7 @@ export async function createAzureCloud(
     routes: azureIdentityRoutes({
       key,
       tenantId: EMULATOR_TENANT_ID,
+      issuer: issuers[0],
       identitySecret,
       tokenLifetimeSeconds: context.tokenLifetimeSeconds,
       identities: () => identities,
@@ -91,6 +93,7 @@ export async function createAzureCloud(
       key,
       resource,
       tenantId: EMULATOR_TENANT_ID,
+      issuers,
       roles: () => roles,
       now: context.now,
     }),
@@ -111,6 +114,7 @@ export async function createAzureCloud(
         identity,
         resource: issue.resource ?? resource,
         tenantId: EMULATOR_TENANT_ID,
+        issuer: issue.issuer ?? issuers[0],
         lifetimeSeconds: issue.lifetimeSeconds ?? context.tokenLifetimeSeconds(),
         nowMs: issue.nowMs ?? context.now(),
       });

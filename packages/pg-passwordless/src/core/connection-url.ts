@@ -92,9 +92,13 @@ function parsePort(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PORT;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new PasswordlessError('URL_INVALID', `The port ${printable(value)} is not a number between 1 and 65535.`, {
-      hint: 'Azure Database for PostgreSQL listens on 5432 (6432 for its built-in PgBouncer).',
-    });
+    throw new PasswordlessError(
+      'URL_INVALID',
+      `The port ${printable(value)} is not a number between 1 and 65535.`,
+      {
+        hint: 'Azure Database for PostgreSQL listens on 5432 (6432 for its built-in PgBouncer).',
+      },
+    );
   }
   return port;
 }
