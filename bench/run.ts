@@ -150,7 +150,7 @@ try {
 
   // Reliability: both approaches at once, each under its own identity, a new connection every 100 ms.
   const asReference = { AZURE_CLIENT_ID: REFERENCE_CLIENT_ID, BENCH_USER: REFERENCE_IDENTITY };
-  // 6. A 90 s identity outage, 20 s into a 130 s run, with 4-minute tokens (MSAL caches nothing that
+  // 5. A 90 s identity outage, 20 s into a 130 s run, with 4-minute tokens (MSAL caches nothing that
   // lives under 5 minutes, so the reference asks on every connection).
   emulator.setTokenLifetime(240);
   const outageStartMs = Date.now() + 20_000;
@@ -161,7 +161,7 @@ try {
     runWorker(emulator, 'reference', 'steady', { ...steady, ...asReference }),
   ]);
   emulator.clearFaults();
-  table('6. A 90 s identity outage in a 130 s run, a new connection every 100 ms, 4-minute tokens', [
+  table('5. A 90 s identity outage in a 130 s run, a new connection every 100 ms, 4-minute tokens', [
     { approach: 'pg-passwordless', connections: outageOurs.attempts ?? 0, failed: outageOurs.failed ?? 0 },
     {
       approach: 'reference (getToken per connection)',
@@ -170,7 +170,7 @@ try {
     },
   ]);
 
-  // 7. A 60 s storm of 429 (Retry-After 5 s) with no token cached: how hard each approach hits the endpoint.
+  // 6. A 60 s storm of 429 (Retry-After 5 s) with no token cached: how hard each approach hits the endpoint.
   // One approach after the other, so that the endpoint's request counter tells them apart.
   const storm = { BENCH_DURATION_MS: '60000', BENCH_INTERVAL_MS: '100' };
   const stormRun = async (approach: string, extra: Record<string, string> = {}) => {
@@ -185,19 +185,19 @@ try {
   const stormOurs = await stormRun('passwordless');
   const stormReference = await stormRun('reference', asReference);
   emulator.clearFaults();
-  table('7. A 60 s storm of 429 (Retry-After 5 s), no token cached, a new connection every 100 ms', [
+  table('6. A 60 s storm of 429 (Retry-After 5 s), no token cached, a new connection every 100 ms', [
     {
       approach: 'pg-passwordless',
       connections: stormOurs.attempts ?? 0,
       'identity requests': stormOurs.identityRequests,
-      'time to the typed failure p50': round(stormOurs.failP50Ms),
+      'time to fail p50': round(stormOurs.failP50Ms),
       max: round(stormOurs.failMaxMs),
     },
     {
       approach: 'reference (getToken per connection)',
       connections: stormReference.attempts ?? 0,
       'identity requests': stormReference.identityRequests,
-      'time to the typed failure p50': round(stormReference.failP50Ms),
+      'time to fail p50': round(stormReference.failP50Ms),
       max: round(stormReference.failMaxMs),
     },
   ]);
@@ -230,7 +230,7 @@ for (const cloud of ['aws', 'gcp'] as const) {
     await cloudEmulator.stop();
   }
 }
-table('5. 50 concurrent cold connections on AWS RDS IAM and GCP Cloud SQL IAM', rows);
+table('7. 50 concurrent cold connections on AWS RDS IAM and GCP Cloud SQL IAM', rows);
 console.log(
   '   naive aws: the reference plugin, a new Signer (and credential chain) per connection;' +
     ' naive gcp: auth.getAccessToken() per connection (google-auth-library shares one refresh)',

@@ -27,7 +27,8 @@ Options:
                                    exists only once the emulator is ready); removed at exit if created
   --backend auto|postgres|pglite   database behind the gateway (default auto: PostgreSQL when installed)
   --backend-url URL                use a PostgreSQL you run instead, by a superuser URL; it must trust
-                                   the gateway's logins from loopback (pg_hba.conf "trust")
+                                   the gateway's logins: best over a private Unix socket
+                                   (?host=/socket/folder), since "trust" on TCP lets every local user in
   --host ADDRESS                   loopback address to listen on: 127.x.y.z, ::1 or localhost
                                    (default 127.0.0.1); any other address is refused
   --port N                         gateway port (default: a free port)
