@@ -4,7 +4,7 @@
 // CommonJS `require`, which Node 20.19+ allows for ESM) and runs each bin's --help. Also prints the
 // installed size the library adds beyond `pg`.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -92,13 +92,19 @@ try {
   // Both packages, every export, both module systems, every bin.
   const both = mkdtempSync(join(work, 'both-'));
   install(both, [tarballs['pg-passwordless'], tarballs['pg-passwordless-emulator'], 'pg@8']);
-  const entries = ['pg-passwordless', 'pg-passwordless/pg', 'pg-passwordless-emulator'];
+  // Every export of both packages (the preload runs too: with no PG_PASSWORDLESS_ENABLED it does nothing).
+  const entries = packages.flatMap((name) => {
+    const manifest = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8'));
+    return Object.keys(manifest.exports)
+      .filter((subpath) => subpath !== './package.json')
+      .map((subpath) => (subpath === '.' ? name : `${name}/${subpath.slice(2)}`));
+  });
   writeFileSync(
     join(both, 'smoke.mjs'),
     `for (const entry of ${JSON.stringify(entries)}) {
        const module = await import(entry);
        const names = Object.keys(module);
-       if (names.length === 0 || names.some((name) => module[name] === undefined)) throw new Error(entry + ': empty export');
+       if (!entry.endsWith('/register') && (names.length === 0 || names.some((name) => module[name] === undefined))) throw new Error(entry + ': empty export');
        console.log(entry + ': ' + names.length + ' exports');
      }`,
   );
