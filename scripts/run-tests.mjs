@@ -29,7 +29,8 @@ if (files.length === 0) {
 }
 
 mkdirSync('.test-results', { recursive: true });
-const tapFile = join('.test-results', 'results.tap');
+// One file per run: two runs at once (a package's tests beside the whole suite) must not mix their counts.
+const tapFile = join('.test-results', `results-${process.pid}.tap`);
 const result = spawnSync(
   process.execPath,
   [

@@ -12,7 +12,8 @@ import { runScript } from '../helpers/run-scenario.ts';
 import { jsdocSnippets, markdownSnippets, type Snippet, snippetModule } from '../helpers/snippets.ts';
 
 const root = fileURLToPath(new URL('../../../..', import.meta.url));
-const folder = join(root, '.doc-snippets');
+// One folder per run, so that two runs at once do not overwrite each other's snippets.
+const folder = join(root, `.doc-snippets-${process.pid}`);
 const packages = ['pg-passwordless', 'pg-passwordless-emulator'].map((name) => join(root, 'packages', name));
 const snippets: Snippet[] = [
   ...markdownSnippets(join(root, 'README.md'), root),
@@ -52,7 +53,7 @@ describe('README snippets and @examples, as written', () => {
     });
     typeErrors = new Map();
     for (const line of tsc.stdout.split('\n')) {
-      const file = /^\.doc-snippets\/(snippet-\d+\.ts)\(/.exec(line)?.[1];
+      const file = /^\.doc-snippets-\d+\/(snippet-\d+\.ts)\(/.exec(line)?.[1];
       if (file) typeErrors.set(file, [...(typeErrors.get(file) ?? []), line]);
     }
     for (const cloud of new Set(snippets.map((snippet) => cloudOf(snippet.code)))) {
