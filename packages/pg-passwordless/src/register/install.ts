@@ -1,0 +1,127 @@
+import type { Env } from '../core/connection-url.ts';
+import { parseConnectionUrl, redactUrl } from '../core/connection-url.ts';
+import { PasswordlessError } from '../core/errors.ts';
+import type { ResolvedSettings } from '../core/settings.ts';
+import { buildTlsOptions } from '../core/tls.ts';
+import { resolveConnection, resolveSettings } from '../index.ts';
+import { resolveAwsSettings } from '../plugins/aws/settings.ts';
+import { resolveAzureSettings } from '../plugins/azure/settings.ts';
+import { resolveGcpSettings } from '../plugins/gcp/settings.ts';
+import { appPgPaths, loadPg } from './find-pg.ts';
+import { type PreloadTarget, patchPg } from './patch-pg.ts';
+
+/** What the preload did: the target it serves and the `pg` files it patched. */
+export interface InstalledPreload {
+  /** `host:port` of the target (never a URL, which could hold a password). */
+  target: string;
+  /** Paths of the app's `pg` modules now patched; empty when the app has no pg to find. */
+  patched: string[];
+}
+
+/**
+ * The preload, driven by the environment only. Off (returns undefined, loads nothing, touches nothing)
+ * unless `PG_PASSWORDLESS_ENABLED=true`. On, it checks at once what can be checked without the network
+ * (the target from DATABASE_URL or PGHOST, sslmode, a readable CA, a cloud switch) and throws a
+ * PasswordlessError when something is wrong: such an error never heals, and a process that stops at
+ * start with the code and hint is better than one that starts and fails every query. It then patches
+ * the app's `pg`; the plugin host runs at the first connection to the target, once (a failure is retried
+ * by the next connection), so that an app that never connects loads no SDK and asks no identity endpoint.
+ *
+ * @example
+ * const installed = installPreload(process.env, { cwd: process.cwd(), entry: process.argv[1] });
+ * console.log(installed?.target, installed?.patched.length); // 127.0.0.1:5432 1
+ * const pg = (await import('pg')).default; // the app's own code, unchanged
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * console.log((await pool.query('select current_user')).rows[0]); // { current_user: 'orders-api' }
+ * await pool.end();
+ */
+export function installPreload(
+  env: Env = process.env,
+  where: { cwd: string; entry: string | undefined } = { cwd: process.cwd(), entry: process.argv[1] },
+): InstalledPreload | undefined {
+  let settings: ResolvedSettings;
+  let preload: PreloadTarget;
+  try {
+    settings = resolveSettings(undefined, env);
+    if (!settings.enabled) return undefined;
+    preload = checkedTarget(env, settings);
+  } catch (error) {
+    throw startError(error);
+  }
+  const target = `${preload.target.host}:${preload.target.port}`;
+  const paths = appPgPaths(where.cwd, where.entry);
+  if (paths.length === 0) {
+    settings.logger.warn(
+      `pg-passwordless/register: no "pg" package found from ${where.cwd}${where.entry ? ` or ${where.entry}` : ''}; connections to ${target} are not changed.`,
+    );
+  }
+  const patched: string[] = [];
+  for (const path of paths) {
+    const { pg, parseConnectionString } = loadPg(path);
+    if (patchPg(pg, preload, parseConnectionString)) patched.push(path);
+  }
+  return { target, patched };
+}
+
+/** Everything that can be checked before the first connection, without the network. */
+function checkedTarget(env: Env, settings: ResolvedSettings): PreloadTarget {
+  const url = env.DATABASE_URL ?? '';
+  const target = parseConnectionUrl(url, env);
+  // Validates sslmode and reads the CA file now; each plugin builds its own (RDS adds its bundle).
+  buildTlsOptions(target, settings.tls, env);
+  const switchedOn =
+    resolveAzureSettings(settings).enabled ||
+    resolveAwsSettings(settings).enabled ||
+    resolveGcpSettings(settings).enabled ||
+    settings.plugins.length > 0;
+  if (!switchedOn) {
+    throw new PasswordlessError(
+      'CONFIG_INVALID',
+      'PG_PASSWORDLESS_ENABLED=true, but no plugin is switched on, so there is no token to connect with.',
+      {
+        hint: 'Set PG_PASSWORDLESS_AZURE_ENABLED, PG_PASSWORDLESS_AWS_ENABLED or PG_PASSWORDLESS_GCP_ENABLED to true, or name a plugin in PG_PASSWORDLESS_PLUGINS.',
+      },
+    );
+  }
+  const describe = `${target.host}:${target.port}`;
+  let pending: ReturnType<PreloadTarget['connection']> | undefined;
+  const run = async () => {
+    const { params } = await resolveConnection(url, settings);
+    const { password } = params;
+    if (!password) {
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `No plugin returned a password for ${describe} (${redactUrl(url) || 'PGHOST'}).`,
+        {
+          hint: 'See the plugin warnings logged above; check PG_PASSWORDLESS_ALLOW and PG_PASSWORDLESS_DENY.',
+        },
+      );
+    }
+    return Object.assign(params, { password });
+  };
+  return {
+    target,
+    env,
+    // Once, lazily, shared by every connection; a failure is not kept, so the next connection tries again.
+    connection: () => {
+      pending ??= run().catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+      return pending;
+    },
+  };
+}
+
+/**
+ * The same error, its message saying that it stopped the preload (Node prints it as the process exits).
+ * It takes over the original's cause: wrapping the original itself would print everything twice.
+ */
+function startError(error: unknown): unknown {
+  if (!(error instanceof PasswordlessError)) return error;
+  const [message] = error.message.split('\nHint: ');
+  return new PasswordlessError(error.code, `pg-passwordless/register could not start: ${message}`, {
+    cause: error.cause,
+    hint: error.hint,
+  });
+}
