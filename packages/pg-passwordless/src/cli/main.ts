@@ -1,11 +1,16 @@
 import { PasswordlessError } from '../core/errors.ts';
 import { loadPeer } from '../plugins/load-peer.ts';
+import { runExecCommand } from './exec-command.ts';
+import { runTokenCommand } from './token-command.ts';
 
 const HELP = `Usage: pg-passwordless <command> [options]
 
 Commands:
+  doctor      walk the path to the database step by step and say what works and what to fix
   emulator    run the local cloud (identity endpoints + PostgreSQL gateway) for tests and demos;
               needs the package pg-passwordless-emulator (npm install --save-dev pg-passwordless-emulator)
+  token       print a current token for the target (PGPASSWORD="$(pg-passwordless token)" psql)
+  exec        run a command with the connection and a password file kept current (-- psql, pgbench, ...)
   help        show this help
 
 Run "pg-passwordless <command> --help" for a command's options.`;
@@ -21,10 +26,19 @@ interface EmulatorCli {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'doctor':
+      return (await import('./doctor.ts')).runDoctorCommand(rest, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
     case 'emulator': {
       const emulator = await loadPeer<EmulatorCli>('pg-passwordless-emulator', '`pg-passwordless emulator`');
       return emulator.runEmulatorCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
+    case 'token':
+      return runTokenCommand(rest, { stdout: process.stdout, stderr: process.stderr });
+    case 'exec':
+      return runExecCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,150 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { ConnectionTarget, Env } from '../core/connection-url.ts';
+import type { TokenHandle } from '../core/contract.ts';
+import { PasswordlessError, printable } from '../core/errors.ts';
+import type { DriverTls } from '../core/tls.ts';
+import { resolveConnection, type Settings } from '../index.ts';
+
+/** The clouds `--cloud` can switch on without any environment variable. */
+const CLOUDS = ['azure', 'aws', 'gcp'] as const;
+export type CliCloud = (typeof CLOUDS)[number];
+
+/** What `token` and `exec` need: the target, the role, a token function, and how libpq must verify TLS. */
+export interface CliConnection {
+  target: ConnectionTarget;
+  user: string;
+  /** The current token (the cache's: fetched once, refreshed ahead of expiry). */
+  getToken(): Promise<string>;
+  /** The cache's handle, when the plugin returned one (a third-party plugin may return only a function). */
+  token: TokenHandle | undefined;
+  /** libpq's sslmode: the URL's, else PGSSLMODE, else verify-full (weaker ones were refused already). */
+  sslmode: string;
+  /**
+   * Where the CA the library verifies with comes from: a file (`sslrootcert` / PGSSLROOTCERT, made
+   * absolute), PEM held only in memory (the RDS bundle), or `system` (the platform's roots).
+   */
+  ca: { file: string } | { pem: string } | 'system' | 'none';
+}
+
+/**
+ * Resolves the target for the CLI: the URL (else DATABASE_URL, else PGHOST and friends), through the
+ * plugins the environment enables, or the one `cloud` names. Fails with a clear error when no plugin
+ * yields a token, instead of printing or running with no password.
+ *
+ * @example
+ * // With the emulator's environment (PG_PASSWORDLESS_ENABLED=true, PG_PASSWORDLESS_AZURE_ENABLED=true):
+ * const connection = await resolveCliConnection({ url: process.env.DATABASE_URL });
+ * console.log(connection.user, connection.sslmode, typeof connection.ca); // orders-api verify-full object
+ */
+export async function resolveCliConnection(options: {
+  url?: string | undefined;
+  cloud?: CliCloud | undefined;
+  env?: Env;
+}): Promise<CliConnection> {
+  const env = options.env ?? process.env;
+  const url = options.url ?? env.DATABASE_URL ?? '';
+  const settings: Settings = { env };
+  if (options.cloud) settings[options.cloud] = { enabled: true };
+  const { target, params } = await resolveConnection(url, settings);
+  const password = params.password;
+  if (!password) {
+    throw new PasswordlessError(
+      'CONFIG_INVALID',
+      'No plugin is enabled, so there is no token for this target.',
+      {
+        hint: 'Set PG_PASSWORDLESS_ENABLED=true and PG_PASSWORDLESS_AZURE_ENABLED=true (or _AWS_ / _GCP_), or pass --cloud azure|aws|gcp.',
+      },
+    );
+  }
+  const user = params.user ?? target.user;
+  if (!user) {
+    throw new PasswordlessError(
+      'USER_MISSING',
+      'No database role: the URL, PGUSER and the plugins name none.',
+      {
+        hint: 'Put the role in the URL (postgresql://<role>@<host>/<database>) or set PGUSER.',
+      },
+    );
+  }
+  return {
+    target,
+    user,
+    getToken: password,
+    token: params.token,
+    sslmode: libpqSslMode(target.params.sslmode || env.PGSSLMODE || 'verify-full'),
+    ca: caInUse(target, env, params.ssl),
+  };
+}
+
+/**
+ * Parses `--cloud`'s value.
+ *
+ * @example
+ * console.log(parseCloud('aws')); // aws
+ * try {
+ *   parseCloud('oracle');
+ * } catch (error) {
+ *   console.log((error as { code?: string }).code); // CONFIG_INVALID
+ * }
+ */
+export function parseCloud(value: string | undefined): CliCloud {
+  if (!CLOUDS.includes(value as CliCloud)) {
+    throw new PasswordlessError(
+      'CONFIG_INVALID',
+      `--cloud must be one of ${CLOUDS.join(', ')}, not ${printable(value ?? '')}.`,
+      {
+        hint: 'Or leave it out and enable a plugin through the environment.',
+      },
+    );
+  }
+  return value as CliCloud;
+}
+
+/** node-postgres's `no-verify` is `require` to libpq. */
+function libpqSslMode(mode: string): string {
+  return mode === 'no-verify' ? 'require' : mode;
+}
+
+/** The same precedence as buildTlsOptions: sslrootcert, PGSSLROOTCERT, then what the plugin loaded. */
+function caInUse(target: ConnectionTarget, env: Env, ssl: DriverTls | undefined): CliConnection['ca'] {
+  if (ssl === false || ssl?.rejectUnauthorized === false) return 'none';
+  const file = target.params.sslrootcert ?? env.PGSSLROOTCERT;
+  if (file && file !== 'system') return { file: isAbsolute(file) ? file : resolve(file) };
+  const ca = ssl?.ca;
+  if (ca === undefined) return 'system';
+  const pems = (Array.isArray(ca) ? ca : [ca]).map((one) =>
+    typeof one === 'string' ? one : one.toString('utf8'),
+  );
+  return { pem: pems.join('\n') };
+}
+
+/**
+ * A libpq connection URL (also read by node-postgres, psql, pgAdmin's import, node-pg-migrate): the
+ * role, host, port and database percent-encoded, then `sslmode` and `sslrootcert`; with `password`
+ * (a token) only when asked to. IPv6 hosts get brackets.
+ *
+ * @example
+ * console.log(libpqUrl({ host: 'db.example.com', port: 5432, database: 'orders', user: 'orders@shop.iam', sslmode: 'verify-full' }));
+ * // postgresql://orders%40shop.iam@db.example.com:5432/orders?sslmode=verify-full
+ * console.log(libpqUrl({ host: '::1', port: 5433, database: undefined, user: 'app', sslmode: 'verify-full', sslrootcert: '/tmp/ca.pem' }));
+ * // postgresql://app@[::1]:5433?sslmode=verify-full&sslrootcert=/tmp/ca.pem
+ */
+export function libpqUrl(parts: {
+  host: string;
+  port: number;
+  database: string | undefined;
+  user: string;
+  password?: string;
+  sslmode: string;
+  sslrootcert?: string | undefined;
+}): string {
+  const host = parts.host.includes(':') ? `[${parts.host}]` : parts.host;
+  const userInfo =
+    encodeURIComponent(parts.user) + (parts.password ? `:${encodeURIComponent(parts.password)}` : '');
+  const path = parts.database ? `/${encodeURIComponent(parts.database)}` : '';
+  // A path's "/" may stay as it is in a query; everything else that is not plain is percent-encoded.
+  const param = (value: string) => encodeURIComponent(value).replace(/%2F/gi, '/');
+  let query = `sslmode=${param(parts.sslmode)}`;
+  if (parts.sslrootcert) query += `&sslrootcert=${param(parts.sslrootcert)}`;
+  return `postgresql://${userInfo}@${host}:${parts.port}${path}?${query}`;
+}

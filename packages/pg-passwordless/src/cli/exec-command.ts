@@ -1,0 +1,217 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { describeError, PasswordlessError, printable } from '../core/errors.ts';
+import {
+  type CliCloud,
+  type CliConnection,
+  libpqUrl,
+  parseCloud,
+  resolveCliConnection,
+} from './connection.ts';
+import { keepPasswordFile, type LivePasswordFile } from './password-file.ts';
+
+const EXEC_HELP = `Usage: pg-passwordless exec [options] -- <command> [args...]
+
+Runs the command with the connection set for it alone: PGHOST, PGPORT, PGUSER, PGDATABASE,
+PGSSLMODE (verify-full unless the URL says verify-ca), PGSSLROOTCERT, DATABASE_URL (no password in it)
+and PGPASSFILE: a private password file (0600, in a 0700 temporary folder) that holds a current token
+for the child's whole life. libpq (psql, pg_dump, pgbench) and node-postgres read it for every new
+connection, so long runs keep logging in after the first token expires. The file is removed at exit.
+The token never appears in an argument list. SIGINT, SIGTERM and SIGHUP are passed on to the command;
+the exit code is the command's (128 + the signal's number when a signal ended it).
+
+  pg-passwordless exec -- psql -c 'select current_user'
+  pg-passwordless exec -- pg_dump -Fc -f orders.dump
+  pg-passwordless exec -- npx node-pg-migrate up
+
+Options:
+  --url URL        the target (else DATABASE_URL, else PGHOST, PGPORT, PGUSER, PGDATABASE)
+  --cloud NAME     switch on the azure, aws or gcp plugin (else PG_PASSWORDLESS_ENABLED=true and
+                   PG_PASSWORDLESS_<CLOUD>_ENABLED=true choose)
+  --token-in-url   for tools that read neither PGPASSFILE nor a password function (Prisma's engines):
+                   also put the current token into DATABASE_URL (percent-encoded) and PGPASSWORD. That is
+                   ONE token: it is not renewed, so the command must log in before it expires (Azure about
+                   an hour, RDS 15 minutes)
+  -h, --help       show this help`;
+
+/** The exec command's flags, and the command to run. */
+export interface ExecArgs {
+  url: string | undefined;
+  cloud: CliCloud | undefined;
+  tokenInUrl: boolean;
+  help: boolean;
+  command: string[];
+}
+
+/**
+ * Parses `pg-passwordless exec`'s arguments: options up to `--` (or up to the first word that is not
+ * an option), the command after. Throws PasswordlessError(CONFIG_INVALID) on bad input.
+ *
+ * @example
+ * const parsed = parseExecArgs(['--url', 'postgresql://app@db.example.com/orders', '--', 'psql', '-c', 'select 1']);
+ * console.log(parsed.url, parsed.command); // postgresql://app@db.example.com/orders [ 'psql', '-c', 'select 1' ]
+ */
+export function parseExecArgs(args: string[]): ExecArgs {
+  const parsed: ExecArgs = { url: undefined, cloud: undefined, tokenInUrl: false, help: false, command: [] };
+  let index = 0;
+  for (; index < args.length; index++) {
+    const arg = args[index] as string;
+    if (arg === '--') {
+      index++;
+      break;
+    }
+    if (!arg.startsWith('-')) break;
+    if (arg === '--token-in-url') parsed.tokenInUrl = true;
+    else if (arg === '-h' || arg === '--help') parsed.help = true;
+    else if (arg === '--url' || arg === '--cloud') {
+      const value = args[++index];
+      if (value === undefined) {
+        throw new PasswordlessError('CONFIG_INVALID', `${arg} needs a value.`, {
+          hint: 'Run "pg-passwordless exec --help".',
+        });
+      }
+      if (arg === '--url') parsed.url = value;
+      else parsed.cloud = parseCloud(value);
+    } else if (arg.startsWith('--url=')) parsed.url = arg.slice('--url='.length);
+    else if (arg.startsWith('--cloud=')) parsed.cloud = parseCloud(arg.slice('--cloud='.length));
+    else {
+      throw new PasswordlessError('CONFIG_INVALID', `Unknown option ${printable(arg)} for "exec".`, {
+        hint: 'Put the command after "--": pg-passwordless exec -- psql -c "select 1".',
+      });
+    }
+  }
+  parsed.command = args.slice(index);
+  if (parsed.command.length === 0 && !parsed.help) {
+    throw new PasswordlessError('CONFIG_INVALID', 'No command to run.', {
+      hint: 'Put it after "--": pg-passwordless exec -- psql -c "select current_user".',
+    });
+  }
+  return parsed;
+}
+
+/**
+ * The child's environment: the parent's, less anything that would override the connection (a
+ * PGPASSWORD would win over the password file), plus the target and the private files.
+ */
+function childEnv(
+  connection: CliConnection,
+  passwordFile: LivePasswordFile,
+  caFile: string | undefined,
+  tokenInUrl: boolean,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['PGPASSWORD', 'PGHOSTADDR', 'PGSERVICE', 'PGSSLROOTCERT', 'PGDATABASE'])
+    delete env[name];
+  const { host, port, database } = connection.target;
+  Object.assign(env, {
+    PGHOST: host,
+    PGPORT: String(port),
+    PGUSER: connection.user,
+    PGSSLMODE: connection.sslmode,
+    PGPASSFILE: passwordFile.path,
+  });
+  if (database) env.PGDATABASE = database;
+  if (caFile) env.PGSSLROOTCERT = caFile;
+  const url = {
+    host,
+    port,
+    database,
+    user: connection.user,
+    sslmode: connection.sslmode,
+    sslrootcert: caFile,
+  };
+  env.DATABASE_URL = libpqUrl(url);
+  if (tokenInUrl) {
+    env.DATABASE_URL = libpqUrl({ ...url, password: passwordFile.current });
+    env.PGPASSWORD = passwordFile.current;
+  }
+  return env;
+}
+
+/**
+ * The CA file for libpq: the one the library reads, or the PEM it holds in memory (the RDS bundle,
+ * Node's own root store for `system`) written into the private folder, 0600.
+ */
+function caFileFor(connection: CliConnection, folder: string): string | undefined {
+  const { ca } = connection;
+  if (ca === 'none') return undefined;
+  if (typeof ca === 'object' && 'file' in ca) return ca.file;
+  const pem = ca === 'system' ? rootCertificates.join('\n') : ca.pem;
+  const path = join(folder, 'root.crt');
+  writeFileSync(path, `${pem}\n`, { mode: 0o600, flag: 'wx' });
+  return path;
+}
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+/**
+ * `pg-passwordless exec [--url URL] [--cloud NAME] [--token-in-url] -- <command> [args...]`: runs the
+ * command with the connection in its environment and a password file kept current for its whole
+ * life; resolves with the command's exit code. Configuration errors are thrown before it starts.
+ *
+ * @example
+ * const code = await runExecCommand(['--', process.execPath, '-e', 'console.log(process.env.PGUSER, process.env.PGSSLMODE)'], {
+ *   stdout: process.stdout,
+ *   stderr: process.stderr,
+ * });
+ * console.log(code); // 0, after the child printed: orders-api verify-full
+ */
+export async function runExecCommand(args: string[], io: Io): Promise<number> {
+  const options = parseExecArgs(args);
+  if (options.help) {
+    io.stdout.write(`${EXEC_HELP}\n`);
+    return 0;
+  }
+  const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud });
+  const warn = (message: string) => io.stderr.write(`pg-passwordless: warning: ${message}\n`);
+  const passwordFile = await keepPasswordFile(
+    {
+      host: connection.target.host,
+      port: connection.target.port,
+      user: connection.user,
+      getToken: connection.getToken,
+      token: connection.token,
+    },
+    warn,
+  );
+  // Removed even when this process ends abruptly (an uncaught error elsewhere, process.exit).
+  const removeOnExit = () => passwordFile.close();
+  process.once('exit', removeOnExit);
+  try {
+    const caFile = caFileFor(connection, passwordFile.folder);
+    const env = childEnv(connection, passwordFile, caFile, options.tokenInUrl);
+    return await runChild(options.command, env, io);
+  } finally {
+    process.removeListener('exit', removeOnExit);
+    passwordFile.close();
+  }
+}
+
+function runChild(command: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const [file, ...args] = command as [string, ...string[]];
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env, stdio: 'inherit' });
+    // Listening also keeps this process alive on SIGINT/SIGTERM: it waits for the child to finish.
+    const forward = (signal: NodeJS.Signals) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const done = (code: number) => {
+      for (const signal of FORWARDED_SIGNALS) process.removeListener(signal, forward);
+      resolve(code);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      // spawn failed: no child ran (ENOENT: not found, EACCES: not executable), as a shell says it.
+      io.stderr.write(`pg-passwordless: cannot run ${JSON.stringify(file)}: ${describeError(error)}\n`);
+      done(error.code === 'ENOENT' ? 127 : 126);
+    });
+    child.once('exit', (code, signal) => {
+      done(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}
