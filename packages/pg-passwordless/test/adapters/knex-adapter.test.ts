@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import knex, { type Knex } from 'knex';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { knexConfig, knexLifetime } from '../../src/adapters/knex.ts';
-import { createCacheRegistry } from '../../src/core/cache-registry.ts';
-import type { Settings, TokenCredentialLike } from '../../src/index.ts';
+import type { Settings } from '../../src/index.ts';
+import { emulatorCredential, emulatorSettings } from '../helpers/emulator-credential.ts';
 
 describe('knex adapter against the emulator', () => {
   let emulator: Emulator;
@@ -13,24 +13,11 @@ describe('knex adapter against the emulator', () => {
 
   /** Any TokenCredential works: this one asks the emulator's App Service endpoint directly, every time. */
   let credentialCalls = 0;
-  const credential: TokenCredentialLike = {
-    async getToken(scope: string | string[]) {
-      credentialCalls++;
-      const resource = String(scope).replace(/\/\.default$/, '');
-      const response = await fetch(
-        `${emulator.env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=${resource}`,
-        { headers: { 'X-IDENTITY-HEADER': emulator.env.IDENTITY_HEADER as string } },
-      );
-      const body = (await response.json()) as { access_token: string; expires_on: string };
-      return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
-    },
-  };
-  const settings = (): Settings => ({
-    azure: { enabled: true, credential },
-    tls: { caFile: emulator.caPath },
-    env: {},
-    caches: createCacheRegistry(),
-  });
+  const credential = emulatorCredential(
+    () => emulator,
+    () => credentialCalls++,
+  );
+  const settings = (): Settings => emulatorSettings(() => emulator, credential);
 
   /** Opens `count` connections at once (each in its own transaction), then releases them all. */
   async function openConnections(db: Knex, count: number): Promise<Set<number>> {

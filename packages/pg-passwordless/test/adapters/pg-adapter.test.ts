@@ -10,9 +10,9 @@ import {
   pgConfig,
   toPgConfig,
 } from '../../src/adapters/pg.ts';
-import { createCacheRegistry } from '../../src/core/cache-registry.ts';
 import type { TokenHandle } from '../../src/core/contract.ts';
-import type { Settings, TokenCredentialLike } from '../../src/index.ts';
+import type { Settings } from '../../src/index.ts';
+import { emulatorCredential, emulatorSettings } from '../helpers/emulator-credential.ts';
 
 /** A pool whose connect() fails with the given errors first, then succeeds: the subset of pg.Pool we touch. */
 function scriptedPool(failures: Array<{ code: string }>) {
@@ -128,24 +128,8 @@ describe('pg adapter against the emulator', () => {
   const url = () =>
     `postgresql://orders-api@${emulator.gateway.host}:${emulator.gateway.port}/${emulator.backend.database}`;
 
-  /** Any TokenCredential works: this one asks the emulator's App Service endpoint directly. */
-  const credential: TokenCredentialLike = {
-    async getToken(scope: string | string[]) {
-      const resource = String(scope).replace(/\/\.default$/, '');
-      const response = await fetch(
-        `${emulator.env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=${resource}`,
-        { headers: { 'X-IDENTITY-HEADER': emulator.env.IDENTITY_HEADER as string } },
-      );
-      const body = (await response.json()) as { access_token: string; expires_on: string };
-      return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
-    },
-  };
-  const settings = (): Settings => ({
-    azure: { enabled: true, credential },
-    tls: { caFile: emulator.caPath },
-    env: {},
-    caches: createCacheRegistry(),
-  });
+  const credential = emulatorCredential(() => emulator);
+  const settings = (): Settings => emulatorSettings(() => emulator, credential);
 
   before(async () => {
     emulator = await startEmulator({ backend: 'pglite', tokenLifetimeSeconds: 3600 });

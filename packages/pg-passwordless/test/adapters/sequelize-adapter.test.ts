@@ -4,28 +4,13 @@ import { inspect } from 'node:util';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { Sequelize } from 'sequelize';
 import { passwordlessHook, usePasswordless } from '../../src/adapters/sequelize.ts';
-import { createCacheRegistry } from '../../src/core/cache-registry.ts';
-import type { Settings, TokenCredentialLike } from '../../src/index.ts';
+import type { Settings } from '../../src/index.ts';
+import { emulatorCredential, emulatorSettings } from '../helpers/emulator-credential.ts';
 
 describe('Sequelize adapter against the emulator', () => {
   let emulator: Emulator;
-  const credential: TokenCredentialLike = {
-    async getToken(scope: string | string[]) {
-      const resource = String(scope).replace(/\/\.default$/, '');
-      const response = await fetch(
-        `${emulator.env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=${resource}`,
-        { headers: { 'X-IDENTITY-HEADER': emulator.env.IDENTITY_HEADER as string } },
-      );
-      const body = (await response.json()) as { access_token: string; expires_on: string };
-      return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
-    },
-  };
-  const settings = (): Settings => ({
-    azure: { enabled: true, credential },
-    tls: { caFile: emulator.caPath },
-    env: {},
-    caches: createCacheRegistry(),
-  });
+  const credential = emulatorCredential(() => emulator);
+  const settings = (): Settings => emulatorSettings(() => emulator, credential);
 
   before(async () => {
     emulator = await startEmulator({ backend: 'postgres', tokenLifetimeSeconds: 3600 });
