@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PasswordlessError } from 'pg-passwordless';
+import { quoteIdentifier } from 'pg-passwordless/wire';
 import type { Backend } from './backend.ts';
 import { makeOwnedTempFolder } from './temp-folders.ts';
-import { quoteIdentifier } from './wire.ts';
 
 /**
  * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly) served on a private Unix socket by

@@ -1,25 +1,26 @@
 import type { AddressInfo } from 'node:net';
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type SecureContext, TLSSocket } from 'node:tls';
-import type { LoginValidator } from './login-validator.ts';
-import { PacketLengthError, PacketReader } from './packet-reader.ts';
+import type { SecureContext } from 'node:tls';
 import {
+  acceptStartup,
   authenticationCleartextPassword,
+  type ClientConnection,
+  connectToServer,
+  endThenDestroy,
   fatalError,
-  GSSENC_REQUEST,
+  LoginRefusal,
+  loginToServer,
   MAX_STARTUP_LENGTH,
-  parseStartupPacket,
-  passwordFromBody,
+  PacketReader,
+  pipeSession,
   queryMessage,
-  SSL_REQUEST,
-  type StartupPacket,
-  StartupPacketError,
-  startupMessage,
+  readPassword,
+  refusal,
+  serveLogin,
   typedMessage,
-  unsupportedProtocol,
-} from './wire.ts';
+} from 'pg-passwordless/wire';
+import type { LoginValidator } from './login-validator.ts';
 
 /** Where logged-in sessions go, and how to log in there as a role. */
 export interface GatewayBackend {
@@ -139,7 +140,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stats.connections++;
     stats.active++;
     socket.once('close', () => stats.active--);
-    socket.setNoDelay(true);
     void serveConnection(socket, options, stats, track);
   });
   server.maxConnections = MAX_CONNECTIONS;
@@ -164,181 +164,55 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 const MAX_CONNECTIONS = 1_000;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_PASSWORD_BYTES = 16_384;
-/** What a client may send ahead of the protocol during login, beyond the largest packet it may send. */
-const HANDSHAKE_SLACK_BYTES = 64 * 1024;
-/** How long a refused client gets to take its ErrorResponse before its socket is destroyed anyway. */
-const REFUSAL_FLUSH_MS = 1_000;
 
-/** A login turned down with a FATAL ErrorResponse, sent before the close as PostgreSQL does. */
-class Refusal extends Error {
-  constructor(
-    readonly response: Buffer,
-    readonly counter: 'loginsRejected' | 'protocolErrors',
-  ) {
-    super('login refused');
-  }
-}
-
-const refusal = (sqlState: string, message: string, counter: Refusal['counter']) =>
-  new Refusal(fatalError(sqlState, message), counter);
-
-/**
- * The sockets of one client connection (TCP, TLS on it, the backend session). They close together, and
- * none outlives a refusal, the handshake deadline, or its peer.
- */
-interface ConnectionScope {
-  /** Tracks a socket: destroyed with the rest of the connection (at once if that already happened). */
-  own(socket: Duplex): void;
-  closeAll(): void;
-  readonly closed: boolean;
-}
-
-function connectionScope(track: (socket: Duplex) => void): ConnectionScope {
-  const owned = new Set<Duplex>();
-  let closed = false;
-  return {
-    own(socket) {
-      track(socket);
-      owned.add(socket);
-      if (closed) socket.destroy();
-    },
-    closeAll() {
-      closed = true;
-      for (const socket of owned) socket.destroy();
-    },
-    get closed() {
-      return closed;
-    },
-  };
-}
-
-/**
- * Ends a socket after a last message, then destroys it. end() alone sends FIN but leaves the socket
- * half-open until the peer closes its side, and a peer that never does would hold a connection slot
- * for ever: destroy once the message is flushed, or after a grace period when the peer does not read.
- */
-function endThenDestroy(socket: Duplex, last?: Buffer): void {
-  const timer = setTimeout(() => socket.destroy(), REFUSAL_FLUSH_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  socket.end(last, () => socket.destroy());
-}
-
-async function serveConnection(
+function serveConnection(
   raw: Socket,
-  options: GatewayOptions,
-  stats: GatewayStats,
-  track: (socket: Duplex) => void,
-): Promise<void> {
-  const scope = connectionScope(track);
-  scope.own(raw);
-  raw.once('close', () => scope.closeAll());
-  // One deadline for the whole login, from accept until the session is piped to the backend.
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    stats.handshakeTimeouts++;
-    scope.closeAll();
-  }, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
-  deadline.unref();
-  raw.once('close', () => clearTimeout(deadline));
-  const connection: Connection = { client: raw };
-  try {
-    await handle(raw, connection, scope, options, stats, track);
-    clearTimeout(deadline);
-  } catch (error) {
-    if (timedOut) return;
-    if (error instanceof Refusal) {
-      stats[error.counter]++;
-      if (scope.closed) return;
-      // Read and drop whatever the client still sends (the rest of an oversized password, say): it
-      // can no longer fill memory, nor turn the close into a reset that loses the ErrorResponse.
-      connection.reader?.detach({ pause: false });
-      connection.client.resume();
-      endThenDestroy(connection.client, error.response);
-      return;
-    }
-    // Malformed input, a peer gone mid-login, more bytes than the protocol allows: PostgreSQL logs
-    // these (COMMERROR) and closes without a word, since the peer may not speak the protocol at all.
-    stats.protocolErrors++;
-    scope.closeAll();
-  }
-}
-
-/** The client side of a login: TCP, or TLS once negotiated, and the reader on it. */
-interface Connection {
-  client: Duplex;
-  reader?: PacketReader;
-}
-
-/** Runs one login; throws a Refusal to answer with an ErrorResponse, anything else to drop the connection. */
-async function handle(
-  raw: Socket,
-  connection: Connection,
-  scope: ConnectionScope,
   options: GatewayOptions,
   stats: GatewayStats,
   track: (socket: Duplex) => void,
 ): Promise<void> {
   const maxPasswordBytes = options.maxPasswordBytes ?? DEFAULT_MAX_PASSWORD_BYTES;
-  // The length word counts itself (4 bytes); a typed packet has one more byte, its type.
-  const largestPacket = Math.max(MAX_STARTUP_LENGTH, maxPasswordBytes + 5);
-  const reader = new PacketReader(raw, { maxBufferedBytes: largestPacket + HANDSHAKE_SLACK_BYTES });
-  connection.reader = reader;
-  let first: StartupPacket;
-  // The client may ask for TLS (SSLRequest) or GSS encryption first, then sends its real startup packet.
-  // PostgreSQL allows each request once (ProcessStartupPacket's ssl_done, gss_done): a repeat is read as a
-  // startup packet of protocol 1234.5679 or 1234.5680, which it does not support.
-  let sslDone = false;
-  let gssDone = false;
-  for (;;) {
-    first = parseOrRefuse(await reader.readUntyped(MAX_STARTUP_LENGTH));
-    if ((first.kind === 'ssl' && sslDone) || (first.kind === 'gssenc' && gssDone)) {
-      const { sqlState, message } = unsupportedProtocol(first.kind === 'ssl' ? SSL_REQUEST : GSSENC_REQUEST);
-      throw refusal(sqlState, message, 'protocolErrors');
-    }
-    if (first.kind === 'gssenc') {
-      gssDone = true;
-      connection.client.write('N');
-      continue;
-    }
-    if (first.kind === 'ssl') {
-      sslDone = true;
-      if (!options.secureContext) {
-        connection.client.write('N');
-        continue;
-      }
-      // Bytes sent before the 'S' would be read as plaintext although the client meant them encrypted.
-      if (reader.buffered > 0)
-        throw refusal('08P01', 'received unencrypted data after SSL request', 'protocolErrors');
-      reader.detach({ pause: false });
-      raw.write('S');
-      const tlsSocket = new TLSSocket(raw, { isServer: true, secureContext: options.secureContext });
-      scope.own(tlsSocket);
-      tlsSocket.once('close', () => scope.closeAll());
-      reader.attach(tlsSocket);
-      connection.client = tlsSocket;
-      gssDone = true; // no GSS encryption inside TLS
-      continue;
-    }
-    break;
-  }
-  const client = connection.client;
-  const encrypted = client !== raw;
+  return serveLogin(
+    raw,
+    {
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      // The length word counts itself (4 bytes); a typed packet has one more byte, its type.
+      largestPacket: Math.max(MAX_STARTUP_LENGTH, maxPasswordBytes + 5),
+      track,
+      count: (outcome) => stats[outcome]++,
+    },
+    (connection) => handle(connection, options, stats, track, maxPasswordBytes),
+  );
+}
+
+/** Runs one login; throws a LoginRefusal to answer with an ErrorResponse, anything else to drop the connection. */
+async function handle(
+  connection: ClientConnection,
+  options: GatewayOptions,
+  stats: GatewayStats,
+  track: (socket: Duplex) => void,
+  maxPasswordBytes: number,
+): Promise<void> {
+  const first = await acceptStartup(connection, { secureContext: options.secureContext });
+  const { raw, client, reader, scope } = connection;
 
   if (first.kind === 'cancel') {
     stats.cancelRequests++;
     // Cancel keys are the backend's own (its BackendKeyData was passed through), so forward as is. The
     // backend connection belongs to the gateway, not this client, which PostgreSQL closes at once.
-    const backend = connectToBackend(options.backend, () => endThenDestroy(backend, first.raw));
-    track(backend);
     endThenDestroy(client);
+    // A backend that cannot be reached has no query to cancel: the request is dropped, as by PostgreSQL.
+    const backend = await connectToServer(options.backend).catch(() => undefined);
+    if (backend) {
+      track(backend);
+      endThenDestroy(backend, first.raw);
+    }
     return;
   }
   const user = first.parameters.user as string;
   const database = first.parameters.database || user;
 
-  if (!encrypted && !options.allowInsecure) {
+  if (!first.encrypted && !options.allowInsecure) {
     // PostgreSQL's answer when pg_hba.conf (Azure: require_secure_transport=ON) allows only hostssl.
     throw refusal(
       '28000',
@@ -348,86 +222,42 @@ async function handle(
   }
 
   client.write(authenticationCleartextPassword());
-  let message: { type: string; body: Buffer };
-  try {
-    message = await reader.readTyped(maxPasswordBytes + 4);
-  } catch (error) {
-    if (!(error instanceof PacketLengthError)) throw error;
-    const text =
-      error.length > maxPasswordBytes + 4
-        ? `password packet too long (${error.length - 4} bytes; at most ${maxPasswordBytes} are accepted)`
-        : `invalid message length (${error.length})`;
-    throw refusal('08P01', text, 'protocolErrors');
-  }
-  if (message.type !== 'p') {
-    throw refusal(
-      '08P01',
-      `expected password response, got message type ${message.type.charCodeAt(0)}`,
-      'protocolErrors',
-    );
-  }
-  const verdict = await options.validator.check(user, passwordFromBody(message.body));
+  const password = await readPassword(reader, maxPasswordBytes);
+  const verdict = await options.validator.check(user, password);
   if (!verdict.ok) throw refusal(verdict.sqlState, verdict.message, 'loginsRejected');
   // The client may have left, or run out of time, while the token was checked: no backend login then.
   if (scope.closed) throw new Error('the client left during the login');
 
   const backend = await loginToBackend(options.backend, scope, verdict.role, database, first.parameters);
-  if (!backend.ok) throw new Refusal(backend.error, 'loginsRejected');
   stats.loginsAccepted++;
-  const pendingFromClient = reader.detach();
-  client.write(backend.greeting);
-  if (pendingFromClient.length > 0) backend.socket.write(pendingFromClient);
-  if (backend.pending.length > 0) client.write(backend.pending);
-  client.pipe(backend.socket);
-  backend.socket.pipe(client);
-  backend.socket.once('close', () => scope.closeAll());
-  client.resume();
-  backend.socket.resume();
+  pipeSession({
+    client,
+    clientReader: reader,
+    server: backend.socket,
+    serverReader: backend.reader,
+    greeting: backend.greeting,
+    scope,
+  });
 }
-
-/** Parses the first packet; a malformed one is answered as PostgreSQL does (FATAL, with its SQLSTATE). */
-function parseOrRefuse(packet: Buffer): StartupPacket {
-  try {
-    return parseStartupPacket(packet);
-  } catch (error) {
-    if (error instanceof StartupPacketError) throw refusal(error.sqlState, error.message, 'protocolErrors');
-    throw error;
-  }
-}
-
-type BackendLogin =
-  | { ok: true; socket: Socket; greeting: Buffer; pending: Buffer }
-  | { ok: false; error: Buffer };
 
 /**
  * Logs in to the backend as the role, collects its greeting (AuthenticationOk, ParameterStatus,
  * BackendKeyData, up to ReadyForQuery) to replay to the client, and runs the after-login SQL.
+ * Throws a LoginRefusal with the backend's own ErrorResponse, or one that says what went wrong.
  */
 async function loginToBackend(
   backend: GatewayBackend,
-  scope: ConnectionScope,
+  scope: ClientConnection['scope'],
   role: string,
   database: string,
   clientParameters: Record<string, string>,
-): Promise<BackendLogin> {
-  const socket = connectToBackend(backend);
-  socket.setNoDelay(true);
+): Promise<{ socket: Socket; reader: PacketReader; greeting: Buffer }> {
+  let socket: Socket;
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-      socket.once('close', () => reject(new Error('closed before it connected')));
-      // Owned by the client's connection: the deadline or the client leaving destroys it too.
-      scope.own(socket);
-    });
+    // Owned by the client's connection: the deadline or the client leaving destroys it too.
+    socket = await connectToServer(backend, scope);
   } catch (error) {
-    return {
-      ok: false,
-      error: fatalError(
-        '08006',
-        `the emulator's backend database is not reachable: ${(error as Error).message}`,
-      ),
-    };
+    throw backendRefusal(`the emulator's backend database is not reachable: ${(error as Error).message}`);
   }
   const parameters = backend.loginParameters(role, database);
   for (const name of PASSED_PARAMETERS) {
@@ -435,60 +265,33 @@ async function loginToBackend(
     if (value !== undefined) parameters[name] = value;
   }
   const reader = new PacketReader(socket);
-  socket.write(startupMessage(parameters));
   try {
-    return await readGreeting(backend, socket, reader, role);
-  } catch (error) {
-    return fail(
-      socket,
-      fatalError('08006', `the emulator's backend broke off the login: ${(error as Error).message}`),
-    );
-  }
-}
-
-async function readGreeting(
-  backend: GatewayBackend,
-  socket: Socket,
-  reader: PacketReader,
-  role: string,
-): Promise<BackendLogin> {
-  const greeting: Buffer[] = [];
-  for (;;) {
-    const message = await reader.readTyped(1 << 20);
-    const framed = typedMessage(message.type, message.body);
-    if (message.type === 'E') return fail(socket, framed);
-    if (message.type === 'R' && message.body.readInt32BE(0) !== 0) {
-      return fail(
-        socket,
-        fatalError(
-          '28000',
-          `the emulator's backend asked role "${role}" for a password; it must trust the gateway`,
-        ),
+    const login = await loginToServer(socket, reader, parameters);
+    if (!login.ok && login.kind === 'refused') throw new LoginRefusal(login.error, 'loginsRejected');
+    if (!login.ok) {
+      throw backendRefusal(
+        `the emulator's backend asked role "${role}" for a password; it must trust the gateway`,
+        '28000',
       );
     }
-    greeting.push(framed);
-    if (message.type === 'Z') break;
-  }
-  const sql = backend.afterLoginSql(role);
-  if (sql) {
-    socket.write(queryMessage(sql));
-    for (;;) {
-      const message = await reader.readTyped(1 << 20);
-      if (message.type === 'E') return fail(socket, typedMessage(message.type, message.body));
-      if (message.type === 'Z') break;
+    const sql = backend.afterLoginSql(role);
+    if (sql) {
+      socket.write(queryMessage(sql));
+      for (;;) {
+        const message = await reader.readTyped(1 << 20);
+        if (message.type === 'E')
+          throw new LoginRefusal(typedMessage(message.type, message.body), 'loginsRejected');
+        if (message.type === 'Z') break;
+      }
     }
+    return { socket, reader, greeting: login.greeting };
+  } catch (error) {
+    socket.destroy();
+    if (error instanceof LoginRefusal) throw error;
+    throw backendRefusal(`the emulator's backend broke off the login: ${(error as Error).message}`);
   }
-  return { ok: true, socket, greeting: Buffer.concat(greeting), pending: reader.detach() };
 }
 
-function fail(socket: Socket, error: Buffer): BackendLogin {
-  socket.destroy();
-  return { ok: false, error };
-}
-
-/** TCP, or the Unix socket `<host>/.s.PGSQL.<port>` when host is a directory (libpq's rule). */
-function connectToBackend(backend: GatewayBackend, onConnect?: () => void): Socket {
-  return backend.host.startsWith('/')
-    ? netConnect(join(backend.host, `.s.PGSQL.${backend.port}`), onConnect)
-    : netConnect(backend.port, backend.host, onConnect);
+function backendRefusal(message: string, sqlState = '08006'): LoginRefusal {
+  return new LoginRefusal(fatalError(sqlState, message), 'loginsRejected');
 }

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { type PacketLengthError, PacketReader, startupMessage } from 'pg-passwordless/wire';
 import { gatewayClientConfig, tryLogin } from '../../pg-passwordless/test/helpers/pg-client.ts';
 import { type Emulator, startEmulator } from '../src/index.ts';
-import { type PacketLengthError, PacketReader } from '../src/packet-reader.ts';
-import { startupMessage } from '../src/wire.ts';
 import {
   errorFields,
   mapLimit,

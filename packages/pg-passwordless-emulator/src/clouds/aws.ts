@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { quoteIdentifier } from 'pg-passwordless/wire';
 import type { Route } from '../identity-server.ts';
 import type { LoginCheck } from '../login-validator.ts';
 import { passwordFailed } from '../login-validator.ts';
 import { parseRdsToken, verifyRdsToken } from '../sigv4-verify.ts';
-import { quoteIdentifier } from '../wire.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
 
 export const AWS_CREDENTIALS_PATH = '/aws/credentials';

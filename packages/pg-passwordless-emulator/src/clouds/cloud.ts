@@ -1,7 +1,7 @@
+import { quoteIdentifier } from 'pg-passwordless/wire';
 import type { Backend } from '../backend.ts';
 import type { Route } from '../identity-server.ts';
 import type { LoginValidator } from '../login-validator.ts';
-import { quoteIdentifier } from '../wire.ts';
 
 export type CloudName = 'azure' | 'aws' | 'gcp';
 

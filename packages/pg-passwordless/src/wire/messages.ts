@@ -1,6 +1,7 @@
 /**
- * The few PostgreSQL wire-protocol messages the gateway speaks itself (protocol 3.0, "Message Formats"
- * in the PostgreSQL docs). Everything after login is passed through untouched.
+ * The few PostgreSQL wire-protocol messages that the proxy and the emulator's gateway speak themselves
+ * (protocol 3.0, "Message Formats" in the PostgreSQL docs). Everything after login passes through
+ * untouched.
  */
 
 export const PROTOCOL_3_0 = 196608;
@@ -79,7 +80,7 @@ export function parseStartupPacket(packet: Buffer): StartupPacket {
   return { kind: 'startup', parameters, raw: packet };
 }
 
-/** Encodes a StartupMessage (used to log in to the backend as the mapped role). */
+/** Encodes a StartupMessage (what a client sends first, after any SSLRequest). */
 export function startupMessage(parameters: Record<string, string>): Buffer {
   const body = Buffer.from(
     `${Object.entries(parameters)
@@ -124,9 +125,45 @@ export function authenticationCleartextPassword(): Buffer {
  * // 28P01 password authentication failed for user "app"
  * server.close();
  */
-export function fatalError(sqlState: string, message: string): Buffer {
-  const fields = [`SFATAL`, `VFATAL`, `C${sqlState}`, `M${message}`].map((field) => `${field}\0`).join('');
+export function fatalError(sqlState: string, message: string, hint?: string): Buffer {
+  const fields = [`SFATAL`, `VFATAL`, `C${sqlState}`, `M${message}`, ...(hint ? [`H${hint}`] : [])]
+    .map((field) => `${field}\0`)
+    .join('');
   return typedMessage('E', Buffer.from(`${fields}\0`, 'utf8'));
+}
+
+/**
+ * The fields of an ErrorResponse or NoticeResponse body by their code: S severity, C SQLSTATE,
+ * M message, H hint, ...
+ *
+ * @example
+ * const message = fatalError('28P01', 'password authentication failed for user "app"');
+ * console.log(errorFields(message.subarray(5)).C); // 28P01
+ */
+export function errorFields(body: Buffer): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const field of body.toString('utf8').split('\0')) {
+    if (field !== '') fields[field.slice(0, 1)] = field.slice(1);
+  }
+  return fields;
+}
+
+/** AuthenticationOk: the login succeeded; ParameterStatus, BackendKeyData and ReadyForQuery follow. */
+export function authenticationOk(): Buffer {
+  return typedMessage('R', Buffer.alloc(4));
+}
+
+/** The 8-byte SSLRequest: length 8, code 80877103 (1234.5679). The server answers `S` or `N`. */
+export function sslRequest(): Buffer {
+  const packet = Buffer.alloc(8);
+  packet.writeInt32BE(8, 0);
+  packet.writeInt32BE(SSL_REQUEST, 4);
+  return packet;
+}
+
+/** A PasswordMessage: the answer to a cleartext (or MD5) authentication request. */
+export function passwordMessage(password: string): Buffer {
+  return typedMessage('p', Buffer.from(`${password}\0`, 'utf8'));
 }
 
 /** A simple Query message. */
