@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ConnectionTarget, Env } from '../core/connection-url.ts';
 import type { TokenHandle } from '../core/contract.ts';
 import { PasswordlessError, printable } from '../core/errors.ts';
-import type { DriverTls } from '../core/tls.ts';
+import { buildTlsOptions, type DriverTls } from '../core/tls.ts';
 import { resolveConnection, type Settings } from '../index.ts';
 
 /** The clouds `--cloud` can switch on without any environment variable. */
@@ -24,6 +24,8 @@ export interface CliConnection {
    * absolute), PEM held only in memory (the RDS bundle), or `system` (the platform's roots).
    */
   ca: { file: string } | { pem: string } | 'system' | 'none';
+  /** The TLS options the library's drivers use (`false`: no TLS, allowed for a loopback emulator only). */
+  tls: DriverTls;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function resolveCliConnection(options: {
   const url = options.url ?? env.DATABASE_URL ?? '';
   const settings: Settings = { env };
   if (options.cloud) settings[options.cloud] = { enabled: true };
-  const { target, params } = await resolveConnection(url, settings);
+  const { target, params, settings: resolved } = await resolveConnection(url, settings);
   const password = params.password;
   if (!password) {
     throw new PasswordlessError(
@@ -73,6 +75,7 @@ export async function resolveCliConnection(options: {
     token: params.token,
     sslmode: libpqSslMode(target.params.sslmode || env.PGSSLMODE || 'verify-full'),
     ca: caInUse(target, env, params.ssl),
+    tls: params.ssl ?? buildTlsOptions(target, resolved.tls, resolved.env),
   };
 }
 

@@ -9,6 +9,7 @@ Commands:
   doctor      walk the path to the database step by step and say what works and what to fix
   emulator    run the local cloud (identity endpoints + PostgreSQL gateway) for tests and demos;
               needs the package pg-passwordless-emulator (npm install --save-dev pg-passwordless-emulator)
+  proxy       a local PostgreSQL endpoint that logs each client in with a current token (pgAdmin, ...)
   token       print a current token for the target (PGPASSWORD="$(pg-passwordless token)" psql)
   exec        run a command with the connection and a password file kept current (-- psql, pgbench, ...)
   help        show this help
@@ -35,6 +36,11 @@ async function main(argv: string[]): Promise<number> {
       const emulator = await loadPeer<EmulatorCli>('pg-passwordless-emulator', '`pg-passwordless emulator`');
       return emulator.runEmulatorCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
+    case 'proxy':
+      return (await import('./proxy-command.ts')).runProxyCommand(rest, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
     case 'token':
       return runTokenCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     case 'exec':

@@ -151,10 +151,26 @@ export function pipeSession(session: {
   client.write(session.greeting);
   if (pendingFromClient.length > 0) server.write(pendingFromClient);
   if (pendingFromServer.length > 0) client.write(pendingFromServer);
-  client.pipe(server);
-  server.pipe(client);
+  forward(client, server);
+  forward(server, client);
   server.once('close', () => scope.closeAll());
   client.once('close', () => scope.closeAll());
   client.resume();
   server.resume();
+}
+
+/**
+ * Passes each chunk on as it comes, pausing the source while the destination's buffer is full. What
+ * `pipe()` does, minus its bookkeeping: a session forwards one small chunk per message, so the
+ * per-chunk cost is the proxy's cost.
+ */
+function forward(from: Duplex, to: Duplex): void {
+  const resume = () => from.resume();
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', resume);
+    }
+  });
+  from.once('end', () => to.end());
 }

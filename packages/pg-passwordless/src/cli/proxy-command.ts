@@ -1,0 +1,206 @@
+import { PasswordlessError, printable } from '../core/errors.ts';
+import {
+  DEFAULT_LISTEN,
+  describeListenAddress,
+  isLoopback,
+  type ListenAddress,
+  parseListenAddress,
+} from '../proxy/listen-address.ts';
+import { readLocalPassword } from '../proxy/local-password.ts';
+import { type RunningProxy, startProxy } from '../proxy/proxy.ts';
+import type { Upstream } from '../proxy/upstream.ts';
+import { type CliCloud, type CliConnection, parseCloud, resolveCliConnection } from './connection.ts';
+
+const PROXY_HELP = `Usage: pg-passwordless proxy [URL] [options]
+
+A local PostgreSQL endpoint for tools that keep connections open or cannot run a command first
+(pgAdmin, DBeaver, Grafana, Prisma Studio, an app that only takes a URL). Each client connection gets
+its own connection to the server (URL, else DATABASE_URL, else PGHOST and friends), logged in with a
+current token over verified TLS; then bytes pass through untouched. Tokens come from one cache: a
+hundred clients connecting at once cost one identity request.
+
+Clients connect without TLS to the local address (sslmode=disable) as the URL's role:
+
+  pg-passwordless proxy postgresql://orders-api@db.example.com/orders &
+  psql "postgresql://orders-api@127.0.0.1:5432/orders?sslmode=disable"
+
+Anyone who can connect to the listener works as this workload's identity: it listens on loopback by
+default, and on another address only with a local password.
+
+Options:
+  --listen ADDR               where to listen: HOST:PORT, PORT (on 127.0.0.1) or a folder for a Unix
+                              socket .s.PGSQL.<port> only this user can open (default ${DEFAULT_LISTEN})
+  --unix-port PORT            the port in the Unix socket's name (default 5432)
+  --local-password-file FILE  clients must send the first line of FILE (mode 0600) as their password;
+                              required to listen on an address that is not loopback
+  --shutdown-grace SECONDS    on SIGTERM or SIGINT, stop accepting and let sessions finish for this
+                              long, then close them (default 10; a second signal closes at once)
+  --cloud NAME                switch on the azure, aws or gcp plugin (else PG_PASSWORDLESS_ENABLED=true
+                              and PG_PASSWORDLESS_<CLOUD>_ENABLED=true choose)
+  -h, --help                  show this help`;
+
+export interface ProxyArgs {
+  url: string | undefined;
+  listen: string;
+  unixPort: number;
+  localPasswordFile: string | undefined;
+  shutdownGraceMs: number;
+  cloud: CliCloud | undefined;
+  help: boolean;
+}
+
+/**
+ * Parses `pg-passwordless proxy`'s arguments; throws PasswordlessError(CONFIG_INVALID) on bad input.
+ *
+ * @example
+ * const args = parseProxyArgs(['postgresql://app@db.example.com/orders', '--listen', '6432']);
+ * console.log(args.listen, args.shutdownGraceMs); // 6432 10000
+ */
+export function parseProxyArgs(args: string[]): ProxyArgs {
+  const parsed: ProxyArgs = {
+    url: undefined,
+    listen: DEFAULT_LISTEN,
+    unixPort: 5432,
+    localPasswordFile: undefined,
+    shutdownGraceMs: 10_000,
+    cloud: undefined,
+    help: false,
+  };
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] as string;
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? split(arg) : [arg, undefined];
+    const value = () => inline ?? requiredValue(name, args[++index]);
+    if (name === '-h' || name === '--help') parsed.help = true;
+    else if (name === '--listen') parsed.listen = value();
+    else if (name === '--unix-port') parsed.unixPort = number(name, value(), 1, 65_535);
+    else if (name === '--local-password-file') parsed.localPasswordFile = value();
+    else if (name === '--shutdown-grace') parsed.shutdownGraceMs = number(name, value(), 0, 86_400) * 1_000;
+    else if (name === '--cloud') parsed.cloud = parseCloud(value());
+    else if (!arg.startsWith('-') && parsed.url === undefined) parsed.url = arg;
+    else {
+      throw new PasswordlessError('CONFIG_INVALID', `Unknown argument ${printable(arg)} for "proxy".`, {
+        hint: 'Run "pg-passwordless proxy --help".',
+      });
+    }
+  }
+  return parsed;
+}
+
+function split(arg: string): [string, string] {
+  const at = arg.indexOf('=');
+  return [arg.slice(0, at), arg.slice(at + 1)];
+}
+
+function requiredValue(name: string, value: string | undefined): string {
+  if (value === undefined || value === '') {
+    throw new PasswordlessError('CONFIG_INVALID', `${name} needs a value.`, {
+      hint: 'Run "pg-passwordless proxy --help".',
+    });
+  }
+  return value;
+}
+
+function number(name: string, value: string, min: number, max: number): number {
+  const parsed = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || parsed < min || parsed > max) {
+    throw new PasswordlessError(
+      'CONFIG_INVALID',
+      `${name} must be a number from ${min} to ${max}, not ${printable(value)}.`,
+      {
+        hint: 'Run "pg-passwordless proxy --help".',
+      },
+    );
+  }
+  return parsed;
+}
+
+type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+/**
+ * `pg-passwordless proxy [URL] [--listen ADDR] [--local-password-file FILE]`: serves until SIGTERM or
+ * SIGINT, then shuts down within the grace period. Resolves with the exit code.
+ */
+export async function runProxyCommand(args: string[], io: Io): Promise<number> {
+  const options = parseProxyArgs(args);
+  if (options.help) {
+    io.stdout.write(`${PROXY_HELP}\n`);
+    return 0;
+  }
+  const listen = parseListenAddress(options.listen, options.unixPort);
+  const localPassword = options.localPasswordFile ? readLocalPassword(options.localPasswordFile) : undefined;
+  if (listen.kind === 'tcp' && localPassword === undefined && !(await isLoopback(listen.host))) {
+    throw new PasswordlessError(
+      'CONFIG_INVALID',
+      `Refusing to listen on ${listen.host} without a local password: anyone who reaches it would work as this identity.`,
+      {
+        hint: 'Listen on loopback (--listen 127.0.0.1:5432), or add --local-password-file FILE (mode 0600).',
+      },
+    );
+  }
+  const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud });
+  // A first token now: a proxy that cannot get one says so at start, not at the first client's login.
+  await connection.getToken();
+  const log = (line: string) => io.stderr.write(`pg-passwordless proxy: ${line}\n`);
+  const proxy = await startProxy({
+    listen,
+    localPassword,
+    log,
+    upstream: upstreamFor(connection),
+  });
+  const { host, port, database } = connection.target;
+  io.stdout.write(
+    `pg-passwordless proxy: listening on ${describeListenAddress(proxy.address)} for ${connection.user}@${host}:${port}/${database ?? connection.user}\n` +
+      `connect with: ${localUrl(proxy.address, connection.user, database)}\n`,
+  );
+  return waitForShutdown(proxy, options.shutdownGraceMs, log);
+}
+
+/** The proxy's upstream: the resolved target, its role and TLS options, and the library's token cache. */
+export function upstreamFor(connection: CliConnection): Upstream {
+  const { token } = connection;
+  return {
+    host: connection.target.host,
+    port: connection.target.port,
+    user: connection.user,
+    database: connection.target.database,
+    tls: connection.tls,
+    getToken: connection.getToken,
+    ...(token ? { invalidate: () => token.invalidate() } : {}),
+  };
+}
+
+/** The URL a local client uses: no TLS to the proxy (loopback or a Unix socket), the proxy's role. */
+export function localUrl(address: ListenAddress, user: string, database: string | undefined): string {
+  const path = `/${encodeURIComponent(database ?? user)}`;
+  if (address.kind === 'unix') {
+    return `postgresql://${encodeURIComponent(user)}@${path}?host=${address.folder}&port=${address.port}`;
+  }
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `postgresql://${encodeURIComponent(user)}@${host}:${address.port}${path}?sslmode=disable`;
+}
+
+function waitForShutdown(proxy: RunningProxy, graceMs: number, log: (line: string) => void): Promise<number> {
+  return new Promise((resolve) => {
+    let closing = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (closing) {
+        log(`${signal} again: closing the remaining sessions now`);
+        void proxy.close(0);
+        return;
+      }
+      closing = true;
+      const open = proxy.stats().active;
+      log(
+        `${signal}: not accepting new connections; ${open} open, closing them in ${graceMs / 1000} s at the latest`,
+      );
+      void proxy.close(graceMs).then(({ closedAtDeadline }) => {
+        if (closedAtDeadline > 0) log(`closed ${closedAtDeadline} sessions still open at the deadline`);
+        for (const name of SIGNALS) process.removeListener(name, onSignal);
+        resolve(0);
+      });
+    };
+    for (const name of SIGNALS) process.on(name, onSignal);
+  });
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];

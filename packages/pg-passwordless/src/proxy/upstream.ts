@@ -1,0 +1,168 @@
+import { isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
+import { describeError, PasswordlessError } from '../core/errors.ts';
+import {
+  type ConnectionScope,
+  connectToServer,
+  endThenDestroy,
+  fatalError,
+  LoginRefusal,
+  loginToServer,
+  PacketReader,
+  startTls,
+} from '../wire/index.ts';
+
+/** The server the proxy logs in to, as whom, and how it verifies TLS (`false`: no TLS, loopback tests only). */
+export interface Upstream {
+  host: string;
+  port: number;
+  user: string;
+  /** The database when the client names none. */
+  database: string | undefined;
+  tls: ConnectionOptions | false;
+  /** The current token (the library's cache: one identity request however many clients connect). */
+  getToken(): Promise<string>;
+  /** Drops a refused token and fetches past the SDK's cache; absent for a plugin with no cache handle. */
+  invalidate?(): Promise<{ renewed: boolean }>;
+}
+
+/** A logged-in upstream session, ready to be piped to its client. */
+export interface UpstreamSession {
+  socket: Duplex;
+  reader: PacketReader;
+  greeting: Buffer;
+  /** BackendKeyData's body: the key a CancelRequest for this session carries. */
+  backendKey: Buffer | undefined;
+  /** The address this session reached (an IP when the host name has several), for its cancel requests. */
+  remote: { host: string; port: number };
+}
+
+/** The SQLSTATEs of a refused login: the token may be the reason, so it is renewed once. */
+const LOGIN_REFUSED = new Set(['28000', '28P01']);
+/**
+ * A refused login renews the token at most this often: a token revoked or rotated early is replaced
+ * at once, but a role that is missing or not mapped would otherwise cost an identity request per login.
+ */
+const RENEWAL_INTERVAL_MS = 30_000;
+
+/**
+ * Opens upstream sessions: TCP, verified TLS (resuming the last TLS session, so a login per
+ * transaction skips most of the handshake), then a login with the current token. A refusal is
+ * retried once with a renewed token when the token may be the cause; what the client gets otherwise
+ * is the server's own ErrorResponse, or a FATAL one saying what failed and what to do.
+ */
+export class UpstreamConnector {
+  readonly #upstream: Upstream;
+  #tlsSession: Buffer | undefined;
+  #lastRenewalMs = Number.NEGATIVE_INFINITY;
+  /** Logins retried with a renewed token. */
+  renewals = 0;
+
+  constructor(upstream: Upstream) {
+    this.#upstream = upstream;
+  }
+
+  async open(clientParameters: Record<string, string>, scope: ConnectionScope): Promise<UpstreamSession> {
+    const { user, database } = this.#upstream;
+    // Whatever the client set at startup (application_name, options, DateStyle, replication, ...) is
+    // passed on; the role is the proxy's, and so is the database when the client names none.
+    const parameters = {
+      ...clientParameters,
+      user,
+      database: clientParameters.database || database || user,
+    };
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.#token();
+      const session = await this.#connect(scope);
+      const login = await loginToServer(session.socket, session.reader, parameters, () => token).catch(
+        (error: unknown) => {
+          session.socket.destroy();
+          throw upstreamFailure(`the server broke off the login: ${describeError(error)}`);
+        },
+      );
+      if (login.ok) return { ...session, greeting: login.greeting, backendKey: login.backendKey };
+      session.socket.destroy();
+      if (login.kind === 'authentication') {
+        throw upstreamFailure(
+          `the server asked for authentication method ${login.method}, not for a password (cleartext), which token logins use`,
+          'Check that the server has Entra ID / IAM authentication on for this role (Azure: pgaadauth; RDS: rds_iam; Cloud SQL: an IAM user).',
+        );
+      }
+      if (attempt === 0 && LOGIN_REFUSED.has(login.fields.C ?? '') && (await this.#renewToken())) continue;
+      throw new LoginRefusal(login.error, 'loginsRejected');
+    }
+  }
+
+  /** Sends a CancelRequest to the address the session reached, over TLS as the session was. */
+  async cancel(remote: { host: string; port: number }, request: Buffer): Promise<void> {
+    const socket = await connectToServer(remote);
+    socket.on('error', () => socket.destroy());
+    const channel = this.#upstream.tls === false ? socket : await startTls(socket, this.#tlsOptions());
+    endThenDestroy(channel, request);
+  }
+
+  async #token(): Promise<string> {
+    try {
+      return await this.#upstream.getToken();
+    } catch (error) {
+      // The hint goes in its own field of the ErrorResponse, where psql and pgAdmin show it as one.
+      const hint = error instanceof PasswordlessError ? error.hint : undefined;
+      const text = describeError(error).split('\nHint: ')[0];
+      throw upstreamFailure(`no token for the login: ${text}`, hint);
+    }
+  }
+
+  async #renewToken(): Promise<boolean> {
+    const now = Date.now();
+    if (!this.#upstream.invalidate || now - this.#lastRenewalMs < RENEWAL_INTERVAL_MS) return false;
+    this.#lastRenewalMs = now;
+    const { renewed } = await this.#upstream.invalidate().catch(() => ({ renewed: false }));
+    if (renewed) this.renewals++;
+    return renewed;
+  }
+
+  async #connect(scope: ConnectionScope): Promise<Omit<UpstreamSession, 'greeting' | 'backendKey'>> {
+    const { host, port } = this.#upstream;
+    let socket: Socket;
+    try {
+      socket = await connectToServer({ host, port }, scope);
+    } catch (error) {
+      throw upstreamFailure(
+        `cannot reach the server ${host}:${port}: ${describeError(error)}`,
+        'Run `pg-passwordless doctor` with the same URL: it checks DNS, TCP, TLS and the login step by step.',
+      );
+    }
+    const remote = { host: socket.remoteAddress ?? host, port: socket.remotePort ?? port };
+    if (this.#upstream.tls === false) return { socket, reader: new PacketReader(socket), remote };
+    try {
+      const secure = await startTls(socket, this.#tlsOptions(), scope);
+      secure.once('session', (session: Buffer) => {
+        this.#tlsSession = session;
+      });
+      return { socket: secure, reader: new PacketReader(secure), remote };
+    } catch (error) {
+      socket.destroy();
+      throw upstreamFailure(
+        `TLS to ${host}:${port} failed: ${describeError(error)}`,
+        'The proxy verifies the server as libpq’s verify-full does; set sslrootcert in the URL (or PGSSLROOTCERT) to the CA that signed it.',
+      );
+    }
+  }
+
+  #tlsOptions(): ConnectionOptions {
+    const { host } = this.#upstream;
+    // Node refuses an IP address as SNI (RFC 6066); `host` still names what the certificate must match.
+    return {
+      ...(this.#upstream.tls as ConnectionOptions),
+      host,
+      ...(isIP(host) ? {} : { servername: host }),
+      ...(this.#tlsSession ? { session: this.#tlsSession } : {}),
+    };
+  }
+}
+
+/** What the client sees when the proxy could not log in for it: SQLSTATE 08001 (could not connect). */
+function upstreamFailure(message: string, hint?: string): LoginRefusal {
+  return new LoginRefusal(fatalError('08001', `pg-passwordless proxy: ${message}`, hint), 'loginsRejected');
+}

@@ -1,0 +1,249 @@
+// The proxy in process, against the emulator (Azure): the token cache behind it, cancel routing,
+// token renewal, TLS verification, shutdown, and a seeded fuzz of its login. The CLI's own tests
+// (test/cli/proxy.test.ts) run it as users do.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect as netConnect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
+import { fuzzWireEndpoint } from '../../../pg-passwordless-emulator/test/helpers/wire-fuzz.ts';
+import { resolveCliConnection } from '../../src/cli/connection.ts';
+import { upstreamFor } from '../../src/cli/proxy-command.ts';
+import { type ProxyOptions, type RunningProxy, startProxy } from '../../src/proxy/proxy.ts';
+import type { Upstream } from '../../src/proxy/upstream.ts';
+
+const HANDSHAKE_TIMEOUT_MS = 2_000;
+
+describe('pg-passwordless proxy (in process, Azure)', () => {
+  let emulator: Emulator;
+  let upstream: Upstream;
+  const proxies: RunningProxy[] = [];
+
+  before(async () => {
+    emulator = await startEmulator({ cloud: 'azure' });
+    // @azure/identity reads its endpoint from process.env; this file runs in a process of its own.
+    Object.assign(process.env, emulator.env);
+    upstream = upstreamFor(await resolveCliConnection({ env: emulator.env }));
+  });
+  after(async () => {
+    for (const proxy of proxies) await proxy.close();
+    await emulator?.stop();
+  });
+
+  async function proxyWith(options: Partial<ProxyOptions> = {}): Promise<RunningProxy> {
+    const proxy = await startProxy({
+      listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      upstream,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      ...options,
+    });
+    proxies.push(proxy);
+    return proxy;
+  }
+
+  const clientOf = (proxy: RunningProxy, extra: pg.ClientConfig = {}) => {
+    const address = proxy.address as { host: string; port: number };
+    const client = new pg.Client({
+      host: address.host,
+      port: address.port,
+      user: 'orders-api',
+      database: 'postgres',
+      ssl: false,
+      ...extra,
+    });
+    client.on('error', () => {});
+    return client;
+  };
+
+  it('100 clients connecting at once, with no token cached yet, cost one identity request', async () => {
+    const proxy = await proxyWith();
+    const before = emulator.counters().tokensIssued;
+    const clients = Array.from({ length: 100 }, () => clientOf(proxy));
+    await Promise.all(clients.map((client) => client.connect()));
+    const roles = await Promise.all(clients.map((client) => client.query('select current_user as role')));
+    await Promise.all(clients.map((client) => client.end()));
+    assert.deepEqual(new Set(roles.map((result) => result.rows[0].role)), new Set(['orders-api']));
+    assert.equal(emulator.counters().tokensIssued - before, 1, 'one token for all 100 logins');
+    assert.equal(proxy.stats().sessions, 100);
+  });
+
+  it('passes the client’s startup parameters on, and takes its database', async () => {
+    const proxy = await proxyWith();
+    const client = clientOf(proxy, { application_name: 'reporting-job' });
+    await client.connect();
+    const { rows } = await client.query(
+      "select current_setting('application_name') as app, current_database() as db",
+    );
+    await client.end();
+    assert.deepEqual(rows[0], { app: 'reporting-job', db: 'postgres' });
+  });
+
+  it('routes a cancel request to the session that holds its key, and drops unknown keys', async () => {
+    const proxy = await proxyWith();
+    const client = clientOf(proxy);
+    await client.connect();
+    const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+    const [{ pid }] = (await client.query('select pg_backend_pid() as pid')).rows;
+    assert.equal(processID, pid, 'the client holds the upstream session’s own key');
+
+    // An unknown key first: the proxy forwards nothing, the query runs on.
+    const sleeping = client.query('select pg_sleep(30)');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sendCancel(proxy, processID, secretKey ^ 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(proxy.stats().cancelsDropped, 1);
+
+    const startedAt = Date.now();
+    await sendCancel(proxy, processID, secretKey);
+    await assert.rejects(sleeping, (error: { code?: string }) => error.code === '57014');
+    assert.ok(Date.now() - startedAt < 10_000, 'cancelled, not run to its end');
+    assert.equal(proxy.stats().cancelsForwarded, 1);
+    assert.equal((await client.query('select 1 as one')).rows[0].one, 1, 'the session goes on');
+    await client.end();
+  });
+
+  it('a server certificate that does not verify: the client gets 08001 with the TLS error and a hint', async () => {
+    // The system roots, which do not hold the emulator's CA.
+    const proxy = await proxyWith({ upstream: { ...upstream, tls: { rejectUnauthorized: true } } });
+    const client = clientOf(proxy);
+    await assert.rejects(client.connect(), (error: { code?: string; message: string; hint?: string }) => {
+      assert.equal(error.code, '08001');
+      assert.match(error.message, /TLS to 127\.0\.0\.1:\d+ failed/);
+      assert.match(error.hint ?? '', /sslrootcert/);
+      return true;
+    });
+  });
+
+  it('a role other than the proxy’s is refused with the role to use', async () => {
+    const proxy = await proxyWith();
+    await assert.rejects(
+      clientOf(proxy, { user: 'someone-else' }).connect(),
+      (error: { code?: string; message: string; hint?: string }) => {
+        assert.equal(error.code, '28000');
+        assert.match(error.message, /logs in as role "orders-api" only, not "someone-else"/);
+        assert.match(error.hint ?? '', /orders-api/);
+        return true;
+      },
+    );
+  });
+
+  it('close(grace): stops accepting at once, lets a session finish, then closes the rest', async () => {
+    const proxy = await proxyWith();
+    const client = clientOf(proxy);
+    await client.connect();
+    const closing = proxy.close(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await assert.rejects(clientOf(proxy).connect(), 'no new connections');
+    assert.equal((await client.query('select 1 as one')).rows[0].one, 1, 'the open session still works');
+    await client.end();
+    assert.deepEqual(await closing, { closedAtDeadline: 0 });
+
+    const stubborn = await proxyWith();
+    const holder = clientOf(stubborn);
+    await holder.connect();
+    const ended = new Promise((resolve) => holder.once('end', resolve));
+    assert.deepEqual(await stubborn.close(300), { closedAtDeadline: 1 });
+    await ended;
+  });
+
+  it('a seeded fuzz of the login leaves it serving (local password on, so every login phase is reached)', async (t) => {
+    const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+    t.diagnostic(`seed ${seed} (FUZZ_SEED=${seed} replays it)`);
+    const localPassword = randomBytes(24).toString('base64url');
+    const proxy = await proxyWith({ localPassword });
+    const address = proxy.address as { host: string; port: number };
+    const validLogin = async () => {
+      const client = clientOf(proxy, { password: localPassword });
+      try {
+        await client.connect();
+        assert.equal((await client.query('select 1 as one')).rows[0].one, 1);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    };
+    const report = await fuzzWireEndpoint({
+      host: address.host,
+      port: address.port,
+      user: 'orders-api',
+      validLogin,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      seed,
+      cases: 200,
+      validLogins: 200,
+      loginConcurrency: 20,
+    });
+    t.diagnostic(`${report.cases} cases ${JSON.stringify(report.byKind)} in ${report.durationMs} ms`);
+    assert.deepEqual(report.failures, [], `seed ${seed}: ${report.failures.length} broken expectations`);
+    assert.equal(report.validLogins, 200, `seed ${seed}`);
+    const stats = proxy.stats();
+    assert.ok(stats.handshakeTimeouts > 0, `seed ${seed}: slow clients were cut: ${JSON.stringify(stats)}`);
+    assert.ok(stats.loginsRejected > 0 && stats.protocolErrors > 0, `seed ${seed}: ${JSON.stringify(stats)}`);
+    await validLogin();
+  });
+  // Last: the emulator refuses the revoked token from here on.
+  it('a revoked token: MSAL hands the same one back, so the server’s refusal reaches the client as it is', async () => {
+    const proxy = await proxyWith();
+    const first = clientOf(proxy);
+    await first.connect();
+    await first.end();
+    assert.ok(emulator.revokeAcceptedTokens() > 0);
+    await assert.rejects(clientOf(proxy).connect(), (error: { code?: string }) => error.code === '28P01');
+    // MSAL answers from its process-wide cache, with no way past it: no renewed token, no retry.
+    assert.equal(proxy.stats().tokenRenewals, 0);
+  });
+});
+
+describe('pg-passwordless proxy (in process, AWS): a revoked token is renewed once', () => {
+  let emulator: Emulator;
+  let proxy: RunningProxy;
+  before(async () => {
+    emulator = await startEmulator({ cloud: 'aws' });
+    Object.assign(process.env, emulator.env);
+    const upstream = upstreamFor(await resolveCliConnection({ env: emulator.env }));
+    proxy = await startProxy({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, upstream });
+  });
+  after(async () => {
+    await proxy?.close();
+    await emulator?.stop();
+  });
+
+  it('the next login after the revocation renews the token and succeeds', async () => {
+    const { host, port } = proxy.address as { host: string; port: number };
+    const connect = async () => {
+      const client = new pg.Client({
+        host,
+        port,
+        user: emulator.env.PGUSER,
+        database: 'postgres',
+        ssl: false,
+      });
+      await client.connect();
+      const { rows } = await client.query('select current_user as role');
+      await client.end();
+      return rows[0].role;
+    };
+    assert.equal(await connect(), emulator.env.PGUSER);
+    const before = emulator.counters().tokensIssued;
+    assert.ok(emulator.revokeAcceptedTokens() > 0);
+    assert.equal(await connect(), emulator.env.PGUSER);
+    assert.equal(proxy.stats().tokenRenewals, 1);
+    assert.equal(emulator.counters().tokensIssued - before, 1, 'new credentials from the endpoint');
+  });
+});
+
+/** A CancelRequest as libpq sends it: length 16, code 80877102, process id, secret key. */
+function sendCancel(proxy: RunningProxy, processId: number, secretKey: number): Promise<void> {
+  const address = proxy.address as { host: string; port: number };
+  const packet = Buffer.alloc(16);
+  packet.writeInt32BE(16, 0);
+  packet.writeInt32BE(80877102, 4);
+  packet.writeInt32BE(processId, 8);
+  packet.writeInt32BE(secretKey | 0, 12);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(address.port, address.host, () => socket.end(packet));
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+    socket.resume();
+  });
+}
