@@ -1,0 +1,242 @@
+// `pg-passwordless proxy`: the bin as a user runs it, against the emulator, with real psql. Clients
+// use exactly the URL the proxy prints; no token goes to them at all.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-emulator';
+import { localUrl, parseProxyArgs } from '../../src/cli/proxy-command.ts';
+import { isLoopback, parseListenAddress } from '../../src/proxy/listen-address.ts';
+import { cleanEnv } from '../helpers/run-scenario.ts';
+import { type RunningCli, runCli, runProgram, startCli } from './run-cli.ts';
+
+/** Starts the proxy on a free port and returns it with the URL it printed for clients. */
+async function startProxyCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ proxy: RunningCli; url: string }> {
+  const proxy = startCli(['proxy', ...args], env, 120_000);
+  await proxy.waitFor('connect with: ');
+  const url = /connect with: (\S+)/.exec(proxy.stdout())?.[1] as string;
+  return { proxy, url };
+}
+
+/** psql with nothing of the emulator's environment: all it knows is the URL. */
+const psql = (url: string, sql: string, env: Record<string, string> = {}) =>
+  runProgram('psql', ['-X', '-At', '-d', url, '-c', sql], env);
+
+async function stop(proxy: RunningCli) {
+  proxy.child.kill('SIGTERM');
+  return proxy.done;
+}
+
+describe('pg-passwordless proxy (Azure)', () => {
+  let emulator: Emulator;
+  let folder: string;
+  before(async () => {
+    emulator = await startEmulator({ cloud: 'azure' });
+    folder = mkdtempSync(join(tmpdir(), 'proxy-test-'));
+  });
+  after(async () => {
+    await emulator?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('psql logs in through the printed URL, with no password and no TLS to the proxy', async () => {
+    const { proxy, url } = await startProxyCli(['--listen', '127.0.0.1:0'], emulator.env);
+    assert.match(url, /^postgresql:\/\/orders-api@127\.0\.0\.1:\d+\/postgres\?sslmode=disable$/);
+    assert.match(proxy.stdout(), /listening on 127\.0\.0\.1:\d+ for orders-api@127\.0\.0\.1:\d+\/postgres/);
+    const result = await psql(url, 'select current_user');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'orders-api');
+    const stopped = await stop(proxy);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.match(stopped.stderr, /SIGTERM: not accepting new connections/);
+  });
+
+  it('psql’s Ctrl-C cancels the query on the right upstream session', async () => {
+    const { proxy, url } = await startProxyCli(['--listen', '127.0.0.1:0'], emulator.env);
+    const running = startProgram('psql', ['-X', '-At', '-d', url, '-c', 'select pg_sleep(30)']);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const startedAt = Date.now();
+    running.child.kill('SIGINT');
+    const result = await running.done;
+    assert.match(result.stderr, /canceling statement due to user request/);
+    assert.ok(Date.now() - startedAt < 10_000, 'cancelled, not run to its end');
+    await stop(proxy);
+  });
+
+  it('a Unix socket only this user can open: psql -h <folder>', async () => {
+    const { proxy, url } = await startProxyCli(['--listen', folder, '--unix-port', '6543'], emulator.env);
+    assert.equal(url, `postgresql://orders-api@/postgres?host=${folder}&port=6543`);
+    const socket = join(folder, '.s.PGSQL.6543');
+    assert.equal((statSync(socket).mode & 0o777).toString(8), '600');
+    const result = await runProgram(
+      'psql',
+      [
+        '-X',
+        '-At',
+        '-h',
+        folder,
+        '-p',
+        '6543',
+        '-U',
+        'orders-api',
+        '-d',
+        'postgres',
+        '-c',
+        'select current_user',
+      ],
+      {},
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'orders-api');
+    await stop(proxy);
+  });
+
+  it('off loopback only with a local password (a 0600 file); psql sends it, a wrong one is refused', async () => {
+    const refused = await runCli(['proxy', '--listen', '0.0.0.0:0'], emulator.env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /CONFIG_INVALID: Refusing to listen on 0\.0\.0\.0 without a local password/);
+    assert.match(refused.stderr, /--local-password-file/);
+
+    const passwordFile = join(folder, 'proxy-password');
+    writeFileSync(passwordFile, 'a-local-secret-for-tests\n', { mode: 0o644 });
+    chmodSync(passwordFile, 0o644);
+    const readable = await runCli(
+      ['proxy', '--listen', '0.0.0.0:0', '--local-password-file', passwordFile],
+      emulator.env,
+    );
+    assert.equal(readable.code, 1);
+    assert.match(readable.stderr, /can be read by others \(mode 644\)/);
+
+    chmodSync(passwordFile, 0o600);
+    const { proxy, url } = await startProxyCli(
+      ['--listen', '0.0.0.0:0', '--local-password-file', passwordFile],
+      emulator.env,
+    );
+    const port = new URL(url).port;
+    const local = `postgresql://orders-api@127.0.0.1:${port}/postgres?sslmode=disable`;
+    const ok = await psql(local, 'select current_user', { PGPASSWORD: 'a-local-secret-for-tests' });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), 'orders-api');
+    const wrong = await psql(local, 'select 1', { PGPASSWORD: 'not-the-secret' });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /password authentication failed for user "orders-api"/);
+    const stopped = await stop(proxy);
+    assert.match(stopped.stderr, /refused a login from 127\.0\.0\.1:\d+: 28P01/);
+  });
+
+  it('SIGTERM lets an open session finish within the grace period, then closes it; a second signal closes at once', async () => {
+    const { proxy, url } = await startProxyCli(
+      ['--listen', '127.0.0.1:0', '--shutdown-grace', '2'],
+      emulator.env,
+    );
+    const client = new pg.Client({ connectionString: url });
+    client.on('error', () => {});
+    await client.connect();
+    proxy.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await client.query('select 1 as one')).rows[0].one, 1, 'the session still works');
+    const refused = await psql(url, 'select 1');
+    assert.notEqual(refused.code, 0, 'no new connections');
+    const ended = await proxy.done;
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.match(ended.stderr, /closed 1 sessions still open at the deadline/);
+    await assert.rejects(client.query('select 1'), 'closed at the deadline');
+
+    const again = await startProxyCli(['--listen', '127.0.0.1:0', '--shutdown-grace', '60'], emulator.env);
+    const holder = new pg.Client({ connectionString: again.url });
+    holder.on('error', () => {});
+    await holder.connect();
+    again.proxy.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    again.proxy.child.kill('SIGINT');
+    const second = await again.proxy.done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /SIGINT again: closing the remaining sessions now/);
+  });
+
+  it('no token at start (the identity endpoint refuses): exit 1 with a code, before listening', async () => {
+    emulator.setFaults({ status: 400 });
+    try {
+      const result = await runCli(['proxy', '--listen', '127.0.0.1:0'], emulator.env);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^pg-passwordless: [A-Z_]+: /);
+      assert.doesNotMatch(result.stdout, /listening/);
+    } finally {
+      emulator.clearFaults();
+    }
+  });
+
+  it('--help, and bad arguments get a stable code', async () => {
+    const help = await runCli(['proxy', '--help'], {});
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--local-password-file FILE/);
+    for (const args of [['--listen', 'nowhere'], ['--shutdown-grace', 'soon'], ['--bogus']]) {
+      const result = await runCli(['proxy', ...args], emulator.env);
+      assert.equal(result.code, 1, args.join(' '));
+      assert.match(result.stderr, /^pg-passwordless: CONFIG_INVALID: /, args.join(' '));
+    }
+  });
+});
+
+for (const cloud of ['aws', 'gcp'] as const satisfies readonly CloudName[]) {
+  describe(`pg-passwordless proxy (${cloud})`, () => {
+    let emulator: Emulator;
+    before(async () => {
+      emulator = await startEmulator({ cloud });
+    });
+    after(() => emulator?.stop());
+
+    it('psql logs in through the proxy as the cloud’s database user', async () => {
+      const { proxy, url } = await startProxyCli(['--listen', '127.0.0.1:0'], emulator.env);
+      const result = await psql(url, 'select current_user');
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), emulator.env.PGUSER);
+      assert.equal((await stop(proxy)).code, 0);
+    });
+  });
+}
+
+describe('proxy pieces', () => {
+  it('parses --listen forms and the local URL for each', () => {
+    assert.deepEqual(parseListenAddress('6432'), { kind: 'tcp', host: '127.0.0.1', port: 6432 });
+    assert.deepEqual(parseListenAddress('[::1]:5433'), { kind: 'tcp', host: '::1', port: 5433 });
+    assert.deepEqual(parseListenAddress('/run/pg', 6432), {
+      kind: 'unix',
+      folder: '/run/pg',
+      port: 6432,
+      path: '/run/pg/.s.PGSQL.6432',
+    });
+    assert.throws(() => parseListenAddress('host:99999'), { code: 'CONFIG_INVALID' });
+    assert.equal(
+      localUrl({ kind: 'tcp', host: '::1', port: 5433 }, 'orders@shop', 'orders'),
+      'postgresql://orders%40shop@[::1]:5433/orders?sslmode=disable',
+    );
+    assert.equal(parseProxyArgs(['--shutdown-grace=1.5']).shutdownGraceMs, 1_500);
+  });
+
+  it('loopback means every address of the name', async () => {
+    assert.equal(await isLoopback('127.0.0.1'), true);
+    assert.equal(await isLoopback('::1'), true);
+    assert.equal(await isLoopback('localhost'), true);
+    assert.equal(await isLoopback('0.0.0.0'), false);
+    assert.equal(await isLoopback('10.1.2.3'), false);
+  });
+});
+
+/** Starts a program with no environment beyond a clean one; for signals sent while it runs. */
+function startProgram(file: string, args: string[]) {
+  const child = spawn(file, args, { env: cleanEnv() });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.resume();
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stderr })),
+  );
+  return { child, done };
+}
