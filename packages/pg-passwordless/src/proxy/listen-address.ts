@@ -16,8 +16,8 @@ export const DEFAULT_LISTEN = '127.0.0.1:5432';
  *
  * @example
  * console.log(parseListenAddress('127.0.0.1:6432')); // { kind: 'tcp', host: '127.0.0.1', port: 6432 }
- * console.log(parseListenAddress('[::1]:5432').host); // ::1
- * console.log(parseListenAddress('/run/pg').path); // /run/pg/.s.PGSQL.5432
+ * console.log(parseListenAddress('[::1]:5432')); // { kind: 'tcp', host: '::1', port: 5432 }
+ * console.log((parseListenAddress('/run/pg') as { path: string }).path); // /run/pg/.s.PGSQL.5432
  */
 export function parseListenAddress(value: string, unixPort = 5432): ListenAddress {
   if (value.startsWith('/')) {
