@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { runScenario } from '../packages/pg-passwordless/test/helpers/run-scenario.ts';
 import { failingFetchBench } from './failing-fetch.ts';
+import { proxyBench } from './proxy.ts';
 import { table } from './table.ts';
 
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -238,3 +239,6 @@ console.log(
 
 // 8. No token to be had: one cold fetch against a failing identity endpoint, per cloud.
 await failingFetchBench();
+
+// 9. pgbench through `pg-passwordless proxy` (TCP and a Unix socket) against straight to the TLS gateway.
+await proxyBench();

@@ -1,0 +1,327 @@
+// pgbench through `pg-passwordless proxy` (TCP loopback and a Unix socket) against pgbench straight to
+// the emulator's TLS gateway, in one run, with the emulator and the proxy as real processes started by
+// their command lines. Two placements on the same machine: the server on one CPU and the client side
+// (pgbench + proxy) on the other, as a deployment has them on two machines; and everything unpinned.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { table } from './table.ts';
+
+const CLI = fileURLToPath(new URL('../packages/pg-passwordless/bin/pg-passwordless.js', import.meta.url));
+const EMULATOR = fileURLToPath(
+  new URL('../packages/pg-passwordless-emulator/bin/pg-passwordless-emulator.js', import.meta.url),
+);
+const ROUNDS = 3;
+const CLIENTS = ['-c', '8', '-j', '2'];
+/** The port in the Unix socket's name (.s.PGSQL.<port>); the folder is the bench's own, so any will do. */
+const UNIX_PORT = 5432;
+
+interface Placement {
+  title: string;
+  /** Prefixes for the server's command (the emulator, whose gateway and PostgreSQL inherit it) and the client side's. */
+  server: string[];
+  client: string[];
+}
+
+const TWO_MACHINES: Placement = {
+  title: 'as on two machines: emulator (gateway + PostgreSQL) on CPU 1; pgbench and the proxy on CPU 0',
+  server: ['taskset', '-c', '1'],
+  client: ['taskset', '-c', '0'],
+};
+const ONE_MACHINE: Placement = {
+  title: 'all on one shared machine: nothing pinned',
+  server: [],
+  client: [],
+};
+
+const MODES = [
+  { name: '-S', label: '-S (select-only)', args: ['-S'], goal: 0.9 },
+  { name: '-C', label: '-C -S (a login per transaction)', args: ['-C', '-S'], goal: 0.8 },
+] as const;
+const PATHS = ['direct', 'tcp', 'unix'] as const;
+type Path = (typeof PATHS)[number];
+const PATH_LABELS: Record<Path, string> = {
+  direct: 'direct TLS (verify-full, token)',
+  tcp: 'proxy, TCP loopback',
+  unix: 'proxy, Unix socket',
+};
+
+interface Sample {
+  tps: number;
+  /** The proxy's CPU time (user + system) per 1000 transactions; undefined for the direct path. */
+  proxyCpuMs: number | undefined;
+}
+
+/**
+ * Runs pgbench -S and -C -S through the proxy and straight to the gateway, in each placement, and
+ * prints a table per placement. Throws when pgbench fails; stops every process it started.
+ *
+ * @example
+ * import { proxyBench } from './proxy.ts';
+ *
+ * await proxyBench(); // BENCH_PROXY_SECONDS=4 for shorter runs
+ */
+export async function proxyBench(): Promise<void> {
+  const seconds = Number(process.env.BENCH_PROXY_SECONDS ?? 8);
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    throw new Error(
+      `BENCH_PROXY_SECONDS must be a whole number of seconds, not ${process.env.BENCH_PROXY_SECONDS}`,
+    );
+  }
+  const pgbench = findPgbench();
+  // `taskset -c 0,1` fails when taskset is missing or CPU 0 or 1 is not ours to use.
+  const canPin = spawnSync('taskset', ['-c', '0,1', 'true']).status === 0;
+  const placements: Array<[string, Placement]> = [
+    ['9a', TWO_MACHINES],
+    ['9b', ONE_MACHINE],
+  ];
+  for (const [number, placement] of placements) {
+    const title = `${number}. pgbench through the proxy vs straight to the TLS gateway, ${placement.title}`;
+    if (placement.server.length > 0 && !canPin) {
+      console.log(`\n${title}\n   skipped: needs taskset and at least 2 CPUs`);
+      continue;
+    }
+    table(title, await measurePlacement(placement, pgbench, seconds));
+  }
+  console.log(
+    `   pgbench 8 clients (-c 8 -j 2), ${seconds} s per run, against a 1-scale pgbench database; TPS is the` +
+      ` median of ${ROUNDS} runs taken in turn (direct, tcp, unix, direct, ...), "runs" lists them.\n` +
+      '   direct: libpq over TLS (sslmode=verify-full) with a token as PGPASSWORD; proxy: sslmode=disable' +
+      ' to the local proxy, which logs in over verified TLS with its token cache.\n' +
+      '   -C opens a new connection (a login) per transaction; the proxy resumes its TLS sessions, libpq' +
+      ' does not. Proxy CPU: utime + stime of the proxy process during the run, per 1000 transactions.\n' +
+      '   9a is the deployment shape (the proxy beside its clients, the server elsewhere); in 9b the proxy' +
+      ' takes its CPU from the same two cores as the server, so its cost shows in the server’s TPS too.',
+  );
+}
+
+async function measurePlacement(
+  placement: Placement,
+  pgbench: string,
+  seconds: number,
+): Promise<Array<Record<string, string>>> {
+  const folder = mkdtempSync(join(tmpdir(), 'pg-passwordless-bench-proxy-'));
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    const exportFile = join(folder, 'emulator.env');
+    await runOrThrow('emulator', [
+      ...placement.server,
+      process.execPath,
+      EMULATOR,
+      '--detach',
+      '--export-file',
+      exportFile,
+    ]);
+    cleanups.push(() =>
+      runOrThrow('emulator stop', [process.execPath, EMULATOR, 'stop', '--export-file', exportFile]).then(
+        () => {},
+      ),
+    );
+    const emulatorEnv = readExports(exportFile);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...emulatorEnv };
+    delete env.PGPASSWORD;
+    const gateway = ['-h', emulatorEnv.PGHOST as string, '-p', emulatorEnv.PGPORT as string];
+
+    // The token lives in this process and pgbench's environment only: never in an argument or a log.
+    const token = (await runOrThrow('pg-passwordless token', [process.execPath, CLI, 'token'], env)).trim();
+    const direct = { ...env, PGPASSWORD: token, PGSSLMODE: 'verify-full' };
+    const local = { ...env, PGSSLMODE: 'disable' };
+    await runOrThrow('pgbench -i', [...placement.client, pgbench, '-i', '-s', '1', '-q', ...gateway], direct);
+
+    const socketFolder = join(folder, 'socket');
+    mkdirSync(socketFolder, { mode: 0o700 });
+    const tcpProxy = startProxy(placement.client, ['--listen', '127.0.0.1:0'], env, cleanups);
+    const unixProxy = startProxy(
+      placement.client,
+      ['--listen', socketFolder, '--unix-port', String(UNIX_PORT)],
+      env,
+      cleanups,
+    );
+    const tcpPort = /listening on 127\.0\.0\.1:(\d+)/.exec(await tcpProxy.ready)?.[1] as string;
+    await unixProxy.ready;
+
+    const targets: Record<Path, { args: string[]; env: NodeJS.ProcessEnv; proxy?: ChildProcess }> = {
+      direct: { args: gateway, env: direct },
+      tcp: { args: ['-h', '127.0.0.1', '-p', tcpPort], env: local, proxy: tcpProxy.child },
+      unix: { args: ['-h', socketFolder, '-p', String(UNIX_PORT)], env: local, proxy: unixProxy.child },
+    };
+    const samples = new Map<string, Sample[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of MODES) {
+        for (const path of PATHS) {
+          const target = targets[path];
+          const cpuBefore = target.proxy ? cpuMs(target.proxy) : 0;
+          const { tps, transactions } = await runPgbench(
+            [
+              ...placement.client,
+              pgbench,
+              '-n',
+              ...mode.args,
+              ...CLIENTS,
+              '-T',
+              String(seconds),
+              ...target.args,
+            ],
+            target.env,
+          );
+          const proxyCpuMs = target.proxy
+            ? ((cpuMs(target.proxy) - cpuBefore) * 1000) / transactions
+            : undefined;
+          const key = `${mode.name} ${path}`;
+          samples.set(key, [...(samples.get(key) ?? []), { tps, proxyCpuMs }]);
+        }
+      }
+    }
+
+    const rows: Array<Record<string, string>> = [];
+    for (const mode of MODES) {
+      const directTps = median((samples.get(`${mode.name} direct`) ?? []).map((sample) => sample.tps));
+      for (const path of PATHS) {
+        const runs = samples.get(`${mode.name} ${path}`) ?? [];
+        const tps = median(runs.map((sample) => sample.tps));
+        const ratio = tps / directTps;
+        const cpu = runs.map((sample) => sample.proxyCpuMs).filter((ms) => ms !== undefined);
+        rows.push({
+          pgbench: mode.label,
+          path: PATH_LABELS[path],
+          'TPS (median)': formatTps(tps),
+          runs: runs.map((sample) => formatTps(sample.tps)).join(' / '),
+          'proxy/direct': path === 'direct' ? 'baseline' : `${ratio.toFixed(2)}x`,
+          goal: path === 'direct' ? '-' : `≥ ${mode.goal}x: ${ratio >= mode.goal ? 'met' : 'NOT met'}`,
+          'proxy CPU ms / 1000 tx': cpu.length > 0 ? median(cpu).toFixed(1) : '-',
+        });
+      }
+    }
+    return rows;
+  } finally {
+    // Proxies first (they hold sessions to the gateway), then the emulator; every one even if another fails.
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: Error) => console.error(`bench cleanup: ${error.message}`));
+    }
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** Starts a proxy; `ready` resolves with its stdout once it prints the URL to connect with. */
+function startProxy(
+  prefix: string[],
+  listen: string[],
+  env: NodeJS.ProcessEnv,
+  cleanups: Array<() => Promise<void>>,
+): { child: ChildProcess; ready: Promise<string> } {
+  const [command, ...args] = [...prefix, process.execPath, CLI, 'proxy', ...listen, '--shutdown-grace', '0'];
+  // taskset execs the command, so the PID is the proxy's own (for /proc/<pid>/stat).
+  const child = spawn(command as string, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(killer);
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.includes('connect with:')) resolve(stdout);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`proxy ${listen.join(' ')} exited with ${code}: ${stderr}`)),
+    );
+  });
+  return { child, ready };
+}
+
+/** Runs pgbench; throws with its output when it fails or reports failed transactions. */
+async function runPgbench(
+  command: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ tps: number; transactions: number }> {
+  const result = await run(command, env);
+  const what = command.slice(command.findIndex((arg) => arg.endsWith('pgbench'))).join(' ');
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(result.stdout)?.[1]);
+  const failed = Number(/number of failed transactions: (\d+)/.exec(result.stdout)?.[1] ?? 0);
+  const tps = Number(/^tps = ([\d.]+)/m.exec(result.stdout)?.[1]);
+  if (result.code !== 0 || failed > 0 || !(transactions > 0) || !(tps > 0)) {
+    throw new Error(
+      `${what}: exit ${result.code}, ${failed} failed transactions\n${result.stderr}${result.stdout}`,
+    );
+  }
+  return { tps, transactions };
+}
+
+/** Runs a command to its end and returns its stdout; throws with its stderr when it exits non-zero. */
+async function runOrThrow(
+  name: string,
+  command: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const result = await run(command, env);
+  if (result.code !== 0) throw new Error(`${name} exited with ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function run(
+  command: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [file, ...args] = command;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file as string, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The emulator's `export NAME=value` lines (values single-quoted by the shell rules when needed). */
+function readExports(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const match of readFileSync(file, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)) {
+    const raw = match[2] as string;
+    env[match[1] as string] = raw.startsWith("'") ? raw.slice(1, -1).replaceAll("'\\''", "'") : raw;
+  }
+  return env;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** CPU time (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuMs(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3, state; utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** pgbench on PATH, else the newest in Debian's /usr/lib/postgresql/<version>/bin. */
+function findPgbench(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'pgbench'))) return join(dir, 'pgbench');
+  }
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) {
+    const file = join(root, version, 'bin', 'pgbench');
+    if (existsSync(file)) return file;
+  }
+  throw new Error('pgbench not found: install PostgreSQL (it comes with the server packages)');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function formatTps(tps: number): string {
+  return tps.toFixed(tps < 1000 ? 1 : 0);
+}

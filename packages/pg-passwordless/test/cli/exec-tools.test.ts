@@ -1,0 +1,230 @@
+// Real migration tools run by `pg-passwordless exec` against the emulator, each checked by what it left
+// in the database. node-pg-migrate and drizzle-kit connect with node-postgres, which reads the password
+// file. Prisma's schema engine and Studio read none, so they get --token-in-url.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
+import { repoRoot, runCli, startCli } from './run-cli.ts';
+
+const bins = join(repoRoot, 'node_modules', '.bin');
+
+/** Hides anything as long as a token (a child may echo a URL that holds one) before it goes into a message. */
+function redact(text: string): string {
+  return text.replace(/[\w%.~-]{100,}/g, '<redacted>');
+}
+
+/** A free TCP port on 127.0.0.1, where Prisma Studio listens. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A Prisma project: a config that takes the URL from DATABASE_URL, a schema, and one migration that
+ * creates `table`. All paths are absolute, since exec runs Prisma from the repository root.
+ */
+function writePrismaProject(folder: string, table: string): string {
+  const migration = join(folder, 'migrations', '20240101000000_create_gadgets');
+  mkdirSync(migration, { recursive: true });
+  writeFileSync(
+    join(folder, 'schema.prisma'),
+    `datasource db {\n  provider = "postgresql"\n}\n\nmodel Gadget {\n  id   Int    @id @default(autoincrement())\n  name String\n\n  @@map("${table}")\n}\n`,
+  );
+  writeFileSync(
+    join(migration, 'migration.sql'),
+    `CREATE TABLE "${table}" ("id" SERIAL NOT NULL, "name" TEXT NOT NULL, CONSTRAINT "${table}_pkey" PRIMARY KEY ("id"));\n`,
+  );
+  writeFileSync(join(folder, 'migrations', 'migration_lock.toml'), 'provider = "postgresql"\n');
+  // A plain object rather than defineConfig: 'prisma/config' does not resolve from a temporary folder.
+  const config = join(folder, 'prisma.config.ts');
+  writeFileSync(
+    config,
+    `export default {\n  schema: ${JSON.stringify(join(folder, 'schema.prisma'))},\n` +
+      `  migrations: { path: ${JSON.stringify(join(folder, 'migrations'))} },\n` +
+      '  datasource: { url: process.env.DATABASE_URL },\n};\n',
+  );
+  return config;
+}
+
+/**
+ * Why Prisma could not run its schema engine, or undefined. Prisma 7 runs migrate and db commands in a
+ * native schema engine (node_modules/@prisma/engines/schema-engine-<platform>) that npm's install
+ * script normally downloads; without it the CLI tries to download it at start and fails offline.
+ */
+function missingSchemaEngine(stderr: string): string | undefined {
+  const error =
+    /^Error: request to https:\/\/binaries\.prisma\.sh\/\S+\/([\w.-]+)\/schema-engine\S* failed.*$/m.exec(
+      stderr,
+    );
+  if (!error) return undefined;
+  return (
+    `Prisma's schema engine node_modules/@prisma/engines/schema-engine-${error[1]} is missing ` +
+    `(the install script of @prisma/engines did not run) and cannot be downloaded: ${redact(error[0])}`
+  );
+}
+
+describe('pg-passwordless exec with migration tools (Azure)', () => {
+  let emulator: Emulator;
+  let folder: string;
+  // No update check over the network from Prisma's CLI.
+  let prismaEnv: Record<string, string>;
+  before(async () => {
+    emulator = await startEmulator({ cloud: 'azure' });
+    folder = mkdtempSync(join(tmpdir(), 'pg-passwordless-exec-tools-'));
+    prismaEnv = { ...emulator.env, CHECKPOINT_DISABLE: '1' };
+  });
+  after(async () => {
+    await emulator?.stop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  /** Runs one statement with psql through exec; returns its rows, unaligned (columns joined by "|"). */
+  async function psql(sql: string): Promise<string> {
+    const result = await runCli(
+      ['exec', '--', 'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+      emulator.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout.trim();
+  }
+
+  it('node-pg-migrate up creates the table, logging in with the password file', async () => {
+    const migrations = join(folder, 'node-pg-migrate');
+    mkdirSync(migrations);
+    writeFileSync(
+      join(migrations, '1700000000000_create-invoices.sql'),
+      '-- Up Migration\nCREATE TABLE invoices (id serial PRIMARY KEY, total numeric NOT NULL);\n\n' +
+        '-- Down Migration\nDROP TABLE invoices;\n',
+    );
+    // No --token-in-url: node-pg-migrate gives DATABASE_URL, which has no password, to node-postgres,
+    // and node-postgres 8 then reads PGPASSFILE (it warns that pg 9 will stop doing so).
+    const result = await runCli(
+      ['exec', '--', join(bins, 'node-pg-migrate'), 'up', '-m', migrations],
+      emulator.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      await psql(
+        "select to_regclass('public.invoices') is not null, (select string_agg(name, ',') from pgmigrations)",
+      ),
+      't|1700000000000_create-invoices',
+    );
+  });
+
+  it('drizzle-kit migrate applies a migration, logging in with the password file', async () => {
+    const out = join(folder, 'drizzle');
+    mkdirSync(join(out, 'meta'), { recursive: true });
+    const sql = 'CREATE TABLE "widgets" (\n\t"id" serial PRIMARY KEY NOT NULL,\n\t"name" text NOT NULL\n);\n';
+    writeFileSync(join(out, '0000_create_widgets.sql'), sql);
+    // The journal that `drizzle-kit generate` writes next to its SQL files; migrate runs its entries.
+    const journal = {
+      version: '7',
+      dialect: 'postgresql',
+      entries: [{ idx: 0, version: '7', when: 1700000000000, tag: '0000_create_widgets', breakpoints: true }],
+    };
+    writeFileSync(join(out, 'meta', '_journal.json'), JSON.stringify(journal, null, 2));
+    const config = join(folder, 'drizzle.config.ts');
+    writeFileSync(
+      config,
+      `export default {\n  dialect: 'postgresql',\n  out: ${JSON.stringify(out)},\n` +
+        '  dbCredentials: { url: process.env.DATABASE_URL },\n};\n',
+    );
+    // drizzle-kit accepts only a string password (no function, drizzle-team/drizzle-orm#4312). No
+    // --token-in-url is needed: it passes the URL, which has no password, to node-postgres (its driver
+    // when pg is installed), which reads PGPASSFILE.
+    const result = await runCli(
+      ['exec', '--', join(bins, 'drizzle-kit'), 'migrate', '--config', config],
+      emulator.env,
+      60_000,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    // drizzle records each migration as the SHA-256 of its SQL file.
+    const hash = createHash('sha256').update(sql).digest('hex');
+    assert.equal(
+      await psql(
+        "select to_regclass('public.widgets') is not null, (select string_agg(hash, ',') from drizzle.__drizzle_migrations)",
+      ),
+      `t|${hash}`,
+    );
+  });
+
+  it('prisma migrate deploy applies a migration with --token-in-url (skipped when the schema engine is missing)', async (t) => {
+    const config = writePrismaProject(join(folder, 'prisma-migrate'), 'gadgets');
+    // --token-in-url: Prisma's schema engine reads no password file.
+    const result = await runCli(
+      ['exec', '--token-in-url', '--', join(bins, 'prisma'), 'migrate', 'deploy', '--config', config],
+      prismaEnv,
+      60_000,
+    );
+    const missing = result.code === 0 ? undefined : missingSchemaEngine(result.stderr);
+    if (missing) {
+      t.skip(missing);
+      return;
+    }
+    assert.equal(result.code, 0, redact(result.stderr));
+    assert.equal(
+      await psql(
+        "select to_regclass('public.gadgets') is not null, " +
+          "(select string_agg(migration_name, ',') from _prisma_migrations where finished_at is not null)",
+      ),
+      't|20240101000000_create_gadgets',
+    );
+  });
+
+  it('prisma studio runs the SQL it is sent, with --token-in-url', async () => {
+    // Studio needs no schema engine: it connects with postgres.js, which reads no password file, so
+    // it needs the token in DATABASE_URL. Its browser page sends SQL to POST /bff, as this test does
+    // (Studio's own endpoint, not a published API: prisma is pinned to an exact version).
+    const config = writePrismaProject(join(folder, 'prisma-studio'), 'studio_gadgets');
+    const port = await freePort();
+    const studio = startCli(
+      [
+        'exec',
+        '--token-in-url',
+        '--',
+        join(bins, 'prisma'),
+        'studio',
+        '--config',
+        config,
+        '--port',
+        String(port),
+        '--browser',
+        'none',
+      ],
+      prismaEnv,
+      60_000,
+    );
+    let answer: unknown;
+    try {
+      await studio.waitFor('Prisma Studio is running at').catch((error: Error) => {
+        throw new Error(redact(error.message));
+      });
+      const response = await fetch(`http://127.0.0.1:${port}/bff`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          procedure: 'query',
+          query: { sql: 'create table studio_notes as select current_user::text as author', parameters: [] },
+        }),
+      });
+      assert.equal(response.status, 200);
+      answer = await response.json();
+    } finally {
+      studio.child.kill('SIGTERM'); // exec passes it on to Studio
+      await studio.done;
+    }
+    assert.deepEqual(answer, [null, []], `Studio's answer (an error first); ${redact(studio.stderr())}`);
+    assert.equal(await psql('select author from studio_notes'), 'orders-api');
+  });
+});
