@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import { repoRoot, runCli, startCli } from './run-cli.ts';
+import { type RunningCli, repoRoot, runCli, startCli, startProgram } from './run-cli.ts';
 
 const bins = join(repoRoot, 'node_modules', '.bin');
 
@@ -182,30 +182,27 @@ describe('pg-passwordless exec with migration tools (Azure)', () => {
     );
   });
 
-  it('prisma studio runs the SQL it is sent, with --token-in-url', async () => {
-    // Studio needs no schema engine: it connects with postgres.js, which reads no password file, so
-    // it needs the token in DATABASE_URL. Its browser page sends SQL to POST /bff, as this test does
-    // (Studio's own endpoint, not a published API: prisma is pinned to an exact version).
-    const config = writePrismaProject(join(folder, 'prisma-studio'), 'studio_gadgets');
+  /**
+   * Starts Prisma Studio with `command` (its own argv prefix, e.g. through exec), sends it `sql` the way
+   * its browser page does (POST /bff: Studio's own endpoint, not a published API, so prisma is pinned to
+   * an exact version), stops it, and returns Studio's answer: [error, rows].
+   */
+  async function throughStudio(
+    start: (studioCommand: string[]) => RunningCli,
+    config: string,
+    sql: string,
+  ): Promise<unknown> {
     const port = await freePort();
-    const studio = startCli(
-      [
-        'exec',
-        '--token-in-url',
-        '--',
-        join(bins, 'prisma'),
-        'studio',
-        '--config',
-        config,
-        '--port',
-        String(port),
-        '--browser',
-        'none',
-      ],
-      prismaEnv,
-      60_000,
-    );
-    let answer: unknown;
+    const studio = start([
+      join(bins, 'prisma'),
+      'studio',
+      '--config',
+      config,
+      '--port',
+      String(port),
+      '--browser',
+      'none',
+    ]);
     try {
       await studio.waitFor('Prisma Studio is running at').catch((error: Error) => {
         throw new Error(redact(error.message));
@@ -213,18 +210,47 @@ describe('pg-passwordless exec with migration tools (Azure)', () => {
       const response = await fetch(`http://127.0.0.1:${port}/bff`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          procedure: 'query',
-          query: { sql: 'create table studio_notes as select current_user::text as author', parameters: [] },
-        }),
+        body: JSON.stringify({ procedure: 'query', query: { sql, parameters: [] } }),
       });
       assert.equal(response.status, 200);
-      answer = await response.json();
+      return await response.json();
     } finally {
       studio.child.kill('SIGTERM'); // exec passes it on to Studio
       await studio.done;
     }
-    assert.deepEqual(answer, [null, []], `Studio's answer (an error first); ${redact(studio.stderr())}`);
+  }
+
+  it('prisma studio runs the SQL it is sent, with --token-in-url', async () => {
+    // Studio needs no schema engine: it connects with postgres.js, which reads no password file, so
+    // it needs the token in DATABASE_URL.
+    const config = writePrismaProject(join(folder, 'prisma-studio'), 'studio_gadgets');
+    const answer = await throughStudio(
+      (studio) => startCli(['exec', '--token-in-url', '--', ...studio], prismaEnv, 60_000),
+      config,
+      'create table studio_notes as select current_user::text as author',
+    );
+    assert.deepEqual(answer, [null, []], "Studio's answer (an error first)");
     assert.equal(await psql('select author from studio_notes'), 'orders-api');
+  });
+
+  it('prisma studio through pg-passwordless proxy: Studio gets a plain URL, no token anywhere', async () => {
+    const proxy = startCli(['proxy', '--listen', '127.0.0.1:0'], emulator.env, 120_000);
+    try {
+      await proxy.waitFor('connect with: ');
+      const url = /connect with: (\S+)/.exec(proxy.stdout())?.[1] as string;
+      const config = writePrismaProject(join(folder, 'prisma-studio-proxy'), 'studio_proxy_gadgets');
+      // Studio runs on its own, not through exec: all it gets is the proxy's URL, which holds no secret.
+      const answer = await throughStudio(
+        ([file, ...args]) =>
+          startProgram(file as string, args, { CHECKPOINT_DISABLE: '1', DATABASE_URL: url }, 60_000),
+        config,
+        'create table studio_proxy_notes as select current_user::text as author',
+      );
+      assert.deepEqual(answer, [null, []], "Studio's answer (an error first)");
+      assert.equal(await psql('select author from studio_proxy_notes'), 'orders-api');
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.done;
+    }
   });
 });

@@ -1,7 +1,6 @@
 // `pg-passwordless proxy`: the bin as a user runs it, against the emulator, with real psql. Clients
 // use exactly the URL the proxy prints; no token goes to them at all.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,7 @@ import pg from 'pg';
 import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { localUrl, parseProxyArgs } from '../../src/cli/proxy-command.ts';
 import { isLoopback, parseListenAddress } from '../../src/proxy/listen-address.ts';
-import { cleanEnv } from '../helpers/run-scenario.ts';
-import { type RunningCli, runCli, runProgram, startCli } from './run-cli.ts';
+import { type RunningCli, runCli, runProgram, startCli, startProgram } from './run-cli.ts';
 
 /** Starts the proxy on a free port and returns it with the URL it printed for clients. */
 async function startProxyCli(
@@ -59,7 +57,7 @@ describe('pg-passwordless proxy (Azure)', () => {
 
   it('psql’s Ctrl-C cancels the query on the right upstream session', async () => {
     const { proxy, url } = await startProxyCli(['--listen', '127.0.0.1:0'], emulator.env);
-    const running = startProgram('psql', ['-X', '-At', '-d', url, '-c', 'select pg_sleep(30)']);
+    const running = startProgram('psql', ['-X', '-At', '-d', url, '-c', 'select pg_sleep(30)'], {});
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const startedAt = Date.now();
     running.child.kill('SIGINT');
@@ -228,15 +226,3 @@ describe('proxy pieces', () => {
     assert.equal(await isLoopback('10.1.2.3'), false);
   });
 });
-
-/** Starts a program with no environment beyond a clean one; for signals sent while it runs. */
-function startProgram(file: string, args: string[]) {
-  const child = spawn(file, args, { env: cleanEnv() });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  child.stdout.resume();
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stderr })),
-  );
-  return { child, done };
-}

@@ -24,7 +24,17 @@ export interface RunningCli {
 
 /** Starts `pg-passwordless <args>` with a clean environment plus `env`, from the repository root. */
 export function startCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): RunningCli {
-  const child = spawn(process.execPath, [bin, ...args], {
+  return startProgram(process.execPath, [bin, ...args], env, timeoutMs);
+}
+
+/** Starts a program with a clean environment plus `env`, from the repository root; killed at `timeoutMs`. */
+export function startProgram(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): RunningCli {
+  const child = spawn(file, args, {
     env: { ...cleanEnv(), ...env },
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
