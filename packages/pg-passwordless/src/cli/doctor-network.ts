@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { type ConnectionOptions, type PeerCertificate, connect as tlsConnect } from 'node:tls';
+import { sslRequest as sslRequestPacket } from '../wire/messages.ts';
 
 /** A probe's outcome: what worked, or the error's code and text. */
 export type ProbeResult<T> = ({ ok: true } & T) | { ok: false; code: string; message: string };
@@ -157,9 +158,6 @@ async function handshake(
   });
 }
 
-/** PostgreSQL's SSLRequest: Int32 length 8, Int32 80877103 (1234 << 16 | 5679). */
-const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
-
 function sslRequest(socket: Socket, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -207,7 +205,7 @@ function sslRequest(socket: Socket, timeoutMs: number): Promise<void> {
     socket.once('data', onData);
     socket.once('error', onError);
     socket.once('close', onClose);
-    socket.write(SSL_REQUEST);
+    socket.write(sslRequestPacket());
   });
 }
 
