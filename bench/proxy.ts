@@ -13,7 +13,7 @@ const CLI = fileURLToPath(new URL('../packages/pg-passwordless/bin/pg-passwordle
 const EMULATOR = fileURLToPath(
   new URL('../packages/pg-passwordless-emulator/bin/pg-passwordless-emulator.js', import.meta.url),
 );
-const ROUNDS = 3;
+const ROUNDS = 5;
 const CLIENTS = ['-c', '8', '-j', '2'];
 /** The port in the Unix socket's name (.s.PGSQL.<port>); the folder is the bench's own, so any will do. */
 const UNIX_PORT = 5432;
