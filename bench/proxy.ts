@@ -106,19 +106,17 @@ async function measurePlacement(
   const cleanups: Array<() => Promise<void>> = [];
   try {
     const exportFile = join(folder, 'emulator.env');
-    await runOrThrow('emulator', [
-      ...placement.server,
-      process.execPath,
-      EMULATOR,
-      '--detach',
-      '--export-file',
-      exportFile,
-    ]);
-    cleanups.push(() =>
-      runOrThrow('emulator stop', [process.execPath, EMULATOR, 'stop', '--export-file', exportFile]).then(
-        () => {},
-      ),
-    );
+    // In the foreground, as this process's child: an interrupted bench (Ctrl-C reaches the whole process
+    // group; a killed one re-parents it, which it notices) leaves no emulator behind.
+    const [command, ...args] = [...placement.server, process.execPath, EMULATOR, '--export-file', exportFile];
+    const emulator = spawn(command as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const emulatorExited = new Promise<void>((resolve) => emulator.once('exit', () => resolve()));
+    cleanups.push(async () => {
+      if (emulator.exitCode !== null || emulator.signalCode !== null) return;
+      emulator.kill('SIGTERM');
+      await emulatorExited;
+    });
+    await untilExists(exportFile, emulator);
     const emulatorEnv = readExports(exportFile);
     const env: NodeJS.ProcessEnv = { ...process.env, ...emulatorEnv };
     delete env.PGPASSWORD;
@@ -324,4 +322,16 @@ function median(values: number[]): number {
 
 function formatTps(tps: number): string {
   return tps.toFixed(tps < 1000 ? 1 : 0);
+}
+
+/** Waits until `file` exists (the emulator writes it whole once ready), or fails when `child` ends first. */
+async function untilExists(file: string, child: ChildProcess): Promise<void> {
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  while (!existsSync(file)) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the emulator ended before it was ready: ${stderr.trim()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
