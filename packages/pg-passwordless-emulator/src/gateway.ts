@@ -236,7 +236,6 @@ async function handle(
     server: backend.socket,
     serverReader: backend.reader,
     greeting: backend.greeting,
-    scope,
   });
 }
 
@@ -275,16 +274,23 @@ async function loginToBackend(
       );
     }
     const sql = backend.afterLoginSql(role);
+    // What the after-login SQL changed (SET ROLE: is_superuser, session_authorization) reaches the
+    // client as ParameterStatus messages, placed before the greeting's ReadyForQuery.
+    const changed: Buffer[] = [];
     if (sql) {
       socket.write(queryMessage(sql));
       for (;;) {
         const message = await reader.readTyped(1 << 20);
         if (message.type === 'E')
           throw new LoginRefusal(typedMessage(message.type, message.body), 'loginsRejected');
+        if (message.type === 'S') changed.push(typedMessage(message.type, message.body));
         if (message.type === 'Z') break;
       }
     }
-    return { socket, reader, greeting: login.greeting };
+    // ReadyForQuery is the greeting's last message, 6 bytes long ('Z', length 5, status).
+    const readyForQuery = login.greeting.subarray(-6);
+    const greeting = Buffer.concat([login.greeting.subarray(0, -6), ...changed, readyForQuery]);
+    return { socket, reader, greeting };
   } catch (error) {
     socket.destroy();
     if (error instanceof LoginRefusal) throw error;

@@ -72,7 +72,7 @@ export function parseProxyArgs(args: string[]): ProxyArgs {
     const value = () => inline ?? requiredValue(name, args[++index]);
     if (name === '-h' || name === '--help') parsed.help = true;
     else if (name === '--listen') parsed.listen = value();
-    else if (name === '--unix-port') parsed.unixPort = number(name, value(), 1, 65_535);
+    else if (name === '--unix-port') parsed.unixPort = number(name, value(), 1, 65_535, { whole: true });
     else if (name === '--local-password-file') parsed.localPasswordFile = value();
     else if (name === '--shutdown-grace') parsed.shutdownGraceMs = number(name, value(), 0, 86_400) * 1_000;
     else if (name === '--cloud') parsed.cloud = parseCloud(value());
@@ -100,9 +100,10 @@ function requiredValue(name: string, value: string | undefined): string {
   return value;
 }
 
-function number(name: string, value: string, min: number, max: number): number {
+function number(name: string, value: string, min: number, max: number, { whole = false } = {}): number {
   const parsed = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || parsed < min || parsed > max) {
+  const pattern = whole ? /^\d+$/ : /^\d+(\.\d+)?$/;
+  if (!pattern.test(value) || parsed < min || parsed > max) {
     throw new PasswordlessError(
       'CONFIG_INVALID',
       `${name} must be a number from ${min} to ${max}, not ${printable(value)}.`,
@@ -173,7 +174,9 @@ export function upstreamFor(connection: CliConnection): Upstream {
 export function localUrl(address: ListenAddress, user: string, database: string | undefined): string {
   const path = `/${encodeURIComponent(database ?? user)}`;
   if (address.kind === 'unix') {
-    return `postgresql://${encodeURIComponent(user)}@${path}?host=${address.folder}&port=${address.port}`;
+    // A folder's "/" may stay as it is in a query; anything else that is not plain is percent-encoded.
+    const folder = encodeURIComponent(address.folder).replace(/%2F/gi, '/');
+    return `postgresql://${encodeURIComponent(user)}@${path}?host=${folder}&port=${address.port}`;
   }
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   return `postgresql://${encodeURIComponent(user)}@${host}:${address.port}${path}?sslmode=disable`;
@@ -191,7 +194,7 @@ function waitForShutdown(proxy: RunningProxy, graceMs: number, log: (line: strin
       closing = true;
       const open = proxy.stats().active;
       log(
-        `${signal}: not accepting new connections; ${open} open, closing them in ${graceMs / 1000} s at the latest`,
+        `${signal}: no new sessions (cancel requests still pass); ${open} open, closing them in ${graceMs / 1000} s at the latest`,
       );
       void proxy.close(graceMs).then(({ closedAtDeadline }) => {
         if (closedAtDeadline > 0) log(`closed ${closedAtDeadline} sessions still open at the deadline`);

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { PasswordlessError } from '../core/errors.ts';
@@ -82,8 +82,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     cancelsForwarded: 0,
     cancelsDropped: 0,
   };
+  /** Every socket of every connection (client, TLS, upstream): what close() destroys at its deadline. */
   const sockets = new Set<Duplex>();
+  /** The client connections open now, one per accepted socket: what close() waits for. */
   const clients = new Set<Socket>();
+  const onClientClosed = new Set<() => void>();
+  let shuttingDown = false;
   const track = (socket: Duplex) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -92,27 +96,26 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const login = async (connection: ClientConnection): Promise<void> => {
     const startup = await acceptStartup(connection, {});
     if (startup.kind === 'cancel') {
-      endThenDestroy(connection.client);
       const route = cancelRoutes.find(startup.raw);
       if (!route) {
         counters.cancelsDropped++;
-        return;
+      } else {
+        counters.cancelsForwarded++;
+        // Delivered before the client hears back, as from PostgreSQL itself: libpq waits for the close,
+        // so that its next query cannot be the one cancelled.
+        await connector.cancel(route, startup.raw).catch((error: Error) => {
+          log(`a cancel request did not reach ${route.host}:${route.port}: ${error.message}`);
+        });
       }
-      counters.cancelsForwarded++;
-      await connector.cancel(route, startup.raw).catch((error: Error) => {
-        log(`a cancel request did not reach ${route.host}:${route.port}: ${error.message}`);
-      });
+      endThenDestroy(connection.client);
       return;
     }
-    const { user } = startup.parameters;
-    if (user !== options.upstream.user) {
-      throw refusal(
-        '28000',
-        `pg-passwordless proxy: this proxy logs in as role "${options.upstream.user}" only, not "${user}"`,
-        'loginsRejected',
-        `Connect as user "${options.upstream.user}" (psql -U ${options.upstream.user}).`,
-      );
+    if (shuttingDown) {
+      // PostgreSQL's answer during a smart shutdown; cancel requests above still pass.
+      throw refusal('57P03', 'pg-passwordless proxy: shutting down, no new sessions', 'loginsRejected');
     }
+    const { user } = startup.parameters;
+    // The local password comes first: without it, not even the proxy's role is told.
     if (options.localPassword !== undefined) {
       connection.client.write(authenticationCleartextPassword());
       const sent = await readPassword(connection.reader, MAX_LOCAL_PASSWORD_BYTES);
@@ -124,6 +127,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           'This proxy wants the password from its --local-password-file.',
         );
       }
+    }
+    if (user !== options.upstream.user) {
+      throw refusal(
+        '28000',
+        `pg-passwordless proxy: this proxy logs in as role "${options.upstream.user}" only, not "${user}"`,
+        'loginsRejected',
+        `Connect as user "${options.upstream.user}" (psql -U ${options.upstream.user}).`,
+      );
     }
     const session = await connector.open(startup.parameters, connection.scope);
     if (connection.scope.closed) throw new Error('the client left during the login');
@@ -138,7 +149,6 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       server: session.socket,
       serverReader: session.reader,
       greeting: session.greeting,
-      scope: connection.scope,
     });
   };
 
@@ -146,9 +156,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     counters.connections++;
     counters.active++;
     clients.add(socket);
+    // Read now: a socket that is gone no longer knows its peer.
+    const peer = describePeer(socket);
     socket.once('close', () => {
       counters.active--;
       clients.delete(socket);
+      for (const waiter of onClientClosed) waiter();
     });
     void serveLogin(
       socket,
@@ -162,9 +175,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         try {
           await login(connection);
         } catch (error) {
-          if (error instanceof LoginRefusal) {
+          // A client that left mid-login was not refused: nothing to log.
+          if (error instanceof LoginRefusal && !connection.scope.closed) {
             const fields = errorFields(error.response.subarray(5));
-            log(`refused a login from ${describePeer(socket)}: ${fields.C} ${fields.M}`);
+            log(`refused a login from ${peer}: ${fields.C} ${printableLine(fields.M ?? '')}`);
           }
           throw error;
         }
@@ -173,6 +187,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   await listen(server, options.listen);
+  // An accept that fails (out of file descriptors, say) is logged; the listener keeps serving.
+  server.on('error', (error) => log(`the listener failed: ${error.message}`));
   const address: ListenAddress =
     options.listen.kind === 'tcp'
       ? { ...options.listen, port: (server.address() as AddressInfo).port }
@@ -182,10 +198,15 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     address,
     stats: () => ({ ...counters, tokenRenewals: connector.renewals }),
     close: async (graceMs = 0) => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // New sessions are refused from now on (57P03); the listener stays open for cancel requests
+      // until the open sessions are over or the grace period is.
+      shuttingDown = true;
       const drained = new Promise<void>((resolve) => {
-        if (clients.size === 0) return resolve();
-        for (const client of clients) client.once('close', () => clients.size === 0 && resolve());
+        const check = () => {
+          if (clients.size === 0) resolve();
+        };
+        onClientClosed.add(check);
+        check();
       });
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
@@ -193,6 +214,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       });
       await Promise.race([drained, deadline]);
       clearTimeout(timer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const closedAtDeadline = clients.size;
       for (const socket of sockets) socket.destroy();
       await closed;
@@ -203,16 +225,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
 /** Listens on TCP, or on a Unix socket that only this user may use (a stale socket file is replaced). */
 async function listen(server: Server, address: ListenAddress): Promise<void> {
-  if (address.kind === 'unix' && existsSync(address.path)) {
-    if (await isServing(address.path)) {
-      throw new PasswordlessError('CONFIG_INVALID', `Something already listens on ${address.path}.`, {
-        hint: 'Stop it, or pick another folder or port.',
-      });
-    }
-    unlinkSync(address.path); // left behind by a process that was killed
-  }
+  if (address.kind === 'unix') await removeStaleSocket(address.path);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
+    const onError = (error: NodeJS.ErrnoException) =>
       reject(
         new PasswordlessError('CONFIG_INVALID', `Cannot listen on ${describe(address)}: ${error.message}.`, {
           hint:
@@ -221,36 +236,70 @@ async function listen(server: Server, address: ListenAddress): Promise<void> {
               : 'Check the address and that this user may listen there.',
           cause: error,
         }),
-      ),
-    );
+      );
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
     if (address.kind === 'unix') {
       // Whoever can connect logs in as the workload: the socket is this user's alone from its first
-      // moment (created under umask 177), whatever the umask was.
+      // moment (bound under umask 177, synchronously inside listen()), whatever the umask was.
       const umask = process.umask(0o177);
       server.listen({ path: address.path }, () => {
         chmodSync(address.path, 0o600);
-        resolve();
+        onListening();
       });
       process.umask(umask);
     } else {
-      server.listen(address.port, address.host, resolve);
+      server.listen(address.port, address.host, onListening);
     }
   });
 }
 
-function isServing(path: string): Promise<boolean> {
+/**
+ * Removes a socket file left by a proxy that was killed: only a socket, and only when connecting to it
+ * is refused (nobody listens). Anything else at that path is reported, not removed.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  const probe = isSocket ? await probeSocket(path) : 'not a socket';
+  if (probe === 'ECONNREFUSED') {
+    unlinkSync(path);
+    return;
+  }
+  throw new PasswordlessError(
+    'CONFIG_INVALID',
+    probe === 'listening'
+      ? `Something already listens on ${path}.`
+      : `Cannot use ${path}: ${probe === 'not a socket' ? 'a file that is not a socket is there' : probe}.`,
+    { hint: 'Stop it, or pick another folder or --unix-port.' },
+  );
+}
+
+function probeSocket(path: string): Promise<string> {
   return new Promise((resolve) => {
     const probe = netConnect(path);
     probe.once('connect', () => {
       probe.destroy();
-      resolve(true);
+      resolve('listening');
     });
-    probe.once('error', () => resolve(false));
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }
 
 function describe(address: ListenAddress): string {
   return address.kind === 'unix' ? address.path : `${address.host}:${address.port}`;
+}
+
+/** A line for the log: control characters from a client (a user name with a newline) cannot forge lines. */
+function printableLine(text: string): string {
+  return [...text].map((char) => (char < ' ' || char === '\u007f' ? '?' : char)).join('');
 }
 
 function describePeer(socket: Socket): string {

@@ -5,7 +5,6 @@ import { describeError, PasswordlessError } from '../core/errors.ts';
 import {
   type ConnectionScope,
   connectToServer,
-  endThenDestroy,
   fatalError,
   LoginRefusal,
   loginToServer,
@@ -45,6 +44,8 @@ const LOGIN_REFUSED = new Set(['28000', '28P01']);
  * at once, but a role that is missing or not mapped would otherwise cost an identity request per login.
  */
 const RENEWAL_INTERVAL_MS = 30_000;
+/** Longest wait for the server to take a cancel request. */
+const CANCEL_TIMEOUT_MS = 10_000;
 
 /**
  * Opens upstream sessions: TCP, verified TLS (resuming the last TLS session, so a login per
@@ -58,6 +59,8 @@ export class UpstreamConnector {
   /** Built once: loading the CA certificates for every login costs a third of a millisecond each. */
   #secureContext: SecureContext | undefined;
   #lastRenewalMs = Number.NEGATIVE_INFINITY;
+  /** The renewal under way, shared by every login refused meanwhile. */
+  #renewal: Promise<boolean> | undefined;
   /** Logins retried with a renewed token. */
   renewals = 0;
 
@@ -92,17 +95,32 @@ export class UpstreamConnector {
           'Check that the server has Entra ID / IAM authentication on for this role (Azure: pgaadauth; RDS: rds_iam; Cloud SQL: an IAM user).',
         );
       }
-      if (attempt === 0 && LOGIN_REFUSED.has(login.fields.C ?? '') && (await this.#renewToken())) continue;
+      if (attempt === 0 && LOGIN_REFUSED.has(login.fields.C ?? '') && (await this.#tokenReplaced(token))) {
+        continue;
+      }
       throw new LoginRefusal(login.error, 'loginsRejected');
     }
   }
 
-  /** Sends a CancelRequest to the address the session reached, over TLS as the session was. */
+  /**
+   * Sends a CancelRequest to the address the session reached, over TLS as the session was, and waits
+   * until the server closes that connection (it does once the request is processed), at most 10 s.
+   */
   async cancel(remote: { host: string; port: number }, request: Buffer): Promise<void> {
     const socket = await connectToServer(remote);
     socket.on('error', () => socket.destroy());
-    const channel = this.#upstream.tls === false ? socket : await startTls(socket, this.#tlsOptions());
-    endThenDestroy(channel, request);
+    const timer = setTimeout(() => socket.destroy(), CANCEL_TIMEOUT_MS);
+    try {
+      const channel = this.#upstream.tls === false ? socket : await startTls(socket, this.#tlsOptions());
+      const closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
+      channel.on('error', () => channel.destroy());
+      channel.resume();
+      channel.end(request);
+      await closed;
+    } finally {
+      clearTimeout(timer);
+      socket.destroy();
+    }
   }
 
   async #token(): Promise<string> {
@@ -116,13 +134,33 @@ export class UpstreamConnector {
     }
   }
 
-  async #renewToken(): Promise<boolean> {
+  /**
+   * Whether a login refused with `refused` should be tried again: another login renewed the token
+   * meanwhile, or a renewal is under way (all refused logins wait for the one), or this one renews it.
+   * Renewals start at most every 30 s.
+   */
+  async #tokenReplaced(refused: string): Promise<boolean> {
+    const current = await this.#upstream.getToken().catch(() => refused);
+    // Checked after the wait: another refused login may have started the renewal meanwhile.
+    if (this.#renewal) return this.#renewal;
+    if (current !== refused) return true;
     const now = Date.now();
     if (!this.#upstream.invalidate || now - this.#lastRenewalMs < RENEWAL_INTERVAL_MS) return false;
     this.#lastRenewalMs = now;
-    const { renewed } = await this.#upstream.invalidate().catch(() => ({ renewed: false }));
-    if (renewed) this.renewals++;
-    return renewed;
+    this.#renewal = this.#upstream
+      .invalidate()
+      .then(
+        ({ renewed }) => renewed,
+        () => false,
+      )
+      .then((renewed) => {
+        if (renewed) this.renewals++;
+        return renewed;
+      })
+      .finally(() => {
+        this.#renewal = undefined;
+      });
+    return this.#renewal;
   }
 
   async #connect(scope: ConnectionScope): Promise<Omit<UpstreamSession, 'greeting' | 'backendKey'>> {

@@ -61,6 +61,7 @@ const LAST_MESSAGE_FLUSH_MS = 1_000;
  * console.log(socket.destroyed); // true
  */
 export function endThenDestroy(socket: Duplex, last?: Buffer): void {
+  if (socket.destroyed) return;
   const timer = setTimeout(() => socket.destroy(), LAST_MESSAGE_FLUSH_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));

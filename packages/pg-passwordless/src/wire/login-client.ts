@@ -2,7 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import type { ConnectionScope } from './connection-scope.ts';
+import { type ConnectionScope, endThenDestroy } from './connection-scope.ts';
 import { errorFields, passwordMessage, sslRequest, startupMessage, typedMessage } from './messages.ts';
 import type { PacketReader } from './packet-reader.ts';
 
@@ -143,9 +143,8 @@ export function pipeSession(session: {
   server: Duplex;
   serverReader: PacketReader;
   greeting: Buffer;
-  scope: ConnectionScope;
 }): void {
-  const { client, server, scope } = session;
+  const { client, server } = session;
   const pendingFromClient = session.clientReader.detach();
   const pendingFromServer = session.serverReader.detach();
   client.write(session.greeting);
@@ -153,8 +152,10 @@ export function pipeSession(session: {
   if (pendingFromServer.length > 0) client.write(pendingFromServer);
   forward(client, server);
   forward(server, client);
-  server.once('close', () => scope.closeAll());
-  client.once('close', () => scope.closeAll());
+  // When one side closes, what is still queued for the other (a last FATAL, the rows before it) is
+  // flushed before that side is closed too; endThenDestroy bounds the wait.
+  server.once('close', () => endThenDestroy(client));
+  client.once('close', () => endThenDestroy(server));
   client.resume();
   server.resume();
 }

@@ -114,9 +114,9 @@ export async function serveLogin(
   } catch (error) {
     clearTimeout(deadline);
     if (timedOut) return;
-    if (error instanceof LoginRefusal) {
+    // A peer gone mid-login counts as such, whatever the login was doing when it noticed.
+    if (error instanceof LoginRefusal && !scope.closed) {
       options.count(error.outcome);
-      if (scope.closed) return;
       // Read and drop whatever the client still sends (the rest of an oversized password, say): it
       // can no longer fill memory, nor turn the close into a reset that loses the ErrorResponse.
       connection.reader.detach({ pause: false });

@@ -3,7 +3,10 @@
 // (test/cli/proxy.test.ts) run it as users do.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
@@ -128,13 +131,72 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
     );
   });
 
+  it('with a local password, a wrong role learns nothing before the password is right', async () => {
+    const proxy = await proxyWith({ localPassword: 'the-local-secret' });
+    const refused = (extra: pg.ClientConfig) =>
+      clientOf(proxy, extra)
+        .connect()
+        .then(
+          () => assert.fail('logged in'),
+          (error: { code?: string; message: string }) => error,
+        );
+    const guess = await refused({ user: 'someone-else', password: 'a-guess' });
+    assert.equal(guess.code, '28P01');
+    assert.doesNotMatch(guess.message, /orders-api/);
+    const known = await refused({ user: 'someone-else', password: 'the-local-secret' });
+    assert.equal(known.code, '28000', 'past the password, the role to use is told');
+  });
+
+  it('refuses a file that is not a socket where its Unix socket goes, and replaces a stale socket', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'proxy-socket-'));
+    try {
+      const path = join(folder, '.s.PGSQL.5432');
+      writeFileSync(path, 'not a socket');
+      await assert.rejects(
+        startProxy({ listen: { kind: 'unix', folder, port: 5432, path }, upstream }),
+        (error: { code?: string; message: string }) =>
+          error.code === 'CONFIG_INVALID' && /not a socket/.test(error.message),
+      );
+      rmSync(path);
+      // A socket nobody listens on any more, as a killed proxy leaves it.
+      const { createServer } = await import('node:net');
+      const stale = createServer();
+      await new Promise<void>((resolve) => stale.listen(path, resolve));
+      // close() would remove the file; a killed process does not, so keep it and drop the listener only.
+      const handle = (stale as unknown as { _handle: { close(): void } })._handle;
+      handle.close();
+      const proxy = await proxyWith({ listen: { kind: 'unix', folder, port: 5432, path } });
+      const client = new pg.Client({
+        host: folder,
+        port: 5432,
+        user: 'orders-api',
+        database: 'postgres',
+        ssl: false,
+      });
+      await client.connect();
+      assert.equal((await client.query('select current_user as role')).rows[0].role, 'orders-api');
+      await client.end();
+      await proxy.close();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('close(grace): stops accepting at once, lets a session finish, then closes the rest', async () => {
     const proxy = await proxyWith();
     const client = clientOf(proxy);
     await client.connect();
+    const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+    const sleeping = client.query('select pg_sleep(30)');
     const closing = proxy.close(5_000);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await assert.rejects(clientOf(proxy).connect(), 'no new connections');
+    await assert.rejects(clientOf(proxy).connect(), (error: { code?: string }) => error.code === '57P03');
+    await sendCancel(proxy, processID, secretKey);
+    await assert.rejects(
+      sleeping,
+      (error: { code?: string }) => error.code === '57014',
+      'cancels still pass',
+    );
     assert.equal((await client.query('select 1 as one')).rows[0].one, 1, 'the open session still works');
     await client.end();
     assert.deepEqual(await closing, { closedAtDeadline: 0 });
@@ -196,11 +258,12 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
 
 describe('pg-passwordless proxy (in process, AWS): a revoked token is renewed once', () => {
   let emulator: Emulator;
+  let upstream: Upstream;
   let proxy: RunningProxy;
   before(async () => {
     emulator = await startEmulator({ cloud: 'aws' });
     Object.assign(process.env, emulator.env);
-    const upstream = upstreamFor(await resolveCliConnection({ env: emulator.env }));
+    upstream = upstreamFor(await resolveCliConnection({ env: emulator.env }));
     proxy = await startProxy({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, upstream });
   });
   after(async () => {
@@ -229,6 +292,35 @@ describe('pg-passwordless proxy (in process, AWS): a revoked token is renewed on
     assert.equal(await connect(), emulator.env.PGUSER);
     assert.equal(proxy.stats().tokenRenewals, 1);
     assert.equal(emulator.counters().tokensIssued - before, 1, 'new credentials from the endpoint');
+  });
+
+  it('logins refused together all wait for the one renewal, and all succeed', async () => {
+    // A proxy of its own: the one above renewed less than 30 s ago, and renewals are that far apart.
+    const fresh = await startProxy({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, upstream });
+    const { host, port } = fresh.address as { host: string; port: number };
+    const connect = async () => {
+      const client = new pg.Client({
+        host,
+        port,
+        user: emulator.env.PGUSER,
+        database: 'postgres',
+        ssl: false,
+      });
+      await client.connect();
+      await client.end();
+    };
+    try {
+      await connect();
+      assert.ok(emulator.revokeAcceptedTokens() > 0);
+      const results = await Promise.allSettled(Array.from({ length: 5 }, connect));
+      assert.deepEqual(
+        results.map((result) => (result.status === 'rejected' ? String(result.reason) : 'ok')),
+        ['ok', 'ok', 'ok', 'ok', 'ok'],
+      );
+      assert.equal(fresh.stats().tokenRenewals, 1, 'one renewal for the five');
+    } finally {
+      await fresh.close();
+    }
   });
 });
 
