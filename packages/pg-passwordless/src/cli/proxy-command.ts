@@ -32,9 +32,10 @@ Options:
                               socket .s.PGSQL.<port> only this user can open (default ${DEFAULT_LISTEN})
   --unix-port PORT            the port in the Unix socket's name (default 5432)
   --local-password-file FILE  clients must send the first line of FILE (mode 0600) as their password;
-                              required to listen on an address that is not loopback
-  --shutdown-grace SECONDS    on SIGTERM or SIGINT, stop accepting and let sessions finish for this
-                              long, then close them (default 10; a second signal closes at once)
+                              required to listen on an address that is not loopback (the leg to the
+                              proxy is not encrypted: keep it on a private network)
+  --shutdown-grace SECONDS    on SIGTERM or SIGINT, refuse new sessions and let open ones finish for
+                              this long, then close them (default 10; a second signal closes at once)
   --cloud NAME                switch on the azure, aws or gcp plugin (else PG_PASSWORDLESS_ENABLED=true
                               and PG_PASSWORDLESS_<CLOUD>_ENABLED=true choose)
   -h, --help                  show this help`;
