@@ -16,7 +16,7 @@ import {
   serveLogin,
 } from '../wire/index.ts';
 import { CancelRoutes } from './cancel-routes.ts';
-import type { ListenAddress } from './listen-address.ts';
+import { describeListenAddress, type ListenAddress } from './listen-address.ts';
 import { localPasswordMatches } from './local-password.ts';
 import { type Upstream, UpstreamConnector } from './upstream.ts';
 
@@ -229,13 +229,17 @@ async function listen(server: Server, address: ListenAddress): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) =>
       reject(
-        new PasswordlessError('CONFIG_INVALID', `Cannot listen on ${describe(address)}: ${error.message}.`, {
-          hint:
-            error.code === 'EADDRINUSE'
-              ? 'Another server uses that port (a local PostgreSQL on 5432?): pick another with --listen 127.0.0.1:6432.'
-              : 'Check the address and that this user may listen there.',
-          cause: error,
-        }),
+        new PasswordlessError(
+          'CONFIG_INVALID',
+          `Cannot listen on ${describeListenAddress(address)}: ${error.message}.`,
+          {
+            hint:
+              error.code === 'EADDRINUSE'
+                ? 'Another server uses that port (a local PostgreSQL on 5432?): pick another with --listen 127.0.0.1:6432.'
+                : 'Check the address and that this user may listen there.',
+            cause: error,
+          },
+        ),
       );
     const onListening = () => {
       server.off('error', onError);
@@ -291,10 +295,6 @@ function probeSocket(path: string): Promise<string> {
     });
     probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
-}
-
-function describe(address: ListenAddress): string {
-  return address.kind === 'unix' ? address.path : `${address.host}:${address.port}`;
 }
 
 /** A line for the log: control characters from a client (a user name with a newline) cannot forge lines. */

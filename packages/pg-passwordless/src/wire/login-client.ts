@@ -150,28 +150,12 @@ export function pipeSession(session: {
   client.write(session.greeting);
   if (pendingFromClient.length > 0) server.write(pendingFromClient);
   if (pendingFromServer.length > 0) client.write(pendingFromServer);
-  forward(client, server);
-  forward(server, client);
+  client.pipe(server);
+  server.pipe(client);
   // When one side closes, what is still queued for the other (a last FATAL, the rows before it) is
   // flushed before that side is closed too; endThenDestroy bounds the wait.
   server.once('close', () => endThenDestroy(client));
   client.once('close', () => endThenDestroy(server));
   client.resume();
   server.resume();
-}
-
-/**
- * Passes each chunk on as it comes, pausing the source while the destination's buffer is full. What
- * `pipe()` does, minus its bookkeeping: a session forwards one small chunk per message, so the
- * per-chunk cost is the proxy's cost.
- */
-function forward(from: Duplex, to: Duplex): void {
-  const resume = () => from.resume();
-  from.on('data', (chunk: Buffer) => {
-    if (!to.write(chunk)) {
-      from.pause();
-      to.once('drain', resume);
-    }
-  });
-  from.once('end', () => to.end());
 }

@@ -271,21 +271,18 @@ describe('pg-passwordless proxy (in process, AWS): a revoked token is renewed on
     await emulator?.stop();
   });
 
+  /** Logs in through `through`, asks who it is, and leaves. */
+  async function roleThrough(through: RunningProxy): Promise<string> {
+    const { host, port } = through.address as { host: string; port: number };
+    const client = new pg.Client({ host, port, user: emulator.env.PGUSER, database: 'postgres', ssl: false });
+    await client.connect();
+    const { rows } = await client.query('select current_user as role');
+    await client.end();
+    return rows[0].role;
+  }
+
   it('the next login after the revocation renews the token and succeeds', async () => {
-    const { host, port } = proxy.address as { host: string; port: number };
-    const connect = async () => {
-      const client = new pg.Client({
-        host,
-        port,
-        user: emulator.env.PGUSER,
-        database: 'postgres',
-        ssl: false,
-      });
-      await client.connect();
-      const { rows } = await client.query('select current_user as role');
-      await client.end();
-      return rows[0].role;
-    };
+    const connect = () => roleThrough(proxy);
     assert.equal(await connect(), emulator.env.PGUSER);
     const before = emulator.counters().tokensIssued;
     assert.ok(emulator.revokeAcceptedTokens() > 0);
@@ -297,18 +294,7 @@ describe('pg-passwordless proxy (in process, AWS): a revoked token is renewed on
   it('logins refused together all wait for the one renewal, and all succeed', async () => {
     // A proxy of its own: the one above renewed less than 30 s ago, and renewals are that far apart.
     const fresh = await startProxy({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, upstream });
-    const { host, port } = fresh.address as { host: string; port: number };
-    const connect = async () => {
-      const client = new pg.Client({
-        host,
-        port,
-        user: emulator.env.PGUSER,
-        database: 'postgres',
-        ssl: false,
-      });
-      await client.connect();
-      await client.end();
-    };
+    const connect = () => roleThrough(fresh);
     try {
       await connect();
       assert.ok(emulator.revokeAcceptedTokens() > 0);
