@@ -6,6 +6,7 @@ import {
   fatalError,
   GSSENC_REQUEST,
   MAX_STARTUP_LENGTH,
+  negotiateProtocolVersion,
   parseStartupPacket,
   passwordFromBody,
   SSL_REQUEST,
@@ -178,7 +179,17 @@ export async function acceptStartup(
       continue;
     }
     if (first.kind === 'cancel') return first;
-    return { ...first, encrypted: connection.client !== raw };
+    // As PostgreSQL does at once, before authentication: a client asking for 3.2 (libpq 18 with
+    // max_protocol_version=latest) or for protocol options hears that it gets 3.0 without them.
+    if (first.minorVersion > 0 || first.protocolOptions.length > 0) {
+      connection.client.write(negotiateProtocolVersion(first.protocolOptions));
+    }
+    return {
+      kind: 'startup',
+      parameters: first.parameters,
+      raw: first.raw,
+      encrypted: connection.client !== raw,
+    };
   }
 }
 

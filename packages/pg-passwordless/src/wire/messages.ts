@@ -16,7 +16,19 @@ export type StartupPacket =
   | { kind: 'ssl' }
   | { kind: 'gssenc' }
   | { kind: 'cancel'; raw: Buffer }
-  | { kind: 'startup'; parameters: Record<string, string>; raw: Buffer };
+  | {
+      kind: 'startup';
+      /** The startup parameters, protocol options (`_pq_.*`) left out. */
+      parameters: Record<string, string>;
+      /** The minor protocol version asked for (3.x); only 3.0 is spoken here. */
+      minorVersion: number;
+      /** Names of the `_pq_.*` protocol options asked for; none is supported here. */
+      protocolOptions: string[];
+      raw: Buffer;
+    };
+
+/** Startup parameters with this prefix are protocol options, not settings (PostgreSQL's `_pq_.`). */
+const PROTOCOL_OPTION_PREFIX = '_pq_.';
 
 /**
  * A first packet PostgreSQL refuses, with the SQLSTATE of its FATAL answer (ProcessStartupPacket).
@@ -40,7 +52,7 @@ export class StartupPacketError extends Error {
 }
 
 /**
- * The refusal of a protocol version other than 3.0, also what a second SSLRequest (1234.5679) or
+ * The refusal of a protocol version other than 3.x, also what a second SSLRequest (1234.5679) or
  * GSSENCRequest (1234.5680) gets, since PostgreSQL reads a repeat as a startup packet.
  *
  * @example
@@ -68,20 +80,51 @@ export function parseStartupPacket(packet: Buffer): StartupPacket {
   if (code === SSL_REQUEST && packet.length === 8) return { kind: 'ssl' };
   if (code === GSSENC_REQUEST && packet.length === 8) return { kind: 'gssenc' };
   if (code === CANCEL_REQUEST && packet.length === 16) return { kind: 'cancel', raw: packet };
-  if (code !== PROTOCOL_3_0) throw unsupportedProtocol(code);
+  // Any 3.x is accepted, as by PostgreSQL: a newer minor version is answered with
+  // NegotiateProtocolVersion and the session goes on in 3.0.
+  if (code >>> 16 !== PROTOCOL_3_0 >>> 16) throw unsupportedProtocol(code);
   const parameters: Record<string, string> = {};
+  const protocolOptions: string[] = [];
   const fields = packet.subarray(8).toString('utf8').split('\0');
   // The list ends with an empty name; pairs before it are name, value.
   for (let i = 0; i + 1 < fields.length && fields[i] !== ''; i += 2) {
-    parameters[fields[i] as string] = fields[i + 1] as string;
+    const name = fields[i] as string;
+    if (name.startsWith(PROTOCOL_OPTION_PREFIX)) protocolOptions.push(name);
+    else parameters[name] = fields[i + 1] as string;
   }
   if (!parameters.user)
     throw new StartupPacketError('28000', 'no PostgreSQL user name specified in startup packet');
-  return { kind: 'startup', parameters, raw: packet };
+  return { kind: 'startup', parameters, minorVersion: code & 0xffff, protocolOptions, raw: packet };
 }
 
-/** Encodes a StartupMessage (what a client sends first, after any SSLRequest). */
-export function startupMessage(parameters: Record<string, string>): Buffer {
+/**
+ * NegotiateProtocolVersion: the answer to a StartupMessage that asks for a newer minor version or for
+ * protocol options. It names the newest minor version spoken (0: 3.0) and the options not supported;
+ * the client then goes on in that version without them, or hangs up.
+ *
+ * @example
+ * const packet = parseStartupPacket(startupMessage({ user: 'app' }, { minorVersion: 2 }));
+ * if (packet.kind === 'startup') {
+ *   const answer = negotiateProtocolVersion(packet.protocolOptions);
+ *   console.log(answer.subarray(0, 1).toString(), answer.readInt32BE(5)); // v 0
+ * }
+ */
+export function negotiateProtocolVersion(unsupportedOptions: string[]): Buffer {
+  const counts = Buffer.alloc(8);
+  counts.writeInt32BE(PROTOCOL_3_0 & 0xffff, 0);
+  counts.writeInt32BE(unsupportedOptions.length, 4);
+  const names = unsupportedOptions.map((name) => Buffer.from(`${name}\0`, 'utf8'));
+  return typedMessage('v', Buffer.concat([counts, ...names]));
+}
+
+/**
+ * Encodes a StartupMessage (what a client sends first, after any SSLRequest): protocol 3.0 unless a
+ * newer minor version is asked for (tests use that to play a newer client).
+ */
+export function startupMessage(
+  parameters: Record<string, string>,
+  { minorVersion = 0 }: { minorVersion?: number } = {},
+): Buffer {
   const body = Buffer.from(
     `${Object.entries(parameters)
       .map(([name, value]) => `${name}\0${value}\0`)
@@ -90,7 +133,7 @@ export function startupMessage(parameters: Record<string, string>): Buffer {
   );
   const header = Buffer.alloc(8);
   header.writeInt32BE(8 + body.length, 0);
-  header.writeInt32BE(PROTOCOL_3_0, 4);
+  header.writeInt32BE(PROTOCOL_3_0 + minorVersion, 4);
   return Buffer.concat([header, body]);
 }
 

@@ -15,6 +15,8 @@ import { resolveCliConnection } from '../../src/cli/connection.ts';
 import { upstreamFor } from '../../src/cli/proxy-command.ts';
 import { type ProxyOptions, type RunningProxy, startProxy } from '../../src/proxy/proxy.ts';
 import type { Upstream } from '../../src/proxy/upstream.ts';
+import { startupMessage, typedMessage } from '../../src/wire/messages.ts';
+import { PacketReader } from '../../src/wire/packet-reader.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 2_000;
 
@@ -80,6 +82,43 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
     );
     await client.end();
     assert.deepEqual(rows[0], { app: 'reporting-job', db: 'postgres' });
+  });
+
+  it('a client asking for protocol 3.2 and a protocol option is told 3.0 without it, then served', async () => {
+    const proxy = await proxyWith();
+    const address = proxy.address as { host: string; port: number };
+    const socket = netConnect(address.port, address.host);
+    socket.on('error', () => {});
+    const reader = new PacketReader(socket);
+    try {
+      // What libpq 18 sends with max_protocol_version=latest, plus an option PostgreSQL would not know.
+      socket.write(
+        startupMessage(
+          { user: 'orders-api', database: 'postgres', application_name: 'newer-client', '_pq_.example': '1' },
+          { minorVersion: 2 },
+        ),
+      );
+      const first = await reader.readTyped(1024);
+      assert.equal(first.type, 'v', 'NegotiateProtocolVersion comes first, before authentication');
+      assert.equal(first.body.readInt32BE(0), 0, 'the newest minor version spoken: 3.0');
+      assert.equal(first.body.readInt32BE(4), 1);
+      assert.equal(first.body.subarray(8).toString(), '_pq_.example\0');
+      const greeting: string[] = [];
+      for (let message = await reader.readTyped(1024); ; message = await reader.readTyped(1024)) {
+        greeting.push(message.type);
+        if (message.type === 'Z') break;
+      }
+      assert.equal(greeting[0], 'R', 'then the login goes on in 3.0');
+      socket.write(typedMessage('Q', Buffer.from("select current_setting('application_name')\0")));
+      const answer: string[] = [];
+      for (let message = await reader.readTyped(1024); ; message = await reader.readTyped(1024)) {
+        if (message.type === 'D') answer.push(message.body.subarray(6).toString());
+        if (message.type === 'Z') break;
+      }
+      assert.deepEqual(answer, ['newer-client'], 'the settings reached the server, the option did not');
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('routes a cancel request to the session that holds its key, and drops unknown keys', async () => {
