@@ -18,6 +18,7 @@ import {
 import { CancelRoutes } from './cancel-routes.ts';
 import { describeListenAddress, type ListenAddress } from './listen-address.ts';
 import { localPasswordMatches } from './local-password.ts';
+import { lockSocketPath } from './socket-lock.ts';
 import { type Upstream, UpstreamConnector } from './upstream.ts';
 
 export interface ProxyOptions {
@@ -186,7 +187,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     );
   });
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  await listen(server, options.listen);
+  const releaseSocket = await listen(server, options.listen);
   // An accept that fails (out of file descriptors, say) is logged; the listener keeps serving.
   server.on('error', (error) => log(`the listener failed: ${error.message}`));
   const address: ListenAddress =
@@ -218,14 +219,33 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       const closedAtDeadline = clients.size;
       for (const socket of sockets) socket.destroy();
       await closed;
+      releaseSocket();
       return { closedAtDeadline };
     },
   };
 }
 
-/** Listens on TCP, or on a Unix socket that only this user may use (a stale socket file is replaced). */
-async function listen(server: Server, address: ListenAddress): Promise<void> {
-  if (address.kind === 'unix') await removeStaleSocket(address.path);
+/**
+ * Listens on TCP, or on a Unix socket that only this user may use (under a lock file; a stale socket
+ * file is replaced). Returns what releases the lock once the listener is closed.
+ */
+async function listen(server: Server, address: ListenAddress): Promise<() => void> {
+  if (address.kind === 'tcp') {
+    await listenOn(server, address);
+    return () => {};
+  }
+  const release = lockSocketPath(address.path);
+  try {
+    await removeStaleSocket(address.path);
+    await listenOn(server, address);
+    return release;
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+async function listenOn(server: Server, address: ListenAddress): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) =>
       reject(

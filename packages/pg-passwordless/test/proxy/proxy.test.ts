@@ -2,8 +2,9 @@
 // token renewal, TLS verification, shutdown, and a seeded fuzz of its login. The CLI's own tests
 // (test/cli/proxy.test.ts) run it as users do.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -216,6 +217,43 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
       assert.equal((await client.query('select current_user as role')).rows[0].role, 'orders-api');
       await client.end();
       await proxy.close();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('holds a lock file beside its Unix socket: a second proxy is refused, a dead one’s lock is taken over', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'proxy-lock-'));
+    const path = join(folder, '.s.PGSQL.5432');
+    const lock = `${path}.lock`;
+    const listen = { kind: 'unix', folder, port: 5432, path } as const;
+    try {
+      const first = await proxyWith({ listen });
+      assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`);
+      assert.equal(statSync(lock).mode & 0o777, 0o600);
+      await assert.rejects(
+        startProxy({ listen, upstream }),
+        (error: { code?: string; message: string }) =>
+          error.code === 'CONFIG_INVALID' && error.message.includes(`(PID ${process.pid}) holds ${lock}`),
+      );
+      assert.ok(existsSync(path), 'the refused proxy left the first one’s socket alone');
+      await first.close();
+      assert.ok(!existsSync(lock) && !existsSync(path), 'close() removes the lock and the socket');
+
+      // An empty lock written a moment ago: another proxy between creating it and writing its id.
+      writeFileSync(lock, '');
+      await assert.rejects(startProxy({ listen, upstream }), (error: { code?: string; message: string }) =>
+        /another proxy is starting there/.test(error.message),
+      );
+      // A lock whose process is gone, as a killed proxy leaves it: taken over.
+      const gone = spawnSync(process.execPath, ['-e', '']).pid as number;
+      writeFileSync(lock, `${gone}\n`);
+      const second = await proxyWith({ listen });
+      assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`);
+      const client = new pg.Client({ host: folder, port: 5432, user: 'orders-api', ssl: false });
+      await client.connect();
+      await client.end();
+      await second.close();
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
