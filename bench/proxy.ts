@@ -3,7 +3,16 @@
 // their command lines. Two placements on the same machine: the server on one CPU and the client side
 // (pgbench + proxy) on the other, as a deployment has them on two machines; and everything unpinned.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { type AddressInfo, connect, createServer, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,12 +49,13 @@ const MODES = [
   { name: '-S', label: '-S (select-only)', args: ['-S'], goal: 0.9 },
   { name: '-C', label: '-C -S (a login per transaction)', args: ['-C', '-S'], goal: 0.8 },
 ] as const;
-const PATHS = ['direct', 'tcp', 'unix'] as const;
+const PATHS = ['direct', 'tcp', 'unix', 'stunnel'] as const;
 type Path = (typeof PATHS)[number];
 const PATH_LABELS: Record<Path, string> = {
   direct: 'direct TLS (verify-full, token)',
   tcp: 'proxy, TCP loopback',
   unix: 'proxy, Unix socket',
+  stunnel: 'stunnel, TCP (C relay, reference)',
 };
 
 interface Sample {
@@ -71,6 +81,10 @@ export async function proxyBench(): Promise<void> {
     );
   }
   const pgbench = findPgbench();
+  // stunnel, when installed, runs the same relay in C (OpenSSL, a thread per connection): what the
+  // machine allows any relay, next to what the proxy reaches. It takes the client's password as is.
+  const stunnel = findOnPath('stunnel');
+  if (!stunnel) console.log('\n9. (the stunnel reference rows need stunnel: apt-get install stunnel4)');
   // `taskset -c 0,1` fails when taskset is missing or CPU 0 or 1 is not ours to use.
   const canPin = spawnSync('taskset', ['-c', '0,1', 'true']).status === 0;
   const placements: Array<[string, Placement]> = [
@@ -83,15 +97,17 @@ export async function proxyBench(): Promise<void> {
       console.log(`\n${title}\n   skipped: needs taskset and at least 2 CPUs`);
       continue;
     }
-    table(title, await measurePlacement(placement, pgbench, seconds));
+    table(title, await measurePlacement(placement, pgbench, stunnel, seconds));
   }
   console.log(
     `   pgbench 8 clients (-c 8 -j 2), ${seconds} s per run, against a 1-scale pgbench database; TPS is the` +
-      ` median of ${ROUNDS} runs taken in turn (direct, tcp, unix, direct, ...), "runs" lists them.\n` +
+      ` median of ${ROUNDS} runs taken in turn (direct, tcp, unix, stunnel, direct, ...), "runs" lists them.\n` +
       '   direct: libpq over TLS (sslmode=verify-full) with a token as PGPASSWORD; proxy: sslmode=disable' +
       ' to the local proxy, which logs in over verified TLS with its token cache.\n' +
       '   -C opens a new connection (a login) per transaction; the proxy resumes its TLS sessions, libpq' +
-      ' does not. Proxy CPU: utime + stime of the proxy process during the run, per 1000 transactions.\n' +
+      ' does not. Proxy CPU: utime + stime of the proxy (or stunnel) process during the run, per 1000 transactions.\n' +
+      '   stunnel: the same relay in C (OpenSSL, verified TLS, protocol = pgsql), pgbench sending the token itself;' +
+      ' what this machine allows any relay, not a goal.\n' +
       '   9a is the deployment shape (the proxy beside its clients, the server elsewhere); in 9b the proxy' +
       ' takes its CPU from the same two cores as the server, so its cost shows in the server’s TPS too.',
   );
@@ -100,6 +116,7 @@ export async function proxyBench(): Promise<void> {
 async function measurePlacement(
   placement: Placement,
   pgbench: string,
+  stunnel: string | undefined,
   seconds: number,
 ): Promise<Array<Record<string, string>>> {
   const folder = mkdtempSync(join(tmpdir(), 'pg-passwordless-bench-proxy-'));
@@ -140,16 +157,26 @@ async function measurePlacement(
     const tcpPort = /listening on 127\.0\.0\.1:(\d+)/.exec(await tcpProxy.ready)?.[1] as string;
     await unixProxy.ready;
 
-    const targets: Record<Path, { args: string[]; env: NodeJS.ProcessEnv; proxy?: ChildProcess }> = {
+    const targets: Partial<Record<Path, { args: string[]; env: NodeJS.ProcessEnv; proxy?: ChildProcess }>> = {
       direct: { args: gateway, env: direct },
       tcp: { args: ['-h', '127.0.0.1', '-p', tcpPort], env: local, proxy: tcpProxy.child },
       unix: { args: ['-h', socketFolder, '-p', String(UNIX_PORT)], env: local, proxy: unixProxy.child },
     };
+    if (stunnel) {
+      const relay = await startStunnel(stunnel, placement.client, folder, emulatorEnv, cleanups);
+      // libpq sends the token itself (as PGPASSWORD), in the clear to stunnel, which encrypts it.
+      targets.stunnel = {
+        args: ['-h', '127.0.0.1', '-p', String(relay.port)],
+        env: { ...direct, PGSSLMODE: 'disable' },
+        proxy: relay.child,
+      };
+    }
+    const paths = PATHS.filter((path) => targets[path] !== undefined);
     const samples = new Map<string, Sample[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of MODES) {
-        for (const path of PATHS) {
-          const target = targets[path];
+        for (const path of paths) {
+          const target = targets[path] as { args: string[]; env: NodeJS.ProcessEnv; proxy?: ChildProcess };
           const cpuBefore = target.proxy ? cpuMs(target.proxy) : 0;
           const { tps, transactions } = await runPgbench(
             [
@@ -176,7 +203,7 @@ async function measurePlacement(
     const rows: Array<Record<string, string>> = [];
     for (const mode of MODES) {
       const directTps = median((samples.get(`${mode.name} direct`) ?? []).map((sample) => sample.tps));
-      for (const path of PATHS) {
+      for (const path of paths) {
         const runs = samples.get(`${mode.name} ${path}`) ?? [];
         const tps = median(runs.map((sample) => sample.tps));
         const ratio = tps / directTps;
@@ -187,7 +214,10 @@ async function measurePlacement(
           'TPS (median)': formatTps(tps),
           runs: runs.map((sample) => formatTps(sample.tps)).join(' / '),
           'proxy/direct': path === 'direct' ? 'baseline' : `${ratio.toFixed(2)}x`,
-          goal: path === 'direct' ? '-' : `≥ ${mode.goal}x: ${ratio >= mode.goal ? 'met' : 'NOT met'}`,
+          goal:
+            path === 'direct' || path === 'stunnel'
+              ? '-'
+              : `≥ ${mode.goal}x: ${ratio >= mode.goal ? 'met' : 'NOT met'}`,
           'proxy CPU ms / 1000 tx': cpu.length > 0 ? median(cpu).toFixed(1) : '-',
         });
       }
@@ -234,6 +264,78 @@ function startProxy(
     );
   });
   return { child, ready };
+}
+
+/**
+ * Starts stunnel in client mode on a free loopback port, relaying to the emulator's gateway with
+ * PostgreSQL's SSLRequest (protocol = pgsql) and the same verification as verify-full: the emulator's
+ * CA, the gateway's host name or IP address.
+ */
+async function startStunnel(
+  stunnel: string,
+  prefix: string[],
+  folder: string,
+  emulatorEnv: Record<string, string>,
+  cleanups: Array<() => Promise<void>>,
+): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const host = emulatorEnv.PGHOST as string;
+  const config = join(folder, 'stunnel.conf');
+  writeFileSync(
+    config,
+    [
+      'foreground = yes',
+      'pid =',
+      'debug = 3',
+      '[pg]',
+      'client = yes',
+      `accept = 127.0.0.1:${port}`,
+      `connect = ${host}:${emulatorEnv.PGPORT}`,
+      'protocol = pgsql',
+      'verifyChain = yes',
+      `CAfile = ${emulatorEnv.PGSSLROOTCERT}`,
+      isIP(host) ? `checkIP = ${host}` : `checkHost = ${host}`,
+      '',
+    ].join('\n'),
+  );
+  const [command, ...args] = [...prefix, stunnel, config];
+  const child = spawn(command as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
+  });
+  // Ready once its port takes connections.
+  for (let waited = 0; !(await accepts(port)); waited += 50) {
+    if (child.exitCode !== null || waited > 10_000)
+      throw new Error(`stunnel did not start: ${stderr.trim()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { child, port };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** Runs pgbench; throws with its output when it fails or reports failed transactions. */
@@ -301,11 +403,17 @@ function cpuMs(child: ChildProcess): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
 /** pgbench on PATH, else the newest in Debian's /usr/lib/postgresql/<version>/bin. */
 function findPgbench(): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'pgbench'))) return join(dir, 'pgbench');
-  }
+  const onPath = findOnPath('pgbench');
+  if (onPath) return onPath;
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   for (const version of versions) {
