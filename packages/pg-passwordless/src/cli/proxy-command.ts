@@ -7,6 +7,7 @@ import {
   parseListenAddress,
 } from '../proxy/listen-address.ts';
 import { readLocalPassword } from '../proxy/local-password.ts';
+import { readLocalTls } from '../proxy/local-tls.ts';
 import { type RunningProxy, startProxy } from '../proxy/proxy.ts';
 import type { Upstream } from '../proxy/upstream.ts';
 import { type CliCloud, type CliConnection, parseCloud, resolveCliConnection } from './connection.ts';
@@ -25,15 +26,18 @@ Clients connect without TLS to the local address (sslmode=disable) as the URL's 
   psql "postgresql://orders-api@127.0.0.1:5432/orders?sslmode=disable"
 
 Anyone who can connect to the listener works as this workload's identity: it listens on loopback by
-default, and on another address only with a local password.
+default, and on another address only with a local password (and, to encrypt that leg, a certificate).
 
 Options:
   --listen ADDR               where to listen: HOST:PORT, PORT (on 127.0.0.1) or a folder for a Unix
                               socket .s.PGSQL.<port> only this user can open (default ${DEFAULT_LISTEN})
   --unix-port PORT            the port in the Unix socket's name (default 5432)
   --local-password-file FILE  clients must send the first line of FILE (mode 0600) as their password;
-                              required to listen on an address that is not loopback (the leg to the
-                              proxy is not encrypted: keep it on a private network)
+                              required to listen on an address that is not loopback
+  --local-tls-cert FILE       offer TLS to clients with this PEM certificate (chain) ...
+  --local-tls-key FILE        ... and its PEM key (mode 0600); clients from other hosts must then use
+                              it (sslmode=verify-full with the certificate's CA); without these the
+                              leg to the proxy is not encrypted: keep it on loopback or a private network
   --shutdown-grace SECONDS    on SIGTERM or SIGINT, refuse new sessions and let open ones finish for
                               this long, then close them (default 10; a second signal closes at once)
   --cloud NAME                switch on the azure, aws or gcp plugin (else PG_PASSWORDLESS_ENABLED=true
@@ -45,6 +49,8 @@ export interface ProxyArgs {
   listen: string;
   unixPort: number;
   localPasswordFile: string | undefined;
+  localTlsCert: string | undefined;
+  localTlsKey: string | undefined;
   shutdownGraceMs: number;
   cloud: CliCloud | undefined;
   help: boolean;
@@ -63,6 +69,8 @@ export function parseProxyArgs(args: string[]): ProxyArgs {
     listen: DEFAULT_LISTEN,
     unixPort: 5432,
     localPasswordFile: undefined,
+    localTlsCert: undefined,
+    localTlsKey: undefined,
     shutdownGraceMs: 10_000,
     cloud: undefined,
     help: false,
@@ -75,6 +83,8 @@ export function parseProxyArgs(args: string[]): ProxyArgs {
     else if (name === '--listen') parsed.listen = value();
     else if (name === '--unix-port') parsed.unixPort = number(name, value(), 1, 65_535, { whole: true });
     else if (name === '--local-password-file') parsed.localPasswordFile = value();
+    else if (name === '--local-tls-cert') parsed.localTlsCert = value();
+    else if (name === '--local-tls-key') parsed.localTlsKey = value();
     else if (name === '--shutdown-grace') parsed.shutdownGraceMs = number(name, value(), 0, 86_400) * 1_000;
     else if (name === '--cloud') parsed.cloud = parseCloud(value());
     else if (!arg.startsWith('-') && parsed.url === undefined) parsed.url = arg;
@@ -83,6 +93,11 @@ export function parseProxyArgs(args: string[]): ProxyArgs {
         hint: 'Run "pg-passwordless proxy --help".',
       });
     }
+  }
+  if ((parsed.localTlsCert === undefined) !== (parsed.localTlsKey === undefined)) {
+    throw new PasswordlessError('CONFIG_INVALID', '--local-tls-cert and --local-tls-key go together.', {
+      hint: 'Pass both: the PEM certificate clients see and its private key.',
+    });
   }
   return parsed;
 }
@@ -130,6 +145,10 @@ export async function runProxyCommand(args: string[], io: Io): Promise<number> {
   }
   const listen = parseListenAddress(options.listen, options.unixPort);
   const localPassword = options.localPasswordFile ? readLocalPassword(options.localPasswordFile) : undefined;
+  const localTls =
+    options.localTlsCert && options.localTlsKey
+      ? readLocalTls(options.localTlsCert, options.localTlsKey)
+      : undefined;
   if (listen.kind === 'tcp' && localPassword === undefined && !(await isLoopback(listen.host))) {
     throw new PasswordlessError(
       'CONFIG_INVALID',
@@ -146,13 +165,14 @@ export async function runProxyCommand(args: string[], io: Io): Promise<number> {
   const proxy = await startProxy({
     listen,
     localPassword,
+    localTls,
     log,
     upstream: upstreamFor(connection),
   });
   const { host, port, database } = connection.target;
   io.stdout.write(
     `pg-passwordless proxy: listening on ${describeListenAddress(proxy.address)} for ${connection.user}@${host}:${port}/${database ?? connection.user}\n` +
-      `connect with: ${localUrl(proxy.address, connection.user, database)}\n`,
+      `connect with: ${localUrl(proxy.address, connection.user, database, { tls: localTls !== undefined })}\n`,
   );
   return waitForShutdown(proxy, options.shutdownGraceMs, log);
 }
@@ -171,8 +191,16 @@ export function upstreamFor(connection: CliConnection): Upstream {
   };
 }
 
-/** The URL a local client uses: no TLS to the proxy (loopback or a Unix socket), the proxy's role. */
-export function localUrl(address: ListenAddress, user: string, database: string | undefined): string {
+/**
+ * The URL a client of the proxy uses, as the proxy's role: sslmode=require when the proxy offers TLS,
+ * else sslmode=disable (no TLS on loopback); a Unix socket needs neither.
+ */
+export function localUrl(
+  address: ListenAddress,
+  user: string,
+  database: string | undefined,
+  { tls = false }: { tls?: boolean } = {},
+): string {
   const path = `/${encodeURIComponent(database ?? user)}`;
   if (address.kind === 'unix') {
     // A folder's "/" may stay as it is in a query; anything else that is not plain is percent-encoded.
@@ -180,7 +208,7 @@ export function localUrl(address: ListenAddress, user: string, database: string 
     return `postgresql://${encodeURIComponent(user)}@${path}?host=${folder}&port=${address.port}`;
   }
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `postgresql://${encodeURIComponent(user)}@${host}:${address.port}${path}?sslmode=disable`;
+  return `postgresql://${encodeURIComponent(user)}@${host}:${address.port}${path}?sslmode=${tls ? 'require' : 'disable'}`;
 }
 
 function waitForShutdown(proxy: RunningProxy, graceMs: number, log: (line: string) => void): Promise<number> {

@@ -1,6 +1,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SecureContext } from 'node:tls';
 import { PasswordlessError } from '../core/errors.ts';
 import {
   acceptStartup,
@@ -26,6 +27,12 @@ export interface ProxyOptions {
   upstream: Upstream;
   /** When set, local clients must send it as their password; without it they send none. */
   localPassword?: string | undefined;
+  /**
+   * When set, clients may ask for TLS (sslmode=require, verify-full), and those that reach the proxy
+   * over the network (not loopback, not the Unix socket) must: the others are refused, as by a
+   * hostssl-only pg_hba.conf.
+   */
+  localTls?: SecureContext | undefined;
   /** Longest a client may take to log in (PostgreSQL's authentication_timeout). Default 15 s. */
   handshakeTimeoutMs?: number;
   /** Client connections held at once; more are refused by the listener. Default 1000. */
@@ -95,7 +102,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   };
 
   const login = async (connection: ClientConnection): Promise<void> => {
-    const startup = await acceptStartup(connection, {});
+    const startup = await acceptStartup(connection, { secureContext: options.localTls });
     if (startup.kind === 'cancel') {
       const route = cancelRoutes.find(startup.raw);
       if (!route) {
@@ -116,6 +123,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       throw refusal('57P03', 'pg-passwordless proxy: shutting down, no new sessions', 'loginsRejected');
     }
     const { user } = startup.parameters;
+    if (options.localTls && !startup.encrypted && !isLocalPeer(connection.raw)) {
+      throw refusal(
+        '28000',
+        `pg-passwordless proxy: connections from ${describePeer(connection.raw)} must use TLS`,
+        'loginsRejected',
+        'Connect with sslmode=verify-full and sslrootcert=<the CA of the proxy’s certificate> (or sslmode=require).',
+      );
+    }
     // The local password comes first: without it, not even the proxy's role is told.
     if (options.localPassword !== undefined) {
       connection.client.write(authenticationCleartextPassword());
@@ -320,6 +335,12 @@ function probeSocket(path: string): Promise<string> {
 /** A line for the log: control characters from a client (a user name with a newline) cannot forge lines. */
 function printableLine(text: string): string {
   return [...text].map((char) => (char < ' ' || char === '\u007f' ? '?' : char)).join('');
+}
+
+/** A client on this machine: over loopback or the Unix socket, where the leg is not on a network. */
+function isLocalPeer(socket: Socket): boolean {
+  const address = socket.remoteAddress;
+  return address === undefined || address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
 function describePeer(socket: Socket): string {

@@ -2,11 +2,12 @@
 // use exactly the URL the proxy prints; no token goes to them at all.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-emulator';
+import { createCertificates } from '../../../pg-passwordless-emulator/src/certificates.ts';
 import { localUrl, parseProxyArgs } from '../../src/cli/proxy-command.ts';
 import { isLoopback, parseListenAddress } from '../../src/proxy/listen-address.ts';
 import { type RunningCli, runCli, runProgram, startCli, startProgram } from './run-cli.ts';
@@ -133,6 +134,88 @@ describe('pg-passwordless proxy (Azure)', () => {
     assert.match(wrong.stderr, /password authentication failed for user "orders-api"/);
     const stopped = await stop(proxy);
     assert.match(stopped.stderr, /refused a login from 127\.0\.0\.1:\d+: 28P01/);
+  });
+
+  it('with --local-tls-cert/--local-tls-key, psql from another host must use TLS and verifies the proxy', async (t) => {
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((entry) => entry?.family === 'IPv4' && !entry.internal)?.address;
+    if (!address) return t.skip('this machine has no address but loopback');
+    const certificates = createCertificates([address]);
+    const ca = join(folder, 'proxy-ca.pem');
+    const cert = join(folder, 'proxy.crt');
+    const key = join(folder, 'proxy.key');
+    writeFileSync(ca, certificates.caCertPem);
+    writeFileSync(cert, certificates.serverCertPem);
+    writeFileSync(key, certificates.serverKeyPem, { mode: 0o600 });
+    const passwordFile = join(folder, 'proxy-password-tls');
+    writeFileSync(passwordFile, 'a-local-secret-for-tests\n', { mode: 0o600 });
+    const tlsArgs = ['--local-tls-cert', cert, '--local-tls-key', key];
+
+    // The files are checked at start: a key open to others, a key of another certificate, half a pair.
+    chmodSync(key, 0o644);
+    const open = await runCli(['proxy', '--listen', '127.0.0.1:0', ...tlsArgs], emulator.env);
+    assert.match(open.stderr, /CONFIG_INVALID: The TLS key file .* is open to others \(mode 644\)/);
+    chmodSync(key, 0o600);
+    const otherKey = join(folder, 'other.key');
+    writeFileSync(otherKey, createCertificates().serverKeyPem, { mode: 0o600 });
+    const mismatch = await runCli(
+      ['proxy', '--listen', '127.0.0.1:0', '--local-tls-cert', cert, '--local-tls-key', otherKey],
+      emulator.env,
+    );
+    assert.match(
+      mismatch.stderr,
+      /CONFIG_INVALID: The local TLS certificate and key cannot be used: .*key values mismatch/,
+    );
+    const half = await runCli(['proxy', '--local-tls-cert', cert], emulator.env);
+    assert.match(half.stderr, /CONFIG_INVALID: --local-tls-cert and --local-tls-key go together/);
+
+    const { proxy, url } = await startProxyCli(
+      ['--listen', `${address}:0`, '--local-password-file', passwordFile, ...tlsArgs],
+      emulator.env,
+    );
+    assert.match(url, /\?sslmode=require$/);
+    const port = new URL(url).port;
+    const base = `postgresql://orders-api@${address}:${port}/postgres`;
+    const password = { PGPASSWORD: 'a-local-secret-for-tests' };
+    const plain = await psql(`${base}?sslmode=disable`, 'select 1', password);
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.stderr, /connections from [\d.]+:\d+ must use TLS/);
+    const verified = await runProgram(
+      'psql',
+      [
+        '-X',
+        '-At',
+        '-d',
+        `${base}?sslmode=verify-full&sslrootcert=${ca}`,
+        '-c',
+        'select current_user',
+        '-c',
+        '\\conninfo',
+      ],
+      password,
+    );
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stdout, /^orders-api\n/);
+    assert.match(verified.stdout, /SSL connection \(protocol: TLSv1\.[23]/);
+    const otherCa = join(folder, 'other-ca.pem');
+    writeFileSync(otherCa, createCertificates([address]).caCertPem);
+    const unverified = await psql(`${base}?sslmode=verify-full&sslrootcert=${otherCa}`, 'select 1', password);
+    assert.notEqual(unverified.code, 0);
+    // Both CAs bear the same name, so OpenSSL checks the signature with the wrong CA's key and says so.
+    assert.match(unverified.stderr, /SSL error: (certificate verify failed|data too large for modulus)/);
+    // On loopback the plain leg stays allowed, as without TLS.
+    const local = await psql(
+      `postgresql://orders-api@127.0.0.1:${port}/postgres?sslmode=disable`,
+      'select 1',
+      password,
+    );
+    assert.notEqual(local.code, 0, 'the proxy listens on the other address only');
+    const stopped = await stop(proxy);
+    assert.match(
+      stopped.stderr,
+      /refused a login from [\d.]+:\d+: 28000 pg-passwordless proxy: connections from/,
+    );
   });
 
   it('SIGTERM lets an open session finish within the grace period, then closes it; a second signal closes at once', async () => {
