@@ -20,7 +20,8 @@ its own connection to the server (URL, else DATABASE_URL, else PGHOST and friend
 current token over verified TLS; then bytes pass through untouched. Tokens come from one cache: a
 hundred clients connecting at once cost one identity request.
 
-Clients connect without TLS to the local address (sslmode=disable) as the URL's role:
+Clients connect as the URL's role, without TLS to a loopback address (sslmode=disable), or with TLS
+when --local-tls-cert is given:
 
   pg-passwordless proxy postgresql://orders-api@db.example.com/orders &
   psql "postgresql://orders-api@127.0.0.1:5432/orders?sslmode=disable"
@@ -174,6 +175,11 @@ export async function runProxyCommand(args: string[], io: Io): Promise<number> {
     `pg-passwordless proxy: listening on ${describeListenAddress(proxy.address)} for ${connection.user}@${host}:${port}/${database ?? connection.user}\n` +
       `connect with: ${localUrl(proxy.address, connection.user, database, { tls: localTls !== undefined })}\n`,
   );
+  if (localTls && proxy.address.kind === 'tcp') {
+    io.stdout.write(
+      `clients verify ${options.localTlsCert} against the CA that signed it: add sslrootcert=<that CA's file> (else libpq reads ~/.postgresql/root.crt)\n`,
+    );
+  }
   return waitForShutdown(proxy, options.shutdownGraceMs, log);
 }
 
@@ -192,8 +198,9 @@ export function upstreamFor(connection: CliConnection): Upstream {
 }
 
 /**
- * The URL a client of the proxy uses, as the proxy's role: sslmode=require when the proxy offers TLS,
- * else sslmode=disable (no TLS on loopback); a Unix socket needs neither.
+ * The URL a client of the proxy uses, as the proxy's role: sslmode=verify-full when the proxy offers
+ * TLS (the client checks the proxy's certificate before it sends the local password), else
+ * sslmode=disable (a plain leg on loopback); a Unix socket needs neither.
  */
 export function localUrl(
   address: ListenAddress,
@@ -208,7 +215,7 @@ export function localUrl(
     return `postgresql://${encodeURIComponent(user)}@${path}?host=${folder}&port=${address.port}`;
   }
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `postgresql://${encodeURIComponent(user)}@${host}:${address.port}${path}?sslmode=${tls ? 'require' : 'disable'}`;
+  return `postgresql://${encodeURIComponent(user)}@${host}:${address.port}${path}?sslmode=${tls ? 'verify-full' : 'disable'}`;
 }
 
 function waitForShutdown(proxy: RunningProxy, graceMs: number, log: (line: string) => void): Promise<number> {

@@ -1,4 +1,4 @@
-import { readFileSync, type Stats, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { describeError, PasswordlessError } from '../core/errors.ts';
 
@@ -21,18 +21,8 @@ import { describeError, PasswordlessError } from '../core/errors.ts';
  * }
  */
 export function readLocalTls(certFile: string, keyFile: string): SecureContext {
-  const keyStats = statOrThrow(keyFile, 'key');
-  const keyMode = keyStats.mode;
-  const ownedByRoot = keyStats.uid === 0;
-  if ((keyMode & (ownedByRoot ? 0o037 : 0o077)) !== 0) {
-    throw new PasswordlessError(
-      'CONFIG_INVALID',
-      `The TLS key file ${keyFile} is open to others (mode ${(keyMode & 0o777).toString(8)}).`,
-      { hint: `chmod 600 ${keyFile}` },
-    );
-  }
+  const key = readKey(keyFile);
   const cert = readOrThrow(certFile, 'certificate');
-  const key = readOrThrow(keyFile, 'key');
   try {
     return createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
   } catch (error) {
@@ -47,11 +37,37 @@ export function readLocalTls(certFile: string, keyFile: string): SecureContext {
   }
 }
 
-function statOrThrow(file: string, what: string): Stats {
+/**
+ * Reads the key through one open file, so that what is checked (a regular file of this user or root,
+ * mode 0600, or 0640 for root's) is what is read.
+ */
+function readKey(keyFile: string): Buffer {
+  let fd: number;
   try {
-    return statSync(file);
+    fd = openSync(keyFile, 'r');
   } catch (error) {
-    throw unreadable(file, what, error);
+    throw unreadable(keyFile, 'key', error);
+  }
+  try {
+    const stats = fstatSync(fd);
+    const ownedByRoot = stats.uid === 0;
+    if (!stats.isFile() || !(ownedByRoot || stats.uid === process.getuid?.())) {
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `The TLS key file ${keyFile} must be a file owned by this user or root.`,
+        { hint: `chown $(id -u) ${keyFile}; chmod 600 ${keyFile}` },
+      );
+    }
+    if ((stats.mode & (ownedByRoot ? 0o037 : 0o077)) !== 0) {
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `The TLS key file ${keyFile} is open to others (mode ${(stats.mode & 0o777).toString(8)}).`,
+        { hint: `chmod 600 ${keyFile}` },
+      );
+    }
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

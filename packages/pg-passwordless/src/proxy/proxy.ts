@@ -101,7 +101,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     socket.once('close', () => sockets.delete(socket));
   };
 
-  const login = async (connection: ClientConnection): Promise<void> => {
+  /** `origin`: the client's address as read at accept, and whether it is on this machine. */
+  const login = async (
+    connection: ClientConnection,
+    origin: { peer: string; local: boolean },
+  ): Promise<void> => {
     const startup = await acceptStartup(connection, { secureContext: options.localTls });
     if (startup.kind === 'cancel') {
       const route = cancelRoutes.find(startup.raw);
@@ -123,10 +127,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       throw refusal('57P03', 'pg-passwordless proxy: shutting down, no new sessions', 'loginsRejected');
     }
     const { user } = startup.parameters;
-    if (options.localTls && !startup.encrypted && !isLocalPeer(connection.raw)) {
+    if (options.localTls && !startup.encrypted && !origin.local) {
       throw refusal(
         '28000',
-        `pg-passwordless proxy: connections from ${describePeer(connection.raw)} must use TLS`,
+        `pg-passwordless proxy: connections from ${origin.peer} must use TLS`,
         'loginsRejected',
         'Connect with sslmode=verify-full and sslrootcert=<the CA of the proxy’s certificate> (or sslmode=require).',
       );
@@ -174,6 +178,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     clients.add(socket);
     // Read now: a socket that is gone no longer knows its peer.
     const peer = describePeer(socket);
+    const local = options.listen.kind === 'unix' || isLoopbackAddress(socket.remoteAddress);
     socket.once('close', () => {
       counters.active--;
       clients.delete(socket);
@@ -189,7 +194,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       },
       async (connection) => {
         try {
-          await login(connection);
+          await login(connection, { peer, local });
         } catch (error) {
           // A client that left mid-login was not refused: nothing to log.
           if (error instanceof LoginRefusal && !connection.scope.closed) {
@@ -337,10 +342,9 @@ function printableLine(text: string): string {
   return [...text].map((char) => (char < ' ' || char === '\u007f' ? '?' : char)).join('');
 }
 
-/** A client on this machine: over loopback or the Unix socket, where the leg is not on a network. */
-function isLocalPeer(socket: Socket): boolean {
-  const address = socket.remoteAddress;
-  return address === undefined || address === '::1' || /^(::ffff:)?127\./.test(address);
+/** A loopback address (127.0.0.0/8, ::1); a TCP client whose address is unknown is not on loopback. */
+function isLoopbackAddress(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
 }
 
 function describePeer(socket: Socket): string {

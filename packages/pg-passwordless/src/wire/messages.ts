@@ -99,19 +99,20 @@ export function parseStartupPacket(packet: Buffer): StartupPacket {
 
 /**
  * NegotiateProtocolVersion: the answer to a StartupMessage that asks for a newer minor version or for
- * protocol options. It names the newest minor version spoken (0: 3.0) and the options not supported;
- * the client then goes on in that version without them, or hangs up.
+ * protocol options. It names the newest version spoken, as a whole version code the way PostgreSQL
+ * writes it (196608: 3.0; libpq reads a smaller one as a downgrade below 3.0 and hangs up), and the
+ * options not supported; the client then goes on in 3.0 without them, or hangs up.
  *
  * @example
  * const packet = parseStartupPacket(startupMessage({ user: 'app' }, { minorVersion: 2 }));
  * if (packet.kind === 'startup') {
  *   const answer = negotiateProtocolVersion(packet.protocolOptions);
- *   console.log(answer.subarray(0, 1).toString(), answer.readInt32BE(5)); // v 0
+ *   console.log(answer.subarray(0, 1).toString(), answer.readInt32BE(5)); // v 196608
  * }
  */
 export function negotiateProtocolVersion(unsupportedOptions: string[]): Buffer {
   const counts = Buffer.alloc(8);
-  counts.writeInt32BE(PROTOCOL_3_0 & 0xffff, 0);
+  counts.writeInt32BE(PROTOCOL_3_0, 0);
   counts.writeInt32BE(unsupportedOptions.length, 4);
   const names = unsupportedOptions.map((name) => Buffer.from(`${name}\0`, 'utf8'));
   return typedMessage('v', Buffer.concat([counts, ...names]));

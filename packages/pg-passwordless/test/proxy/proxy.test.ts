@@ -2,7 +2,7 @@
 // token renewal, TLS verification, shutdown, and a seeded fuzz of its login. The CLI's own tests
 // (test/cli/proxy.test.ts) run it as users do.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
@@ -101,7 +101,11 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
       );
       const first = await reader.readTyped(1024);
       assert.equal(first.type, 'v', 'NegotiateProtocolVersion comes first, before authentication');
-      assert.equal(first.body.readInt32BE(0), 0, 'the newest minor version spoken: 3.0');
+      assert.equal(
+        first.body.readInt32BE(0),
+        196608,
+        'the newest version spoken, 3.0, as PostgreSQL writes it',
+      );
       assert.equal(first.body.readInt32BE(4), 1);
       assert.equal(first.body.subarray(8).toString(), '_pq_.example\0');
       const greeting: string[] = [];
@@ -245,6 +249,16 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
       await assert.rejects(startProxy({ listen, upstream }), (error: { code?: string; message: string }) =>
         /another proxy is starting there/.test(error.message),
       );
+      // A lock held by another live process: refused with its id.
+      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+      try {
+        writeFileSync(lock, `${holder.pid}\n`);
+        await assert.rejects(startProxy({ listen, upstream }), (error: { message: string }) =>
+          error.message.includes(`(PID ${holder.pid}) holds ${lock}`),
+        );
+      } finally {
+        holder.kill();
+      }
       // A lock whose process is gone, as a killed proxy leaves it: taken over.
       const gone = spawnSync(process.execPath, ['-e', '']).pid as number;
       writeFileSync(lock, `${gone}\n`);
@@ -254,6 +268,12 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
       await client.connect();
       await client.end();
       await second.close();
+      // A lock naming this very process that it does not hold: a restarted container's proxy is PID 1
+      // again and finds its old lock in a kept folder. Taken over, as PostgreSQL does.
+      writeFileSync(lock, `${process.pid}\n`);
+      const third = await proxyWith({ listen });
+      await third.close();
+      assert.ok(!existsSync(lock));
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
