@@ -12,10 +12,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { type AddressInfo, connect, createServer, isIP } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../packages/pg-passwordless-emulator/src/free-port.ts';
 import { table } from './table.ts';
 
 const CLI = fileURLToPath(new URL('../packages/pg-passwordless/bin/pg-passwordless.js', import.meta.url));
@@ -315,17 +316,6 @@ async function startStunnel(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, port };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -47,10 +47,18 @@ export function parseListenAddress(value: string, unixPort = 5432): ListenAddres
  */
 export async function isLoopback(host: string): Promise<boolean> {
   const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((entry) => entry.address);
-  return (
-    addresses.length > 0 &&
-    addresses.every((address) => address === '::1' || /^(::ffff:)?127\./.test(address))
-  );
+  return addresses.length > 0 && addresses.every(isLoopbackAddress);
+}
+
+/**
+ * Whether an IP address is a loopback one (127.0.0.0/8, ::1, or 127.x mapped into IPv6); an unknown
+ * address (undefined) is not.
+ *
+ * @example
+ * console.log(isLoopbackAddress('::ffff:127.0.0.1'), isLoopbackAddress('10.0.0.5')); // true false
+ */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
 }
 
 /** How the address reads in a log line or a URL. */

@@ -17,7 +17,7 @@ import {
   serveLogin,
 } from '../wire/index.ts';
 import { CancelRoutes } from './cancel-routes.ts';
-import { describeListenAddress, type ListenAddress } from './listen-address.ts';
+import { describeListenAddress, isLoopbackAddress, type ListenAddress } from './listen-address.ts';
 import { localPasswordMatches } from './local-password.ts';
 import { lockSocketPath } from './socket-lock.ts';
 import { type Upstream, UpstreamConnector } from './upstream.ts';
@@ -340,11 +340,6 @@ function probeSocket(path: string): Promise<string> {
 /** A line for the log: control characters from a client (a user name with a newline) cannot forge lines. */
 function printableLine(text: string): string {
   return [...text].map((char) => (char < ' ' || char === '\u007f' ? '?' : char)).join('');
-}
-
-/** A loopback address (127.0.0.0/8, ::1); a TCP client whose address is unknown is not on loopback. */
-function isLoopbackAddress(address: string | undefined): boolean {
-  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
 }
 
 function describePeer(socket: Socket): string {

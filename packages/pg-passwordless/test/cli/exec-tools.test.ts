@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
+import { freePort } from '../../../pg-passwordless-emulator/src/free-port.ts';
 import { type RunningCli, repoRoot, runCli, startCli, startProgram } from './run-cli.ts';
 
 const bins = join(repoRoot, 'node_modules', '.bin');
@@ -16,18 +16,6 @@ const bins = join(repoRoot, 'node_modules', '.bin');
 /** Hides anything as long as a token (a child may echo a URL that holds one) before it goes into a message. */
 function redact(text: string): string {
   return text.replace(/[\w%.~-]{100,}/g, '<redacted>');
-}
-
-/** A free TCP port on 127.0.0.1, where Prisma Studio listens. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
