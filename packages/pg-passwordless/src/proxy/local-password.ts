@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { describeError, PasswordlessError } from '../core/errors.ts';
 
 /**
@@ -18,8 +18,14 @@ export function readLocalPassword(file: string): string {
   let mode: number;
   let text: string;
   try {
-    mode = statSync(file).mode;
-    text = readFileSync(file, 'utf8');
+    // One open file for the check and the read: what was checked is what is read.
+    const fd = openSync(file, 'r');
+    try {
+      mode = fstatSync(fd).mode;
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     throw new PasswordlessError(
       'CONFIG_INVALID',
