@@ -3,7 +3,7 @@ import type { ConnectionParams, TokenHandle } from '../core/contract.ts';
 import type { ResolvedSettings } from '../core/settings.ts';
 import type { DriverTls } from '../core/tls.ts';
 import { resolveConnection, type Settings } from '../index.ts';
-import { loadPeer } from '../plugins/load-peer.ts';
+import { loadPeer } from '../core/load-peer.ts';
 import { guardPool, type PgPoolLike } from './pg-pool-guard.ts';
 
 export { connectionLifetimeMs, guardPool, type PgPoolLike, type PoolGuardOptions } from './pg-pool-guard.ts';

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ConnectionTarget, Env } from '../core/connection-url.ts';
 import type { TokenHandle } from '../core/contract.ts';
 import { PasswordlessError, printable } from '../core/errors.ts';
-import { buildTlsOptions, type DriverTls } from '../core/tls.ts';
+import type { DriverTls, TlsResolution } from '../core/tls.ts';
 import { resolveConnection, type Settings } from '../index.ts';
 
 /** The clouds `--cloud` can switch on without any environment variable. */
@@ -47,7 +47,7 @@ export async function resolveCliConnection(options: {
   const url = options.url ?? env.DATABASE_URL ?? '';
   const settings: Settings = { env };
   if (options.cloud) settings[options.cloud] = { enabled: true };
-  const { target, params, settings: resolved } = await resolveConnection(url, settings);
+  const { target, params, tls } = await resolveConnection(url, settings);
   const password = params.password;
   if (!password) {
     throw new PasswordlessError(
@@ -73,9 +73,9 @@ export async function resolveCliConnection(options: {
     user,
     getToken: password,
     token: params.token,
-    sslmode: libpqSslMode(target.params.sslmode || env.PGSSLMODE || 'verify-full'),
-    ca: caInUse(target, env, params.ssl),
-    tls: params.ssl ?? buildTlsOptions(target, resolved.tls, resolved.env),
+    sslmode: libpqSslMode(tls?.sslmode ?? 'verify-full'),
+    ca: caForLibpq(tls),
+    tls: params.ssl ?? tls?.options ?? { rejectUnauthorized: true },
   };
 }
 
@@ -108,12 +108,12 @@ function libpqSslMode(mode: string): string {
   return mode === 'no-verify' ? 'require' : mode;
 }
 
-/** The same precedence as buildTlsOptions: sslrootcert, PGSSLROOTCERT, then what the plugin loaded. */
-function caInUse(target: ConnectionTarget, env: Env, ssl: DriverTls | undefined): CliConnection['ca'] {
-  if (ssl === false || ssl?.rejectUnauthorized === false) return 'none';
-  const file = target.params.sslrootcert ?? env.PGSSLROOTCERT;
-  if (file && file !== 'system') return { file: isAbsolute(file) ? file : resolve(file) };
-  const ca = ssl?.ca;
+/** The CA the connection verifies with, as libpq needs it: the file it came from, else the PEM held in memory. */
+function caForLibpq(tls: TlsResolution | undefined): CliConnection['ca'] {
+  const options = tls?.options;
+  if (!tls || options === false || options?.rejectUnauthorized === false) return 'none';
+  if (tls.ca.file) return { file: isAbsolute(tls.ca.file) ? tls.ca.file : resolve(tls.ca.file) };
+  const ca = options?.ca;
   if (ca === undefined) return 'system';
   const pems = (Array.isArray(ca) ? ca : [ca]).map((one) =>
     typeof one === 'string' ? one : one.toString('utf8'),

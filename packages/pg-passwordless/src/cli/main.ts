@@ -1,5 +1,5 @@
 import { PasswordlessError } from '../core/errors.ts';
-import { loadPeer } from '../plugins/load-peer.ts';
+import { loadPeer } from '../core/load-peer.ts';
 import { runExecCommand } from './exec-command.ts';
 import { runTokenCommand } from './token-command.ts';
 

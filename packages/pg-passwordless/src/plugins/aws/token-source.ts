@@ -3,7 +3,7 @@ import { PasswordlessError } from '../../core/errors.ts';
 import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
-import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './settings.ts';
+import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './options.ts';
 
 /** An RDS IAM token is accepted for 15 minutes after it was signed. */
 export const RDS_TOKEN_LIFETIME_MS = 15 * 60_000;

@@ -3,7 +3,7 @@ import { PasswordlessError } from '../../core/errors.ts';
 import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
-import type { TokenCredentialLike } from './settings.ts';
+import type { TokenCredentialLike } from './options.ts';
 
 /**
  * Retries of the SDK's own pipeline per getToken: none. MSAL drops the endpoint's answer headers, so our

@@ -2,7 +2,7 @@ import { PasswordlessError } from '../../core/errors.ts';
 import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
-import type { GoogleAuthLike } from './settings.ts';
+import type { GoogleAuthLike } from './options.ts';
 
 /** The scope the Cloud SQL connectors request for IAM database logins. */
 export const SQLSERVICE_LOGIN_SCOPE = 'https://www.googleapis.com/auth/sqlservice.login';

@@ -1,4 +1,4 @@
-import type { AzureCloud } from './settings.ts';
+import type { AzureCloud } from './options.ts';
 
 /**
  * The Entra resource of Azure Database for PostgreSQL in each cloud (the token's `aud`).

@@ -1,5 +1,4 @@
 import type { Env } from '../../core/connection-url.ts';
-import { parseBool, type ResolvedSettings, settingsSection } from '../../core/settings.ts';
 
 /** The subset of `@azure/core-auth`'s TokenCredential that pg-passwordless uses. */
 export interface TokenCredentialLike {
@@ -9,12 +8,11 @@ export interface TokenCredentialLike {
   ): Promise<{ token: string; expiresOnTimestamp: number; refreshAfterTimestamp?: number } | null>;
 }
 
+/** The sovereign clouds of Azure Database for PostgreSQL. */
 export type AzureCloud = 'public' | 'usgov' | 'china';
 
-/** The `azure` section of the settings. */
+/** The `azure` section of the settings (`enabled`, else `PG_PASSWORDLESS_AZURE_ENABLED`, switches it on). */
 export interface AzureSettings {
-  /** Else `PG_PASSWORDLESS_AZURE_ENABLED` (behind the `PG_PASSWORDLESS_ENABLED` gate). */
-  enabled?: boolean;
   /** Client id of a user-assigned managed identity; else `PG_PASSWORDLESS_AZURE_CLIENT_ID`. */
   clientId?: string;
   /** Any TokenCredential (ClientSecretCredential, WorkloadIdentityCredential, ...) instead of DefaultAzureCredential. */
@@ -29,17 +27,8 @@ export interface AzureSettings {
  * The `azure` section with the environment applied: explicit values beat the environment.
  *
  * @example
- * import { resolveAzureSettings, resolveSettings } from 'pg-passwordless';
- *
- * const settings = resolveSettings({}, { PG_PASSWORDLESS_AZURE_ENABLED: 'true' });
- * console.log(resolveAzureSettings(settings).enabled); // true
+ * console.log(resolveAzureOptions({}, { PG_PASSWORDLESS_AZURE_CLIENT_ID: 'c0ffee' }).clientId); // c0ffee
  */
-export function resolveAzureSettings(settings: ResolvedSettings): AzureSettings & { enabled: boolean } {
-  const section = settingsSection<AzureSettings>(settings, 'azure');
-  const env: Env = settings.env;
-  return {
-    ...section,
-    enabled: section.enabled ?? parseBool(env, 'PG_PASSWORDLESS_AZURE_ENABLED') ?? false,
-    clientId: section.clientId ?? (env.PG_PASSWORDLESS_AZURE_CLIENT_ID || undefined),
-  };
+export function resolveAzureOptions(section: Partial<AzureSettings>, env: Env): AzureSettings {
+  return { ...section, clientId: section.clientId ?? (env.PG_PASSWORDLESS_AZURE_CLIENT_ID || undefined) };
 }

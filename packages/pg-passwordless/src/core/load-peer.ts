@@ -1,4 +1,4 @@
-import { PasswordlessError } from '../core/errors.ts';
+import { PasswordlessError } from './errors.ts';
 
 /**
  * Imports an optional peer package (an official cloud SDK or a driver) only when it is needed,
