@@ -1,6 +1,6 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { compactVerify, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import type { AzureCloud } from 'pg-passwordless';
+import type { AzureCloudName as AzureCloud } from './azure-facts.ts';
 import type { ManagedIdentity } from './azure-identities.ts';
 
 /** The emulator's token-signing key, as Entra's keys are published in its JWKS. */

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AzureCloud } from 'pg-passwordless';
-import { AZURE_POSTGRES_RESOURCES } from 'pg-passwordless';
+import { ACCEPTED_AUDIENCES, type AzureCloudName as AzureCloud } from './azure-facts.ts';
 import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './azure-identities.ts';
 import { APP_SERVICE_PATH, azureIdentityRoutes } from './azure-identity-routes.ts';
 import { createSigningKey, entraIssuers, issueAzureToken } from './azure-tokens.ts';
@@ -56,7 +55,7 @@ export async function createAzureCloud(
   context: CloudContext,
   options: AzureOptions,
 ): Promise<EmulatedCloud & AzureControls> {
-  const resource = AZURE_POSTGRES_RESOURCES[options.azureCloud ?? 'public'];
+  const resource = ACCEPTED_AUDIENCES[options.azureCloud ?? 'public'];
   const issuers = entraIssuers(options.azureCloud ?? 'public', EMULATOR_TENANT_ID);
   const key = await createSigningKey();
   const identitySecret = randomBytes(24).toString('hex');

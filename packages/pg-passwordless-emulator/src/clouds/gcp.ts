@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { cloudSqlUserOf } from 'pg-passwordless';
 import type { Route, RouteAnswer } from '../identity-server.ts';
 import { type LoginCheck, passwordFailed } from '../login-validator.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
+import { databaseUserOf } from './gcp-facts.ts';
 
 const METADATA_PREFIX = '/computeMetadata/v1';
 const LOGIN_SCOPE = 'https://www.googleapis.com/auth/sqlservice.login';
@@ -54,7 +54,7 @@ export async function createGcpCloud(
   const projectId = options.gcpProjectId ?? 'pg-passwordless-emulator';
   const serviceAccounts = options.gcpServiceAccounts ?? [`orders@${projectId}.iam.gserviceaccount.com`];
   const tokens = new Map<string, IssuedToken>();
-  for (const email of serviceAccounts) await createLoginRole(context.backend, cloudSqlUserOf(email));
+  for (const email of serviceAccounts) await createLoginRole(context.backend, databaseUserOf(email));
 
   const issueToken = (email: string, scopes: string[], lifetimeSeconds = context.tokenLifetimeSeconds()) => {
     const token = `ya29.${randomBytes(96).toString('base64url')}`;
@@ -116,7 +116,7 @@ export async function createGcpCloud(
     };
     const issued = tokens.get(password);
     if (!issued || context.now() >= issued.expiresAtMs || !issued.scopes.includes(LOGIN_SCOPE)) return failed;
-    return cloudSqlUserOf(issued.email) === user ? { ok: true, role: user } : failed;
+    return databaseUserOf(issued.email) === user ? { ok: true, role: user } : failed;
   };
 
   return {
@@ -124,7 +124,7 @@ export async function createGcpCloud(
     projectId,
     routes,
     validator: { check },
-    defaultUser: () => cloudSqlUserOf(serviceAccounts[0] ?? ''),
+    defaultUser: () => databaseUserOf(serviceAccounts[0] ?? ''),
     clientEnv: (identityUrl) => ({
       GCE_METADATA_HOST: identityUrl.replace(/^http:\/\//, ''),
       METADATA_SERVER_DETECTION: 'assume-present',
