@@ -8,6 +8,7 @@ import { builtInClouds } from './plugins/built-in.ts';
 export type { CacheRegistry } from './core/cache-registry.ts';
 export { createCacheRegistry, sharedCacheRegistry } from './core/cache-registry.ts';
 export type { Clock, TimerHandle } from './core/clock.ts';
+export { systemClock } from './core/clock.ts';
 export type {
   CloudCa,
   CloudDefinition,
@@ -18,7 +19,6 @@ export type {
 } from './core/cloud.ts';
 export { defineCloud } from './core/cloud.ts';
 export type { CloudResolution } from './core/cloud-connection.ts';
-export { systemClock } from './core/clock.ts';
 export type { ConnectionTarget, Env } from './core/connection-url.ts';
 export { parseConnectionUrl, redactUrl } from './core/connection-url.ts';
 export type {

@@ -70,20 +70,8 @@ export function connectionLifetimeMs(
  * await pool.end();
  */
 export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptions): P {
-  const { token, lifetimeSpread = 0.1, maxLifetimeSeconds = 0 } = options;
-  const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
-  const expiresAt = new WeakMap<object, number>();
-  if (maxLifetimeSeconds > 0) {
-    pool.on('connect', (client) => {
-      expiresAt.set(
-        client as object,
-        now() + connectionLifetimeMs(maxLifetimeSeconds, lifetimeSpread, random),
-      );
-    });
-  }
-  const isExpired = (client: object) => now() >= (expiresAt.get(client) ?? Number.POSITIVE_INFINITY);
-
+  const { token } = options;
+  const isExpired = trackLifetimes(pool, options);
   const policy = token ? createRefusedLoginPolicy(token) : undefined;
   const connectPooled = pool.connect.bind(pool) as () => Promise<PooledClient>;
   /**
@@ -119,14 +107,35 @@ export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptio
       throw rejected(error, 'retried');
     }
   };
-  const checkout = async (): Promise<PooledClient> => {
+  replaceConnect(pool, async () => {
     const client = await connectWithRetry();
     // pg-pool assigns release() at every checkout; an expired client is closed instead of returned.
     const release = client.release;
     client.release = (error?: unknown) => release(error ?? (isExpired(client) ? true : undefined));
     return client;
-  };
-  // pg-pool's own query() calls this.connect(callback), so both forms go through the guard.
+  });
+  return pool;
+}
+
+/** Gives each new connection its own lifetime; returns whether a client has outlived its own. */
+function trackLifetimes(pool: PgPoolLike, options: PoolGuardOptions): (client: object) => boolean {
+  const { lifetimeSpread = 0.1, maxLifetimeSeconds = 0 } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const expiresAt = new WeakMap<object, number>();
+  if (maxLifetimeSeconds > 0) {
+    pool.on('connect', (client) => {
+      expiresAt.set(
+        client as object,
+        now() + connectionLifetimeMs(maxLifetimeSeconds, lifetimeSpread, random),
+      );
+    });
+  }
+  return (client) => now() >= (expiresAt.get(client) ?? Number.POSITIVE_INFINITY);
+}
+
+/** Routes both forms of `pool.connect` through `checkout`: pg-pool's own query() calls this.connect(callback). */
+function replaceConnect<P extends PgPoolLike>(pool: P, checkout: () => Promise<PooledClient>): void {
   pool.connect = ((
     callback?: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void,
   ) => {
@@ -137,7 +146,6 @@ export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptio
     );
     return undefined;
   }) as P['connect'];
-  return pool;
 }
 
 /** Why the login was not retried, in words; `retried`: a fresh token was refused too. */

@@ -36,7 +36,10 @@ export function cloudOptions<Section extends object>(
   cloud: CloudDefinition<string, Section>,
   settings: ResolvedSettings,
 ): Section {
-  const { enabled: _switch, ...section } = settingsSection<Section & { enabled?: boolean }>(settings, cloud.name);
+  const { enabled: _switch, ...section } = settingsSection<Section & { enabled?: boolean }>(
+    settings,
+    cloud.name,
+  );
   return cloud.resolveOptions(section as Partial<Section>, settings.env);
 }
 

@@ -82,7 +82,8 @@ export interface CloudDefinition<Name extends string = string, Section extends o
 }
 
 /** The settings section a cloud takes, with its switch. */
-export type CloudSection<C> = C extends CloudDefinition<string, infer Section> ? Partial<Section> & { enabled?: boolean } : never;
+export type CloudSection<C> =
+  C extends CloudDefinition<string, infer Section> ? Partial<Section> & { enabled?: boolean } : never;
 
 /**
  * Defines a cloud. The name is kept as a literal type, so the `Settings` type gets a section of that name.

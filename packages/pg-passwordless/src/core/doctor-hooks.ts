@@ -83,7 +83,10 @@ export interface CloudDoctor<Options> {
    * Names a refused login from the server's words (the cloud's own texts); undefined leaves it to the
    * doctor's generic reading (SQLSTATE, expiry, clock).
    */
-  explainRefusal?(refusal: { sqlState?: string; message: string; said: string }, context: LoginContext): LoginDiagnosis | undefined;
+  explainRefusal?(
+    refusal: { sqlState?: string; message: string; said: string },
+    context: LoginContext,
+  ): LoginDiagnosis | undefined;
   /** How to create the role for this identity, when the server says it does not exist. */
   roleMissingHint?(context: LoginContext): string;
   /** Where to get the server's CA when its certificate is not trusted. */

@@ -27,7 +27,14 @@ export function readJwtClaims(token: string): Record<string, unknown> | undefine
  * console.log(readJwtFacts(`eyJhbGciOiJSUzI1NiJ9.${payload}.sig`)?.expiresAtMs); // 1700003600000
  */
 export function readJwtFacts(token: string):
-  | { kind: 'jwt'; claims: Record<string, unknown>; audience?: string; issuedAtMs?: number; notBeforeMs?: number; expiresAtMs?: number }
+  | {
+      kind: 'jwt';
+      claims: Record<string, unknown>;
+      audience?: string;
+      issuedAtMs?: number;
+      notBeforeMs?: number;
+      expiresAtMs?: number;
+    }
   | undefined {
   const claims = token.split('.').length === 3 ? readJwtClaims(token) : undefined;
   if (!claims) return undefined;

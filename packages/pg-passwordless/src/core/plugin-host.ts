@@ -42,7 +42,9 @@ export interface ResolvedConnection {
 }
 
 /** One entry to run: a plain plugin, or a cloud (registered by the user, or built in). */
-type Runnable = { kind: 'plugin'; plugin: Plugin } | { kind: 'cloud'; cloud: CloudDefinition; registered: boolean };
+type Runnable =
+  | { kind: 'plugin'; plugin: Plugin }
+  | { kind: 'cloud'; cloud: CloudDefinition; registered: boolean };
 
 /**
  * The plugin host: the reference system's `set_database_connection_params` hook for Node. Parses the
@@ -62,7 +64,8 @@ export async function runPluginHost(
   const target = parseConnectionUrl(connectionUrl, resolved.env);
   const params: ConnectionParams = {};
   const ran: string[] = [];
-  if (!resolved.enabled) return { target, params, settings: resolved, tls: undefined, cloud: undefined, role: undefined, ran };
+  if (!resolved.enabled)
+    return { target, params, settings: resolved, tls: undefined, cloud: undefined, role: undefined, ran };
 
   let cloud: CloudResolution | undefined;
   let pluginRole: RoleChoice | undefined;
@@ -76,18 +79,29 @@ export async function runPluginHost(
       ran.push(name);
       mergeConnectionParams(params, result.params);
       if (result.resolution) cloud = result.resolution;
-      else if (typeof result.params.user === 'string') pluginRole = { name: result.params.user, from: `plugin "${name}"` };
+      else if (typeof result.params.user === 'string')
+        pluginRole = { name: result.params.user, from: `plugin "${name}"` };
     } catch (error) {
       // Misconfiguration fails closed: carrying on would connect without the token the user asked for.
       if (error instanceof PasswordlessError && FAIL_CLOSED.has(error.code)) throw error;
-      resolved.logger.warn(`plugin "${name}" failed to set database connection params: ${describeError(error)}`);
+      resolved.logger.warn(
+        `plugin "${name}" failed to set database connection params: ${describeError(error)}`,
+      );
     }
   }
   const tls = cloud?.tls ?? resolveTls(target, resolved.tls, resolved.env);
   // A token goes only over verified TLS: a plugin that returns a password without saying how to reach
   // the server gets the TLS every connection gets by default.
   if (params.password && params.ssl === undefined) params.ssl = tls.options;
-  return { target, params, settings: resolved, tls, cloud, role: roleOf(target, params, cloud, pluginRole), ran };
+  return {
+    target,
+    params,
+    settings: resolved,
+    tls,
+    cloud,
+    role: roleOf(target, params, cloud, pluginRole),
+    ran,
+  };
 }
 
 function roleOf(
@@ -158,7 +172,9 @@ async function loadRunnables(
     }
   }
   if (!selectedOnly) return loaded;
-  return loaded.filter((entry) => isSelected(entry.kind === 'cloud' ? entry.cloud.name : entry.plugin.name, settings));
+  return loaded.filter((entry) =>
+    isSelected(entry.kind === 'cloud' ? entry.cloud.name : entry.plugin.name, settings),
+  );
 }
 
 /** Imports a third-party plugin module, resolving bare names and relative paths from the app's folder. */
@@ -170,7 +186,9 @@ async function importPlugin(specifier: string): Promise<unknown> {
       : createRequire(join(cwd, 'package.json')).resolve(specifier);
   const module = (await import(pathToFileURL(path).href)) as { default?: unknown; plugin?: unknown };
   const candidates = [module.default, module.plugin, module];
-  return candidates.find((value) => isCloud(value) || isPlugin(value)) ?? module.plugin ?? module.default ?? module;
+  return (
+    candidates.find((value) => isCloud(value) || isPlugin(value)) ?? module.plugin ?? module.default ?? module
+  );
 }
 
 async function withTimeout<T>(name: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {

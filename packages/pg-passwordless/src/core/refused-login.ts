@@ -85,7 +85,8 @@ export function createRefusedLoginPolicy(
 
   return {
     async afterRefusal(refusedToken) {
-      const current = refusedToken === undefined ? undefined : await token.getToken().catch(() => refusedToken);
+      const current =
+        refusedToken === undefined ? undefined : await token.getToken().catch(() => refusedToken);
       // Checked after the wait: another refused login may have started the renewal meanwhile.
       if (renewal) return renewal;
       if (current !== undefined && current !== refusedToken) return { retry: true, reason: 'replaced' };

@@ -150,9 +150,11 @@ function caChoice(
   options: DriverTls,
   cloudCa: { label: string } | undefined,
 ): CaChoice {
-  if (options === false || options.rejectUnauthorized === false) return { source: 'none', label: 'none (not verified)' };
+  if (options === false || options.rejectUnauthorized === false)
+    return { source: 'none', label: 'none (not verified)' };
   if (settings.ca !== undefined) return { source: 'tls.ca', label: 'the CA given in code (tls.ca)' };
-  if (settings.caFile) return { source: 'tls.caFile', label: `tls.caFile ${settings.caFile}`, file: settings.caFile };
+  if (settings.caFile)
+    return { source: 'tls.caFile', label: `tls.caFile ${settings.caFile}`, file: settings.caFile };
   const { sslrootcert } = target.params;
   if (sslrootcert && sslrootcert !== 'system')
     return { source: 'sslrootcert', label: `sslrootcert=${sslrootcert}`, file: sslrootcert };

@@ -11,7 +11,7 @@ import {
 import { backoffDelayMs, defaultRetry, type RetryOptions, withRetry } from './retry.ts';
 import type { SecretToken } from './secret.ts';
 import type { TokenCacheEvent, TokenCacheStats, TokenHandle } from './token-handle.ts';
-import type { FetchOptions, TokenSource } from './token-source.ts';
+import type { FetchedToken, FetchOptions, TokenSource } from './token-source.ts';
 
 export type { TokenCacheEvent, TokenCacheStats } from './token-handle.ts';
 
@@ -228,8 +228,14 @@ class TokenCacheImpl implements TokenCache {
   }
 
   async #fetchWithRetry(background: boolean, options: FetchOptions): Promise<CachedToken> {
-    const deadlineMs = background ? Number.POSITIVE_INFINITY : this.#clock.now() + this.#timeoutMs;
     const generation = this.#generation;
+    const fetched = await this.#fetchFromSource(background, options);
+    return this.#keep(fetched, background, generation);
+  }
+
+  /** Asks the source, with the retry policy, within the caller's budget (a background refresh has none). */
+  async #fetchFromSource(background: boolean, options: FetchOptions): Promise<FetchedToken> {
+    const deadlineMs = background ? Number.POSITIVE_INFINITY : this.#clock.now() + this.#timeoutMs;
     const fetchOnce = async () => {
       this.#stats.fetches++;
       try {
@@ -239,9 +245,8 @@ class TokenCacheImpl implements TokenCache {
         throw error;
       }
     };
-    let fetched: Awaited<ReturnType<TokenSource['fetchToken']>>;
     try {
-      fetched = await withRetry(
+      return await withRetry(
         fetchOnce,
         this.#retry,
         this.#clock,
@@ -255,6 +260,10 @@ class TokenCacheImpl implements TokenCache {
       if (!background) this.#emit({ type: 'error', error, background: false });
       throw this.#wrapFailure(error);
     }
+  }
+
+  /** Plans a fetched token's life and keeps it, unless the SDK only handed back the one already cached. */
+  #keep(fetched: FetchedToken, background: boolean, generation: number): CachedToken {
     const now = this.#clock.now();
     const previous = this.#current;
     const times = { fetchedAtMs: now, expiresAtMs: fetched.expiresAtMs, refreshAtMs: fetched.refreshAtMs };

@@ -12,7 +12,9 @@ export function credentialStep(log: StepLog, outcome: SettingsOutcome, env: Env)
       step: 'credential',
       status: 'skip',
       detail:
-        plugins.length > 0 ? `a third-party plugin (${plugins.join(', ')}) supplies the token` : 'no cloud plugin is on',
+        plugins.length > 0
+          ? `a third-party plugin (${plugins.join(', ')}) supplies the token`
+          : 'no cloud plugin is on',
     });
     return;
   }

@@ -38,7 +38,9 @@ export function explainLoginFailure(
     return {
       code: 'ROLE_MISSING',
       detail: `${said}; no role "${user}" takes tokens here`,
-      hint: cloud?.roleMissingHint?.(context) ?? `Check that the role "${user}" exists and accepts this kind of login.`,
+      hint:
+        cloud?.roleMissingHint?.(context) ??
+        `Check that the role "${user}" exists and accepts this kind of login.`,
     };
   }
   if (sqlState === '3D000') {

@@ -29,7 +29,8 @@ export async function loginSteps(
 ): Promise<void> {
   let Client: PgClientClass;
   try {
-    Client = (await loadPeer<{ default: { Client: PgClientClass } }>('pg', 'pg-passwordless doctor')).default.Client;
+    Client = (await loadPeer<{ default: { Client: PgClientClass } }>('pg', 'pg-passwordless doctor')).default
+      .Client;
   } catch (error) {
     log.add(errorStep('login', error));
     log.skip(['query'], 'no login');
@@ -59,8 +60,17 @@ export async function loginSteps(
       facts: token.identityFacts,
       now: options.now,
     };
-    const diagnosis = explainLoginFailure(client as { code?: unknown; message?: unknown }, outcome.cloud?.doctor, context);
-    log.add({ step: 'login', status: 'FAIL', ...diagnosis, data: { sqlState: (client as { code?: unknown }).code } });
+    const diagnosis = explainLoginFailure(
+      client as { code?: unknown; message?: unknown },
+      outcome.cloud?.doctor,
+      context,
+    );
+    log.add({
+      step: 'login',
+      status: 'FAIL',
+      ...diagnosis,
+      data: { sqlState: (client as { code?: unknown }).code },
+    });
     log.skip(['query'], 'no login');
     return;
   }
@@ -89,7 +99,12 @@ async function queryStep(log: StepLog, client: PgClientLike): Promise<void> {
   try {
     const { rows } = await client.query('select current_user');
     const current = String(rows[0]?.current_user);
-    log.add({ step: 'query', status: 'ok', detail: `select current_user → ${current}`, data: { currentUser: current } });
+    log.add({
+      step: 'query',
+      status: 'ok',
+      detail: `select current_user → ${current}`,
+      data: { currentUser: current },
+    });
   } catch (error) {
     log.add({
       step: 'query',

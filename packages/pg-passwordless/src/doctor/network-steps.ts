@@ -9,7 +9,11 @@ import type { SettingsOutcome } from './settings-step.ts';
  * Steps 4 to 6: DNS, TCP and TLS, the way to the server without the token. TLS is probed with the very
  * options the connection uses, and reported with where its CA came from. True when a login may follow.
  */
-export async function networkSteps(log: StepLog, outcome: SettingsOutcome, timeoutMs: number): Promise<boolean> {
+export async function networkSteps(
+  log: StepLog,
+  outcome: SettingsOutcome,
+  timeoutMs: number,
+): Promise<boolean> {
   const { target } = outcome;
   const dns = await probeDns(target.host, timeoutMs);
   if (!dns.ok) {
@@ -23,7 +27,12 @@ export async function networkSteps(log: StepLog, outcome: SettingsOutcome, timeo
     log.skip(['tcp', 'tls'], 'the name did not resolve');
     return false;
   }
-  log.add({ step: 'dns', status: 'ok', detail: `${target.host} → ${dns.addresses.join(', ')}`, data: { addresses: dns.addresses } });
+  log.add({
+    step: 'dns',
+    status: 'ok',
+    detail: `${target.host} → ${dns.addresses.join(', ')}`,
+    data: { addresses: dns.addresses },
+  });
   const tcp = await probeTcp(target.host, target.port, timeoutMs);
   if (!tcp.ok) {
     log.add({
@@ -87,10 +96,16 @@ async function tlsStep(log: StepLog, outcome: SettingsOutcome, timeoutMs: number
   const certText = cert
     ? `certificate ${cert.subject}, issuer ${cert.issuer}${cert.subjectAltName ? `, ${cert.subjectAltName}` : ''}, valid ${cert.validFrom} to ${cert.validTo}`
     : 'no certificate seen';
-  const verifyText = options.rejectUnauthorized === false ? 'not verified (sslmode allows it)' : `verified against ${trust}`;
+  const verifyText =
+    options.rejectUnauthorized === false ? 'not verified (sslmode allows it)' : `verified against ${trust}`;
   const data = { trustStore: trust, protocol: probe.protocol, certificate: cert, verified: probe.verified };
   if (probe.verified || options.rejectUnauthorized === false) {
-    log.add({ step: 'tls', status: 'ok', detail: `${probe.protocol ?? 'TLS'}, ${certText}; ${verifyText}`, data });
+    log.add({
+      step: 'tls',
+      status: 'ok',
+      detail: `${probe.protocol ?? 'TLS'}, ${certText}; ${verifyText}`,
+      data,
+    });
     return true;
   }
   log.add({
@@ -104,7 +119,11 @@ async function tlsStep(log: StepLog, outcome: SettingsOutcome, timeoutMs: number
   return false;
 }
 
-function tlsHint(code: string | undefined, target: ConnectionTarget, cloud: CloudDefinition | undefined): string {
+function tlsHint(
+  code: string | undefined,
+  target: ConnectionTarget,
+  cloud: CloudDefinition | undefined,
+): string {
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
     return `The certificate does not name ${target.host}: connect with a name it lists, or use sslmode=verify-ca with the server's own CA file (Cloud SQL by IP address).`;
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')

@@ -54,7 +54,9 @@ export class StepLog {
 export function errorStep(step: DoctorStepName, error: unknown, data?: Record<string, unknown>): DoctorStep {
   if (error instanceof PasswordlessError) {
     // The message without its "Hint:" line; the hint has its own field.
-    const message = error.hint ? error.message.slice(0, error.message.lastIndexOf('\nHint: ')) : error.message;
+    const message = error.hint
+      ? error.message.slice(0, error.message.lastIndexOf('\nHint: '))
+      : error.message;
     return {
       step,
       status: 'FAIL',

@@ -38,7 +38,10 @@ export async function runDoctor(connectionUrl: string, options: DoctorOptions = 
   const log = new StepLog();
   const outcome = await settingsStep(log, connectionUrl, options.settings, env);
   if (!outcome) {
-    log.skip(['credential', 'token', 'dns', 'tcp', 'tls', 'login', 'query'], 'the settings could not be read');
+    log.skip(
+      ['credential', 'token', 'dns', 'tcp', 'tls', 'login', 'query'],
+      'the settings could not be read',
+    );
     return finishReport(log.steps, undefined);
   }
   credentialStep(log, outcome, env);

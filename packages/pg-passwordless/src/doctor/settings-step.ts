@@ -1,4 +1,4 @@
-import { cloudSwitchVariable, type CloudDefinition } from '../core/cloud.ts';
+import { type CloudDefinition, cloudSwitchVariable } from '../core/cloud.ts';
 import { type CloudResolution, isCloudOn } from '../core/cloud-connection.ts';
 import { type ConnectionTarget, type Env, parseConnectionUrl } from '../core/connection-url.ts';
 import type { ResolvedSettings } from '../core/contract.ts';
@@ -20,6 +20,34 @@ export interface SettingsOutcome {
   failed: boolean;
 }
 
+/** What the settings say before anything is resolved: the clouds and plugins on, and the target. */
+interface Reading {
+  settings: ResolvedSettings;
+  target: ConnectionTarget;
+  warnings: string[];
+  clouds: CloudDefinition[];
+  /** The names of the clouds and plugins on, for the report. */
+  names: string[];
+  /** The registered clouds' switches, "A, B or C", for hints. */
+  switches: string;
+}
+
+/** The settings step's report so far: its data, and how its lines read. */
+interface Draft {
+  reading: Reading;
+  data: {
+    gate: boolean;
+    plugins: string[];
+    host: string;
+    port: number;
+    database?: string | undefined;
+    user?: string | undefined;
+    sslmode: string;
+  };
+  gateText: string;
+  targetText(): string;
+}
+
 /**
  * Step 1: the gate, the clouds and plugins switched on, the target, and the connection resolved once, as
  * `createPool` resolves it. Undefined when not even the settings or the URL can be read.
@@ -30,24 +58,14 @@ export async function settingsStep(
   given: Settings | undefined,
   env: Env,
 ): Promise<SettingsOutcome | undefined> {
-  const warnings: string[] = [];
-  let settings: ResolvedSettings;
-  let target: ConnectionTarget;
+  let reading: Reading;
   try {
-    settings = resolveSettings({ ...given, env, logger: { warn: (message) => warnings.push(message) } }, env);
-    target = parseConnectionUrl(connectionUrl, env);
+    reading = await read(connectionUrl, given, env);
   } catch (error) {
     log.add(errorStep('settings', error));
     return undefined;
   }
-  const registered = await listClouds(settings);
-  const clouds = settings.enabled ? registered.filter((cloud) => isOnAndSelected(cloud, settings)) : [];
-  const plugins = settings.plugins
-    .map((plugin) => (typeof plugin === 'string' ? plugin : plugin.name))
-    .filter((name) => !clouds.some((cloud) => cloud.name === name));
-  const names = [...clouds.map((cloud) => cloud.name), ...plugins];
-  const switches = orList(registered.map((cloud) => cloudSwitchVariable(cloud.name)));
-  const gateText = `gate ${settings.enabled ? 'on' : 'off'} (PG_PASSWORDLESS_ENABLED=${env.PG_PASSWORDLESS_ENABLED ?? ''})`;
+  const { settings, target, names, switches } = reading;
   const data = {
     gate: settings.enabled,
     plugins: names,
@@ -57,68 +75,106 @@ export async function settingsStep(
     user: target.user,
     sslmode: sslModeOf(target, env),
   };
-  const targetText = () =>
-    `target host ${target.host}, port ${target.port}, database ${target.database ?? '(default)'}, user ${data.user ?? '(from the token)'}`;
-  const outcome = (failed: boolean, connection?: ResolvedConnection): SettingsOutcome => ({
-    target: { ...target, user: data.user },
-    settings,
-    connection,
-    cloud: connection?.cloud?.cloud ?? clouds.at(-1),
-    cloudResolution: connection?.cloud,
-    failed,
-  });
-
+  const draft: Draft = {
+    reading,
+    data,
+    gateText: `gate ${settings.enabled ? 'on' : 'off'} (PG_PASSWORDLESS_ENABLED=${env.PG_PASSWORDLESS_ENABLED ?? ''})`,
+    targetText: () =>
+      `target host ${target.host}, port ${target.port}, database ${target.database ?? '(default)'}, user ${data.user ?? '(from the token)'}`,
+  };
   if (!settings.enabled) {
-    log.add({
-      step: 'settings',
-      status: 'FAIL',
-      code: 'GATE_OFF',
-      detail: `${gateText}: no plugin runs, so the driver would log in without a token; ${targetText()}`,
-      hint: `Set PG_PASSWORDLESS_ENABLED=true and the cloud’s switch (${switches}), or enable a plugin in code.`,
-      data,
-    });
-    return outcome(true);
+    fail(
+      log,
+      draft,
+      'GATE_OFF',
+      `${draft.gateText}: no plugin runs, so the driver would log in without a token; ${draft.targetText()}`,
+      `Set PG_PASSWORDLESS_ENABLED=true and the cloud’s switch (${switches}), or enable a plugin in code.`,
+    );
+    return outcome(draft, true);
   }
   if (names.length === 0) {
-    log.add({
-      step: 'settings',
-      status: 'FAIL',
-      code: 'NO_PLUGIN',
-      detail: `${gateText}, but no plugin is on (or PG_PASSWORDLESS_ALLOW/DENY left none); ${targetText()}`,
-      hint: `Set ${switches} to true.`,
-      data,
-    });
-    return outcome(true);
+    fail(
+      log,
+      draft,
+      'NO_PLUGIN',
+      `${draft.gateText}, but no plugin is on (or PG_PASSWORDLESS_ALLOW/DENY left none); ${draft.targetText()}`,
+      `Set ${switches} to true.`,
+    );
+    return outcome(draft, true);
   }
+  return resolutionStep(log, draft, connectionUrl);
+}
+
+/** The connection resolved as the drivers resolve it: a plugin's warning or a missing password fails the step. */
+async function resolutionStep(log: StepLog, draft: Draft, connectionUrl: string): Promise<SettingsOutcome> {
+  const { data, reading } = draft;
   let connection: ResolvedConnection;
   try {
-    connection = await resolveConnection(connectionUrl, settings);
+    connection = await resolveConnection(connectionUrl, reading.settings);
   } catch (error) {
     log.add(errorStep('settings', error, data));
-    return outcome(true);
+    return outcome(draft, true);
   }
-  data.user = connection.params.user ?? target.user;
+  data.user = connection.params.user ?? reading.target.user;
   data.sslmode = connection.tls?.sslmode ?? data.sslmode;
-  const pluginsText = `plugins ${names.join(', ')}`;
+  const pluginsText = `plugins ${reading.names.join(', ')}`;
   const noPassword = !connection.params.password && !connection.params.token;
-  if (warnings.length > 0 || noPassword) {
-    log.add({
-      step: 'settings',
-      status: 'FAIL',
-      code: 'PLUGIN_FAILED',
-      detail: `${gateText}; ${pluginsText}; ${warnings.join('; ') || 'no plugin returned a password'}; ${targetText()}`,
-      hint: 'Fix the plugin named above; with no password function the driver would log in without a token.',
-      data: { ...data, warnings },
-    });
-    return outcome(noPassword, connection);
+  if (reading.warnings.length > 0 || noPassword) {
+    fail(
+      log,
+      draft,
+      'PLUGIN_FAILED',
+      `${draft.gateText}; ${pluginsText}; ${reading.warnings.join('; ') || 'no plugin returned a password'}; ${draft.targetText()}`,
+      'Fix the plugin named above; with no password function the driver would log in without a token.',
+      { warnings: reading.warnings },
+    );
+    return outcome(draft, noPassword, connection);
   }
   log.add({
     step: 'settings',
     status: 'ok',
-    detail: `${gateText}; ${pluginsText}; ${targetText()}; sslmode ${data.sslmode}`,
+    detail: `${draft.gateText}; ${pluginsText}; ${draft.targetText()}; sslmode ${data.sslmode}`,
     data,
   });
-  return outcome(false, connection);
+  return outcome(draft, false, connection);
+}
+
+function fail(log: StepLog, draft: Draft, code: string, detail: string, hint: string, more?: object): void {
+  log.add({ step: 'settings', status: 'FAIL', code, detail, hint, data: { ...draft.data, ...more } });
+}
+
+function outcome(draft: Draft, failed: boolean, connection?: ResolvedConnection): SettingsOutcome {
+  return {
+    target: { ...draft.reading.target, user: draft.data.user },
+    settings: draft.reading.settings,
+    connection,
+    cloud: connection?.cloud?.cloud ?? draft.reading.clouds.at(-1),
+    cloudResolution: connection?.cloud,
+    failed,
+  };
+}
+
+/** Reads the settings (warnings collected, not printed), the target, and which clouds and plugins are on. */
+async function read(connectionUrl: string, given: Settings | undefined, env: Env): Promise<Reading> {
+  const warnings: string[] = [];
+  const settings = resolveSettings(
+    { ...given, env, logger: { warn: (message) => warnings.push(message) } },
+    env,
+  );
+  const target = parseConnectionUrl(connectionUrl, env);
+  const registered = await listClouds(settings);
+  const clouds = settings.enabled ? registered.filter((cloud) => isOnAndSelected(cloud, settings)) : [];
+  const plugins = settings.plugins
+    .map((plugin) => (typeof plugin === 'string' ? plugin : plugin.name))
+    .filter((name) => !clouds.some((cloud) => cloud.name === name));
+  return {
+    settings,
+    target,
+    warnings,
+    clouds,
+    names: [...clouds.map((cloud) => cloud.name), ...plugins],
+    switches: orList(registered.map((cloud) => cloudSwitchVariable(cloud.name))),
+  };
 }
 
 /** A built-in cloud runs when switched on; a cloud the user registered, unless switched off. */

@@ -19,7 +19,11 @@ export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
  */
 export function inspectToken(
   token: string,
-  options: { now?: () => number; expiresAtMs?: number; read?: (token: string) => TokenFacts | undefined } = {},
+  options: {
+    now?: () => number;
+    expiresAtMs?: number;
+    read?: (token: string) => TokenFacts | undefined;
+  } = {},
 ): TokenFacts {
   const now = (options.now ?? Date.now)();
   const byCloud = options.read?.(token);
@@ -36,7 +40,10 @@ function genericFacts(token: string): TokenFacts {
 
 function withTimes(facts: TokenFacts, now: number): TokenFacts {
   const parts = [facts.summary];
-  const start = Math.max(facts.notBeforeMs ?? Number.NEGATIVE_INFINITY, facts.issuedAtMs ?? Number.NEGATIVE_INFINITY);
+  const start = Math.max(
+    facts.notBeforeMs ?? Number.NEGATIVE_INFINITY,
+    facts.issuedAtMs ?? Number.NEGATIVE_INFINITY,
+  );
   if (facts.issuedAtMs !== undefined) parts.push(`issued ${new Date(facts.issuedAtMs).toISOString()}`);
   if (facts.expiresAtMs !== undefined) {
     const left = facts.expiresAtMs - now;
@@ -49,7 +56,9 @@ function withTimes(facts: TokenFacts, now: number): TokenFacts {
   let problem: TokenFacts['problem'];
   if (start > now + CLOCK_SKEW_TOLERANCE_MS) {
     problem = 'CLOCK_SKEW';
-    parts.push(`it was issued ${formatDuration(start - now)} after this machine's clock (${new Date(now).toISOString()})`);
+    parts.push(
+      `it was issued ${formatDuration(start - now)} after this machine's clock (${new Date(now).toISOString()})`,
+    );
   } else if (facts.expiresAtMs !== undefined && facts.expiresAtMs <= now) {
     problem = 'TOKEN_EXPIRED';
   }

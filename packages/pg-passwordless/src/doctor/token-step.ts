@@ -29,13 +29,21 @@ export async function tokenStep(
   const handle = params?.token;
   const getToken = handle ? () => handle.getToken() : params?.password;
   if (outcome.failed || !getToken) {
-    log.add({ step: 'token', status: 'skip', detail: outcome.failed ? 'the settings step failed' : 'no password function' });
+    log.add({
+      step: 'token',
+      status: 'skip',
+      detail: outcome.failed ? 'the settings step failed' : 'no password function',
+    });
     return undefined;
   }
   const { cloud, cloudResolution } = outcome;
   try {
     const token = await getToken();
-    const facts = inspectToken(token, { now, expiresAtMs: handle?.expiresAtMs(), read: cloud?.doctor?.readToken });
+    const facts = inspectToken(token, {
+      now,
+      expiresAtMs: handle?.expiresAtMs(),
+      read: cloud?.doctor?.readToken,
+    });
     const more = await cloudResolution?.identity.moreFacts?.().catch(() => ({}));
     const identityFacts = { ...cloudResolution?.identity.facts, ...more };
     const check = cloud?.doctor?.checkToken?.(facts, {

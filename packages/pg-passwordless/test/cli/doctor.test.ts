@@ -31,6 +31,7 @@ const describeCredentialChain = (
   cloud: keyof typeof doctors,
   context: Omit<CredentialContext<object>, 'options'>,
 ) => doctors[cloud].describeCredential({ ...context, options: {} });
+
 import { cleanEnv } from '../helpers/run-scenario.ts';
 
 const bin = fileURLToPath(new URL('../../bin/pg-passwordless.js', import.meta.url));

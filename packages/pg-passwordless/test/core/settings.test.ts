@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cloudOptions, isCloudOn } from '../../src/core/cloud-connection.ts';
 import type { CloudDefinition } from '../../src/core/cloud.ts';
+import { cloudOptions, isCloudOn } from '../../src/core/cloud-connection.ts';
 import type { ResolvedSettings } from '../../src/core/contract.ts';
 import { resolveSettings } from '../../src/core/settings.ts';
 import { builtInClouds, type Settings } from '../../src/index.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { azureScope, cloudOfHost } from '../../src/plugins/azure/scope.ts';
 import { roleFromClaims } from '../../src/plugins/azure/role.ts';
+import { azureScope, cloudOfHost } from '../../src/plugins/azure/scope.ts';
 
 const userFromClaims = (claims: Record<string, unknown>) => roleFromClaims(claims).name;
 

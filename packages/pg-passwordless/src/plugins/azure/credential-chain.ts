@@ -1,5 +1,5 @@
 import type { Env } from '../../core/connection-url.ts';
-import { credentialInCode } from '../../core/credential-in-code.ts';
+import { type ChainSource, credentialInCode, firstSource } from '../../core/credential-chain.ts';
 import type { CredentialContext, CredentialFinding } from '../../core/doctor-hooks.ts';
 import type { AzureSettings } from './options.ts';
 
@@ -20,21 +20,45 @@ const missing = (env: Env, names: string[]) => names.filter((name) => !has(env, 
  * // ManagedIdentityCredential, App Service source (IDENTITY_ENDPOINT + IDENTITY_HEADER): http://127.0.0.1:41741/msi/token, system-assigned
  * console.log(finding.skipped[0]); // EnvironmentCredential: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or a certificate, or a username) not set
  */
-export function describeAzureCredential({ env, options }: CredentialContext<AzureSettings>): CredentialFinding {
+export function describeAzureCredential({
+  env,
+  options,
+}: CredentialContext<AzureSettings>): CredentialFinding {
   if (options.credential) return credentialInCode(options.credential);
-  const clientId = options.clientId;
-  const skipped: string[] = [];
   const narrowed = env.AZURE_TOKEN_CREDENTIALS?.trim().toLowerCase();
-  const allowed = (name: string, group: 'prod' | 'dev') =>
-    !narrowed || narrowed === group || narrowed === name.toLowerCase();
-  const userAssigned = clientId
-    ? `, user-assigned client id ${clientId}`
-    : env.AZURE_CLIENT_ID
-      ? `, user-assigned client id ${env.AZURE_CLIENT_ID} (AZURE_CLIENT_ID)`
-      : ', system-assigned';
-  const narrowedNote = narrowed ? ` [AZURE_TOKEN_CREDENTIALS=${narrowed}]` : '';
+  const scope: ChainScope = {
+    env,
+    clientId: options.clientId,
+    narrowed,
+    note: narrowed ? ` [AZURE_TOKEN_CREDENTIALS=${narrowed}]` : '',
+    // AZURE_TOKEN_CREDENTIALS narrows the chain to `prod`, `dev` or one credential's name.
+    allowed: (name) => !narrowed || narrowed === 'prod' || narrowed === name.toLowerCase(),
+  };
+  return firstSource([
+    () => environmentCredential(scope),
+    () => workloadIdentityCredential(scope),
+    () => managedIdentityCredential(scope),
+    () => ({
+      ok: true,
+      chosen: `${DEVELOPER_LOGINS}${scope.note}`,
+      hint: 'Locally, run `az login` (or `azd auth login`) as a user that has a role on the server.',
+    }),
+  ]);
+}
 
-  // 1. EnvironmentCredential: a service principal from variables.
+/** What every step of DefaultAzureCredential's chain reads. */
+interface ChainScope {
+  env: Env;
+  clientId: string | undefined;
+  narrowed: string | undefined;
+  note: string;
+  allowed(credential: string): boolean;
+}
+
+/** 1. EnvironmentCredential: a service principal from variables. */
+function environmentCredential({ env, narrowed, note, allowed }: ChainScope): ReturnType<ChainSource> {
+  if (!allowed('EnvironmentCredential'))
+    return `EnvironmentCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`;
   const secretKind = has(env, 'AZURE_CLIENT_SECRET')
     ? 'AZURE_CLIENT_SECRET'
     : has(env, 'AZURE_CLIENT_CERTIFICATE_PATH')
@@ -42,61 +66,57 @@ export function describeAzureCredential({ env, options }: CredentialContext<Azur
       : has(env, 'AZURE_USERNAME') && has(env, 'AZURE_PASSWORD')
         ? 'AZURE_USERNAME + AZURE_PASSWORD'
         : undefined;
-  const envMissing = missing(env, ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID']);
-  if (!allowed('EnvironmentCredential', 'prod')) {
-    skipped.push(`EnvironmentCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`);
-  } else if (envMissing.length === 0 && secretKind) {
+  const absent = missing(env, ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID']);
+  if (absent.length === 0 && secretKind) {
     return {
       ok: true,
-      chosen: `EnvironmentCredential (AZURE_TENANT_ID + AZURE_CLIENT_ID + ${secretKind}): tenant ${env.AZURE_TENANT_ID}, client id ${env.AZURE_CLIENT_ID}${narrowedNote}`,
-      skipped,
+      chosen: `EnvironmentCredential (AZURE_TENANT_ID + AZURE_CLIENT_ID + ${secretKind}): tenant ${env.AZURE_TENANT_ID}, client id ${env.AZURE_CLIENT_ID}${note}`,
     };
-  } else {
-    const absent = [
-      ...envMissing,
-      ...(secretKind ? [] : ['AZURE_CLIENT_SECRET (or a certificate, or a username)']),
-    ];
-    skipped.push(`EnvironmentCredential: ${absent.join(', ')} not set`);
   }
+  if (!secretKind) absent.push('AZURE_CLIENT_SECRET (or a certificate, or a username)');
+  return `EnvironmentCredential: ${absent.join(', ')} not set`;
+}
 
-  // 2. WorkloadIdentityCredential: AKS workload identity.
-  const wiMissing = missing(env, ['AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID']);
-  if (!allowed('WorkloadIdentityCredential', 'prod')) {
-    skipped.push(`WorkloadIdentityCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`);
-  } else if (wiMissing.length === 0) {
-    return {
-      ok: true,
-      chosen: `WorkloadIdentityCredential (AZURE_FEDERATED_TOKEN_FILE + AZURE_CLIENT_ID + AZURE_TENANT_ID): token file ${env.AZURE_FEDERATED_TOKEN_FILE}, client id ${env.AZURE_CLIENT_ID}${narrowedNote}`,
-      skipped,
-    };
-  } else {
-    skipped.push(`WorkloadIdentityCredential: ${wiMissing.join(', ')} not set`);
-  }
+/** 2. WorkloadIdentityCredential: AKS workload identity. */
+function workloadIdentityCredential({ env, narrowed, note, allowed }: ChainScope): ReturnType<ChainSource> {
+  if (!allowed('WorkloadIdentityCredential'))
+    return `WorkloadIdentityCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`;
+  const absent = missing(env, ['AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID']);
+  if (absent.length > 0) return `WorkloadIdentityCredential: ${absent.join(', ')} not set`;
+  return {
+    ok: true,
+    chosen: `WorkloadIdentityCredential (AZURE_FEDERATED_TOKEN_FILE + AZURE_CLIENT_ID + AZURE_TENANT_ID): token file ${env.AZURE_FEDERATED_TOKEN_FILE}, client id ${env.AZURE_CLIENT_ID}${note}`,
+  };
+}
 
-  // 3. ManagedIdentityCredential: msal-node picks the source from the environment, first match wins.
-  if (!allowed('ManagedIdentityCredential', 'prod')) {
-    skipped.push(`ManagedIdentityCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`);
-    return {
-      ok: true,
-      chosen: `developer logins (Visual Studio Code, Azure CLI, Azure PowerShell, Azure Developer CLI)${narrowedNote}`,
-      skipped,
-      hint: 'Locally, run `az login` (or `azd auth login`) as a user that has a role on the server.',
-    };
-  }
+const DEVELOPER_LOGINS =
+  'developer logins (Visual Studio Code, Azure CLI, Azure PowerShell, Azure Developer CLI)';
+
+/**
+ * 3. ManagedIdentityCredential: msal-node picks the source from the environment, first match wins, and
+ * IMDS when none does (so it always answers: the developer logins come after it only in the SDK).
+ */
+function managedIdentityCredential({
+  env,
+  clientId,
+  narrowed,
+  note,
+  allowed,
+}: ChainScope): ReturnType<ChainSource> {
+  if (!allowed('ManagedIdentityCredential'))
+    return `ManagedIdentityCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`;
+  const userAssigned = clientId
+    ? `, user-assigned client id ${clientId}`
+    : env.AZURE_CLIENT_ID
+      ? `, user-assigned client id ${env.AZURE_CLIENT_ID} (AZURE_CLIENT_ID)`
+      : ', system-assigned';
   const source = managedIdentitySource(env);
-  if (source) {
-    return {
-      ok: true,
-      chosen: `ManagedIdentityCredential, ${source}${userAssigned}${narrowedNote}`,
-      skipped,
-    };
-  }
+  if (source) return { ok: true, chosen: `ManagedIdentityCredential, ${source}${userAssigned}${note}` };
   return {
     ok: true,
     chosen:
       `ManagedIdentityCredential through IMDS at http://169.254.169.254 (no IDENTITY_ENDPOINT, MSI_ENDPOINT or AZURE_POD_IDENTITY_AUTHORITY_HOST: ` +
-      `only an Azure VM, scale set or AKS node answers there)${userAssigned}, then developer logins (Visual Studio Code, Azure CLI, Azure PowerShell, Azure Developer CLI)${narrowedNote}`,
-    skipped,
+      `only an Azure VM, scale set or AKS node answers there)${userAssigned}, then ${DEVELOPER_LOGINS}${note}`,
     hint: 'On Azure, assign a managed identity to the app; locally, run `az login` or start `npx pg-passwordless-emulator`.',
   };
 }
@@ -116,4 +136,3 @@ function managedIdentitySource(env: Env): string | undefined {
     return `IMDS source at AZURE_POD_IDENTITY_AUTHORITY_HOST=${env.AZURE_POD_IDENTITY_AUTHORITY_HOST}`;
   return undefined;
 }
-

@@ -25,7 +25,13 @@ export function readEntraToken(token: string): TokenFacts | undefined {
   } catch {
     suggestedRole = undefined; // a service principal's token does not carry its display name
   }
-  const facts = { ...times, tenantId: text('tid'), objectId: text('oid'), tokenType: text('idtyp'), suggestedRole };
+  const facts = {
+    ...times,
+    tenantId: text('tid'),
+    objectId: text('oid'),
+    tokenType: text('idtyp'),
+    suggestedRole,
+  };
   const summary =
     `a JWT for audience ${facts.audience ?? '(none)'}, tenant ${facts.tenantId ?? '(none)'}, object id ${facts.objectId ?? '(none)'}` +
     (suggestedRole ? `, role name by its claims "${suggestedRole}"` : ', no role name in its claims');

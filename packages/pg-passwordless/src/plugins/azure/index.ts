@@ -42,7 +42,8 @@ export const azureCloud = defineCloud({
       credential,
       createSource: () => {
         const chosen: TokenCredentialLike =
-          credential ?? new (identity as AzureIdentity).DefaultAzureCredential(azureCredentialOptions(clientId));
+          credential ??
+          new (identity as AzureIdentity).DefaultAzureCredential(azureCredentialOptions(clientId));
         const label = credential
           ? (credential.constructor?.name ?? 'TokenCredential')
           : describeDefaultCredential(env, clientId);

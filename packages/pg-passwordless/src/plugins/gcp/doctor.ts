@@ -10,7 +10,9 @@ import { cloudSqlUserOf } from './role.ts';
  * console.log(readGoogleToken('ya29.opaque')?.summary); // a Google OAuth2 access token (opaque)
  */
 export function readGoogleToken(token: string): TokenFacts | undefined {
-  return token.startsWith('ya29.') ? { kind: 'opaque', summary: 'a Google OAuth2 access token (opaque)' } : undefined;
+  return token.startsWith('ya29.')
+    ? { kind: 'opaque', summary: 'a Google OAuth2 access token (opaque)' }
+    : undefined;
 }
 
 /** What the doctor asks of the GCP cloud. */
