@@ -1,4 +1,4 @@
-import type { CloudSection } from './core/cloud.ts';
+import type { CloudDefinition, CloudSection } from './core/cloud.ts';
 import type { Env } from './core/connection-url.ts';
 import type { ConnectionParams, CoreSettings, ResolvedSettings } from './core/contract.ts';
 import { type ResolvedConnection, registeredClouds, runPluginHost } from './core/plugin-host.ts';
@@ -140,6 +140,6 @@ export function resolveConnection(
  *
  * console.log((await listClouds()).map((cloud) => cloud.name)); // [ 'azure', 'aws', 'gcp' ]
  */
-export async function listClouds(settings?: Settings | ResolvedSettings) {
+export async function listClouds(settings?: Settings | ResolvedSettings): Promise<CloudDefinition[]> {
   return registeredClouds(builtInClouds, ensureResolved(settings));
 }
