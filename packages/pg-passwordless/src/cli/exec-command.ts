@@ -175,29 +175,29 @@ export async function runExecCommand(args: string[], io: Io): Promise<number> {
   const warn = (message: string) => io.stderr.write(`pg-passwordless: warning: ${message}\n`);
   // From before the folder exists to after it is removed, no catchable signal ends this process.
   const relay = relaySignals();
+  const passwordFile = await keepPasswordFile(
+    {
+      host: connection.target.host,
+      port: connection.target.port,
+      user: connection.user,
+      getToken: connection.getToken,
+      token: connection.token,
+    },
+    warn,
+  ).catch((error: unknown) => {
+    relay.stop();
+    throw error;
+  });
+  // Removed even when this process ends abruptly (an uncaught error elsewhere, process.exit).
+  const removeOnExit = () => passwordFile.close();
+  process.once('exit', removeOnExit);
   try {
-    const passwordFile = await keepPasswordFile(
-      {
-        host: connection.target.host,
-        port: connection.target.port,
-        user: connection.user,
-        getToken: connection.getToken,
-        token: connection.token,
-      },
-      warn,
-    );
-    // Removed even when this process ends abruptly (an uncaught error elsewhere, process.exit).
-    const removeOnExit = () => passwordFile.close();
-    process.once('exit', removeOnExit);
-    try {
-      const caFile = caFileFor(connection, passwordFile.folder);
-      const env = childEnv(connection, passwordFile, caFile, options.tokenInUrl);
-      return await runChild(options.command, env, io, relay);
-    } finally {
-      process.removeListener('exit', removeOnExit);
-      passwordFile.close();
-    }
+    const caFile = caFileFor(connection, passwordFile.folder);
+    const env = childEnv(connection, passwordFile, caFile, options.tokenInUrl);
+    return await runChild(options.command, env, io, relay);
   } finally {
+    process.removeListener('exit', removeOnExit);
+    passwordFile.close();
     relay.stop();
   }
 }
