@@ -294,7 +294,7 @@ async function startPgbouncerGateway(
       backend: {
         host: bouncer.host,
         port: bouncer.port,
-        loginParameters: (role, database) => ({ user: role, database }),
+        loginParameters: (role, database, clientSettings) => ({ ...clientSettings, user: role, database }),
         afterLoginSql: () => undefined,
       },
     });
