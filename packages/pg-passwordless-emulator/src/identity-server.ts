@@ -18,6 +18,11 @@ export interface Route {
   faulty: boolean;
   /** Headers every answer of this route carries (GCP's Metadata-Flavor), faults included. */
   alwaysHeaders?: Record<string, string>;
+  /**
+   * A route of the emulator's own control API: what a test or a benchmark asks, not what an SDK
+   * sends, so its requests (any method) are neither counted nor logged as identity requests.
+   */
+  control?: boolean;
 }
 
 /** One request as the identity server saw it (secret headers are not kept). */
@@ -32,16 +37,17 @@ export interface LoggedRequest {
 export interface IdentityServer {
   url: string;
   port: number;
-  /** How many requests arrived, any route. */
+  /** How many identity requests arrived: any path but a control route's, faults and 404s included. */
   requests(): number;
-  /** The most recent requests, oldest first (at most 1,000). */
+  /** The most recent identity requests (control routes left out), oldest first (at most 1,000). */
   requestLog(): LoggedRequest[];
   close(): Promise<void>;
 }
 
 /**
  * One HTTP server for the identity endpoints of every emulated cloud, on loopback. Each cloud adds its
- * routes; faults and request counters are shared.
+ * routes; faults and request counters are shared. Requests to `control` routes are served but not
+ * counted, so that reading the counters over HTTP does not change them.
  *
  * @example
  * const routes: Route[] = [
@@ -50,6 +56,13 @@ export interface IdentityServer {
  *     faulty: false,
  *     matches: (path) => path === '/hello',
  *     handle: () => ({ status: 200, body: { hello: 'world' } }),
+ *   },
+ *   {
+ *     method: 'GET',
+ *     faulty: false,
+ *     control: true,
+ *     matches: (path) => path === '/emulator/ping',
+ *     handle: () => ({ status: 200, body: 'pong' }),
  *   },
  * ];
  * // The emulator passes its fault injector; this one never injects a fault.
@@ -63,7 +76,8 @@ export interface IdentityServer {
  * const server = await startIdentityServer(routes, noFaults, { host: '127.0.0.1', port: 0 });
  * const response = await fetch(`${server.url}/hello`);
  * console.log(response.status, await response.json(), server.requests()); // 200 { hello: 'world' } 1
- * console.log((await fetch(`${server.url}/nowhere`)).status); // 404
+ * console.log((await fetch(`${server.url}/nowhere`)).status, server.requests()); // 404 2
+ * console.log(await (await fetch(`${server.url}/emulator/ping`)).text(), server.requests()); // pong 2
  * await server.close();
  */
 export async function startIdentityServer(
@@ -73,9 +87,16 @@ export async function startIdentityServer(
 ): Promise<IdentityServer> {
   let requests = 0;
   const log: LoggedRequest[] = [];
+  // Any method: a control path asked with the wrong one is still no SDK's request.
+  const isControl = (path: string) => routes.some((route) => route.control && route.matches(path));
   const server: Server = createServer((request, response) => {
-    requests++;
     const url = new URL(request.url ?? '/', 'http://emulator');
+    if (!isControl(url.pathname)) count(request, url);
+    void serve(request, response);
+  });
+
+  function count(request: IncomingMessage, url: URL): void {
+    requests++;
     log.push({
       method: request.method ?? '',
       path: url.pathname,
@@ -83,8 +104,7 @@ export async function startIdentityServer(
       atMs: Date.now(),
     });
     if (log.length > 1_000) log.shift();
-    void serve(request, response);
-  });
+  }
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://emulator');
