@@ -85,64 +85,14 @@ export async function startIdentityServer(
   faults: FaultInjector,
   options: { host: string; port: number },
 ): Promise<IdentityServer> {
-  let requests = 0;
-  const log: LoggedRequest[] = [];
+  const recorder = requestRecorder();
   // Any method: a control path asked with the wrong one is still no SDK's request.
   const isControl = (path: string) => routes.some((route) => route.control && route.matches(path));
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://emulator');
-    if (!isControl(url.pathname)) count(request, url);
-    void serve(request, response);
+    if (!isControl(url.pathname)) recorder.record(request, url);
+    void serve(routes, faults, request, response);
   });
-
-  function count(request: IncomingMessage, url: URL): void {
-    requests++;
-    log.push({
-      method: request.method ?? '',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      atMs: Date.now(),
-    });
-    if (log.length > 1_000) log.shift();
-  }
-
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://emulator');
-    const route = routes.find(
-      (candidate) => candidate.method === request.method && candidate.matches(url.pathname),
-    );
-    if (!route)
-      return send(response, {
-        status: 404,
-        body: { error: 'not_found', error_description: `No route for ${request.method} ${url.pathname}` },
-      });
-    const decision = route.faulty ? faults.decide() : { action: 'answer' as const, latencyMs: 0 };
-    if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
-    if (decision.action === 'drop') {
-      request.socket.destroy();
-      return;
-    }
-    if (decision.action === 'status') {
-      const headers: Record<string, string> = { ...route.alwaysHeaders };
-      if (decision.retryAfterSeconds !== undefined)
-        headers['Retry-After'] = String(decision.retryAfterSeconds);
-      return send(response, {
-        status: decision.status,
-        headers,
-        body: { error: 'injected_fault', error_description: `Injected fault: HTTP ${decision.status}` },
-      });
-    }
-    try {
-      const answer = await route.handle(request, url);
-      send(response, { ...answer, headers: { ...route.alwaysHeaders, ...answer.headers } });
-    } catch (error) {
-      send(response, {
-        status: 500,
-        headers: route.alwaysHeaders,
-        body: { error: 'server_error', error_description: String(error) },
-      });
-    }
-  }
 
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
   const { port } = server.address() as AddressInfo;
@@ -150,14 +100,77 @@ export async function startIdentityServer(
   return {
     url: `http://${host}:${port}`,
     port,
-    requests: () => requests,
-    requestLog: () => [...log],
+    requests: recorder.count,
+    requestLog: recorder.log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/** The identity requests' counter and log (the newest 1,000 kept). */
+function requestRecorder() {
+  let count = 0;
+  const log: LoggedRequest[] = [];
+  return {
+    record(request: IncomingMessage, url: URL): void {
+      count++;
+      log.push({
+        method: request.method ?? '',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        atMs: Date.now(),
+      });
+      if (log.length > 1_000) log.shift();
+    },
+    count: () => count,
+    log: () => [...log],
+  };
+}
+
+/** Answers one request: its route's answer, an injected fault, or 404. */
+async function serve(
+  routes: Route[],
+  faults: FaultInjector,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://emulator');
+  const route = routes.find(
+    (candidate) => candidate.method === request.method && candidate.matches(url.pathname),
+  );
+  if (!route)
+    return send(response, {
+      status: 404,
+      body: { error: 'not_found', error_description: `No route for ${request.method} ${url.pathname}` },
+    });
+  const decision = route.faulty ? faults.decide() : { action: 'answer' as const, latencyMs: 0 };
+  if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
+  if (decision.action === 'drop') {
+    request.socket.destroy();
+    return;
+  }
+  if (decision.action === 'status') {
+    const headers: Record<string, string> = { ...route.alwaysHeaders };
+    if (decision.retryAfterSeconds !== undefined) headers['Retry-After'] = String(decision.retryAfterSeconds);
+    return send(response, {
+      status: decision.status,
+      headers,
+      body: { error: 'injected_fault', error_description: `Injected fault: HTTP ${decision.status}` },
+    });
+  }
+  try {
+    const answer = await route.handle(request, url);
+    send(response, { ...answer, headers: { ...route.alwaysHeaders, ...answer.headers } });
+  } catch (error) {
+    send(response, {
+      status: 500,
+      headers: route.alwaysHeaders,
+      body: { error: 'server_error', error_description: String(error) },
+    });
+  }
 }
 
 function send(response: ServerResponse, answer: RouteAnswer): void {
