@@ -43,11 +43,8 @@ describe('gateway: the startup parameters a client sends reach PostgreSQL, which
 
   before(async () => {
     emulator = await startEmulator({ backend: 'postgres' });
-    // A role the mapped role may switch to (a member), and a table to hold a lock on.
-    await emulator.adminSql(
-      `create role reporting; grant reporting to "${ROLE}"; ` +
-        `create table ledger (id int); grant all on ledger to "${ROLE}"`,
-    );
+    // A table for one session to hold a lock on while another waits for it.
+    await emulator.adminSql(`create table ledger (id int); grant all on ledger to "${ROLE}"`);
   });
   after(async () => {
     for (const client of clients) await client.end().catch(() => undefined);
