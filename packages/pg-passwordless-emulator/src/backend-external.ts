@@ -60,7 +60,11 @@ export async function startExternalBackend(adminUrl: string): Promise<Backend> {
     host: target.host,
     port: target.port,
     database,
-    loginParameters: (role, requested) => ({ user: role, database: requested }),
+    loginParameters: (role, requested, clientSettings) => ({
+      ...clientSettings,
+      user: role,
+      database: requested,
+    }),
     afterLoginSql: () => undefined,
     adminSql: psql,
     describe: () => `PostgreSQL at ${target.host}:${target.port} (given by URL)`,
