@@ -15,6 +15,7 @@ import { describeCredentialChain } from './doctor-credential.ts';
 import { explainLoginFailure } from './doctor-login.ts';
 import { probeDns, probeTcp, probeTls } from './doctor-network.ts';
 import { inspectToken, type TokenFacts } from './doctor-token.ts';
+import { printableArgument } from './printable-argument.ts';
 
 export type DoctorStepName = 'settings' | 'credential' | 'token' | 'dns' | 'tcp' | 'tls' | 'login' | 'query';
 export type DoctorStatus = 'ok' | 'FAIL' | 'skip';
@@ -638,9 +639,13 @@ export async function runDoctorCommand(
     }
     if (arg === '--json') json = true;
     else if (arg.startsWith('-')) {
-      throw new PasswordlessError('CONFIG_INVALID', `pg-passwordless doctor: unknown option "${arg}".`, {
-        hint: 'Run: pg-passwordless doctor --help',
-      });
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `pg-passwordless doctor: unknown option ${printableArgument(arg)}.`,
+        {
+          hint: 'Run: pg-passwordless doctor --help',
+        },
+      );
     } else positional.push(arg);
   }
   if (positional.length > 1) {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { describeError, PasswordlessError, printable } from '../core/errors.ts';
+import { describeError, PasswordlessError } from '../core/errors.ts';
 import {
   type CliCloud,
   type CliConnection,
@@ -13,6 +13,7 @@ import {
 } from './connection.ts';
 import { relaySignals, type SignalRelay } from './exec-signals.ts';
 import { keepPasswordFile, type LivePasswordFile } from './password-file.ts';
+import { printableArgument, withoutValue } from './printable-argument.ts';
 
 const EXEC_HELP = `Usage: pg-passwordless exec [options] -- <command> [args...]
 
@@ -84,7 +85,7 @@ export function parseExecArgs(args: string[]): ExecArgs {
     } else if (arg.startsWith('--url=')) parsed.url = arg.slice('--url='.length);
     else if (arg.startsWith('--cloud=')) parsed.cloud = parseCloud(arg.slice('--cloud='.length));
     else {
-      throw new PasswordlessError('CONFIG_INVALID', `Unknown option ${printable(arg)} for "exec".`, {
+      throw new PasswordlessError('CONFIG_INVALID', `Unknown option ${printableArgument(arg)} for "exec".`, {
         hint: 'Put the command after "--": pg-passwordless exec -- psql -c "select 1".',
       });
     }
@@ -208,8 +209,11 @@ function runChild(command: string[], env: NodeJS.ProcessEnv, io: Io, relay: Sign
     const child = spawn(file, args, { env, stdio: 'inherit' });
     relay.follow(child);
     child.once('error', (error: NodeJS.ErrnoException) => {
-      // spawn failed: no child ran (ENOENT: not found, EACCES: not executable), as a shell says it.
-      io.stderr.write(`pg-passwordless: cannot run ${JSON.stringify(file)}: ${describeError(error)}\n`);
+      // spawn failed: no child ran (ENOENT: not found, EACCES: not executable), as a shell says it. Only
+      // the code: Node's message repeats the file ("spawn <file> ENOENT"), which may be a password= word.
+      io.stderr.write(
+        `pg-passwordless: cannot run ${JSON.stringify(withoutValue(file))}: ${error.code ?? describeError(error)}\n`,
+      );
       resolve(error.code === 'ENOENT' ? 127 : 126);
     });
     child.once('exit', (code, signal) => {

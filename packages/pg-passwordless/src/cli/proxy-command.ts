@@ -11,6 +11,7 @@ import { readLocalTls } from '../proxy/local-tls.ts';
 import { type RunningProxy, startProxy } from '../proxy/proxy.ts';
 import type { Upstream } from '../proxy/upstream.ts';
 import { type CliCloud, type CliConnection, parseCloud, resolveCliConnection } from './connection.ts';
+import { extraConnectionStringError, printableArgument } from './printable-argument.ts';
 
 const PROXY_HELP = `Usage: pg-passwordless proxy [URL] [options]
 
@@ -98,10 +99,15 @@ export function parseProxyArgs(args: string[]): ProxyArgs {
     else if (name === '--shutdown-grace') parsed.shutdownGraceMs = number(name, value(), 0, 86_400) * 1_000;
     else if (name === '--cloud') parsed.cloud = parseCloud(value());
     else if (!arg.startsWith('-') && parsed.url === undefined) parsed.url = arg;
+    else if (!arg.startsWith('-')) throw extraConnectionStringError('proxy');
     else {
-      throw new PasswordlessError('CONFIG_INVALID', `Unknown argument ${printable(arg)} for "proxy".`, {
-        hint: 'Run "pg-passwordless proxy --help".',
-      });
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `Unknown argument ${printableArgument(arg)} for "proxy".`,
+        {
+          hint: 'Run "pg-passwordless proxy --help".',
+        },
+      );
     }
   }
   if ((parsed.localTlsCert === undefined) !== (parsed.localTlsKey === undefined)) {
