@@ -4,7 +4,7 @@
 // (the Azure SDK keeps managed-identity state process-wide), through test/scenarios/identity-faults.ts.
 import { type Faults, startEmulator } from 'pg-passwordless-emulator';
 import { runScenario } from '../packages/pg-passwordless/test/helpers/run-scenario.ts';
-import { table } from './table.ts';
+import type { BenchSection } from './table.ts';
 
 const TOKEN_PATHS = {
   azure: /\/msi\/token/,
@@ -17,23 +17,24 @@ const FAULTS: Array<{ name: string; faults: Faults }> = [
   { name: '429 storm, Retry-After 1 s', faults: { status: 429, retryAfterSeconds: 1 } },
 ];
 
-export interface FailingFetchRow {
+type FailingFetchRow = {
   cloud: string;
   fault: string;
   'identity requests': number;
   'ms to typed error': number;
   error: string;
-}
+};
 
 /**
- * Measures one failing cold fetch per cloud and fault, prints a table, and returns the rows.
+ * Measures one failing cold fetch per cloud and fault, and returns the table (section 8).
  *
  * @example
  * import { failingFetchBench } from './failing-fetch.ts';
  *
- * const rows = await failingFetchBench();
+ * const { rows } = await failingFetchBench();
+ * console.log(rows[0]?.error); // TOKEN_ENDPOINT_FAILED (503)
  */
-export async function failingFetchBench(): Promise<FailingFetchRow[]> {
+export async function failingFetchBench(): Promise<BenchSection> {
   const rows: FailingFetchRow[] = [];
   for (const cloud of ['azure', 'aws', 'gcp'] as const) {
     const emulator = await startEmulator({ cloud });
@@ -71,6 +72,10 @@ export async function failingFetchBench(): Promise<FailingFetchRow[]> {
       await emulator.stop();
     }
   }
-  table('8. One failing cold fetch with no token cached (the SDK retries + ours), per cloud', rows);
-  return rows;
+  return {
+    id: '8',
+    title: '8. One failing cold fetch with no token cached (the SDK retries + ours), per cloud',
+    rows,
+    notes: [],
+  };
 }

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../packages/pg-passwordless-emulator/src/free-port.ts';
-import { table } from './table.ts';
+import type { BenchSection } from './table.ts';
 
 const CLI = fileURLToPath(new URL('../packages/pg-passwordless/bin/pg-passwordless.js', import.meta.url));
 const EMULATOR = fileURLToPath(
@@ -65,16 +65,34 @@ interface Sample {
   proxyCpuMs: number | undefined;
 }
 
+/** What the section 9 tables measure, printed under the last of them. */
+function notes(seconds: number): string[] {
+  return [
+    `   pgbench 8 clients (-c 8 -j 2), ${seconds} s per run, against a 1-scale pgbench database; TPS is the` +
+      ` median of ${ROUNDS} runs taken in turn (direct, tcp, unix, stunnel, direct, ...), "runs" lists them.`,
+    '   direct: libpq over TLS (sslmode=verify-full) with a token as PGPASSWORD; proxy: sslmode=disable' +
+      ' to the local proxy, which logs in over verified TLS with its token cache.',
+    '   -C opens a new connection (a login) per transaction; the proxy resumes its TLS sessions, libpq' +
+      ' does not. Proxy CPU: utime + stime of the proxy (or stunnel) process during the run, per 1000 transactions.',
+    '   stunnel: the same relay in C (OpenSSL, verified TLS, protocol = pgsql), pgbench sending the token itself;' +
+      ' what this machine allows any relay, not a goal.',
+    '   9a is the deployment shape (the proxy beside its clients, the server elsewhere); in 9b the proxy' +
+      ' takes its CPU from the same two cores as the server, so its cost shows in the server’s TPS too.',
+  ];
+}
+
 /**
  * Runs pgbench -S and -C -S through the proxy and straight to the gateway, in each placement, and
- * prints a table per placement. Throws when pgbench fails; stops every process it started.
+ * reports a table per placement (9a, 9b) as soon as it is measured. Throws when pgbench fails; stops
+ * every process it started.
  *
  * @example
  * import { proxyBench } from './proxy.ts';
+ * import { sectionText } from './table.ts';
  *
- * await proxyBench(); // BENCH_PROXY_SECONDS=4 for shorter runs
+ * await proxyBench((section) => console.log(sectionText(section))); // BENCH_PROXY_SECONDS=4 for shorter runs
  */
-export async function proxyBench(): Promise<void> {
+export async function proxyBench(report: (section: BenchSection) => void): Promise<void> {
   const seconds = Number(process.env.BENCH_PROXY_SECONDS ?? 8);
   if (!Number.isInteger(seconds) || seconds < 1) {
     throw new Error(
@@ -85,33 +103,24 @@ export async function proxyBench(): Promise<void> {
   // stunnel, when installed, runs the same relay in C (OpenSSL, a thread per connection): what the
   // machine allows any relay, next to what the proxy reaches. It takes the client's password as is.
   const stunnel = findOnPath('stunnel');
-  if (!stunnel) console.log('\n9. (the stunnel reference rows need stunnel: apt-get install stunnel4)');
+  const stunnelNote = stunnel
+    ? []
+    : ['   (the stunnel reference rows need stunnel: apt-get install stunnel4)'];
   // `taskset -c 0,1` fails when taskset is missing or CPU 0 or 1 is not ours to use.
   const canPin = spawnSync('taskset', ['-c', '0,1', 'true']).status === 0;
   const placements: Array<[string, Placement]> = [
     ['9a', TWO_MACHINES],
     ['9b', ONE_MACHINE],
   ];
-  for (const [number, placement] of placements) {
-    const title = `${number}. pgbench through the proxy vs straight to the TLS gateway, ${placement.title}`;
+  for (const [index, [id, placement]] of placements.entries()) {
+    const title = `${id}. pgbench through the proxy vs straight to the TLS gateway, ${placement.title}`;
+    const under = index === placements.length - 1 ? [...stunnelNote, ...notes(seconds)] : [];
     if (placement.server.length > 0 && !canPin) {
-      console.log(`\n${title}\n   skipped: needs taskset and at least 2 CPUs`);
+      report({ id, title, rows: [], notes: ['   skipped: needs taskset and at least 2 CPUs', ...under] });
       continue;
     }
-    table(title, await measurePlacement(placement, pgbench, stunnel, seconds));
+    report({ id, title, rows: await measurePlacement(placement, pgbench, stunnel, seconds), notes: under });
   }
-  console.log(
-    `   pgbench 8 clients (-c 8 -j 2), ${seconds} s per run, against a 1-scale pgbench database; TPS is the` +
-      ` median of ${ROUNDS} runs taken in turn (direct, tcp, unix, stunnel, direct, ...), "runs" lists them.\n` +
-      '   direct: libpq over TLS (sslmode=verify-full) with a token as PGPASSWORD; proxy: sslmode=disable' +
-      ' to the local proxy, which logs in over verified TLS with its token cache.\n' +
-      '   -C opens a new connection (a login) per transaction; the proxy resumes its TLS sessions, libpq' +
-      ' does not. Proxy CPU: utime + stime of the proxy (or stunnel) process during the run, per 1000 transactions.\n' +
-      '   stunnel: the same relay in C (OpenSSL, verified TLS, protocol = pgsql), pgbench sending the token itself;' +
-      ' what this machine allows any relay, not a goal.\n' +
-      '   9a is the deployment shape (the proxy beside its clients, the server elsewhere); in 9b the proxy' +
-      ' takes its CPU from the same two cores as the server, so its cost shows in the server’s TPS too.',
-  );
 }
 
 async function measurePlacement(

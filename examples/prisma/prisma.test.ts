@@ -14,10 +14,12 @@ const prismaCli = join(dirname(require.resolve('prisma/package.json')), 'build',
 
 /**
  * The Prisma 7 CLI makes sure the schema-engine binary is present before any command, generate
- * included, and downloads it from binaries.prisma.sh when npm did not run @prisma/engines' install
- * script (npm 11 here runs no install scripts, and only the npm registry is reachable). Generating the
- * client does not run that engine (the schema is read by WASM), so when the binary is missing any
- * existing file stands in for it through Prisma's own override variable.
+ * included, and downloads it from binaries.prisma.sh when it is missing. The install script of
+ * @prisma/engines normally fetches it from there (the repository's allowScripts approves that script,
+ * which npm 11 runs only when approved), so it is missing where that host is unreachable, as on the test
+ * machines (only the npm registry is reachable), or when npm skipped the script. Generating the client
+ * does not run that engine (the schema is read by WASM), so when the binary is missing any existing
+ * file stands in for it through Prisma's own override variable.
  */
 function engineOverride(): Record<string, string> {
   const engines = dirname(require.resolve('@prisma/engines/package.json'));

@@ -28,7 +28,7 @@ import { runPsql } from './psql.ts';
  */
 export async function startExternalBackend(adminUrl: string): Promise<Backend> {
   const target = parseConnectionUrl(adminUrl, {});
-  const password = decodeURIComponent(new URL(adminUrl).password);
+  const password = adminPassword(adminUrl);
   const binDir = findPostgresBinaries();
   const psqlPath = binDir ? join(binDir, 'psql') : 'psql';
   const database = target.database ?? 'postgres';
@@ -60,10 +60,30 @@ export async function startExternalBackend(adminUrl: string): Promise<Backend> {
     host: target.host,
     port: target.port,
     database,
-    loginParameters: (role, requested) => ({ user: role, database: requested }),
+    loginParameters: (role, requested, clientSettings) => ({
+      ...clientSettings,
+      user: role,
+      database: requested,
+    }),
     afterLoginSql: () => undefined,
     adminSql: psql,
     describe: () => `PostgreSQL at ${target.host}:${target.port} (given by URL)`,
     stop: async () => {},
   };
+}
+
+/**
+ * The admin URL's password, for psql's PGPASSWORD. parseConnectionUrl also reads libpq's key/value
+ * form, which `new URL` cannot: its TypeError would carry the whole string (`input`), password and all.
+ */
+function adminPassword(adminUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(adminUrl);
+  } catch {
+    throw new PasswordlessError('EMULATOR_FAILED', 'The backend URL must be a postgresql:// URL.', {
+      hint: 'Write it as postgresql://<superuser>@<host>:<port>/<database> (?host=/socket/folder for a Unix socket).',
+    });
+  }
+  return decodeURIComponent(url.password);
 }

@@ -44,6 +44,8 @@ export async function startPgliteBackend(): Promise<Backend> {
     host: folder,
     port,
     database: 'postgres',
+    // pglite-socket hands the StartupMessage to PGlite, which ignores its parameters; settings made on
+    // the one shared session instead would reach every other client too.
     loginParameters: () => ({ user: 'postgres', database: 'postgres' }),
     afterLoginSql: (role) => `SET ROLE ${quoteIdentifier(role)}`,
     adminSql: async (sql) => {

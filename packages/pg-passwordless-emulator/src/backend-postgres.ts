@@ -120,7 +120,7 @@ export async function startPostgresBackend(binDir = findPostgresBinaries()): Pro
     host: folder,
     port,
     database: 'postgres',
-    loginParameters: (role, database) => ({ user: role, database }),
+    loginParameters: (role, database, clientSettings) => ({ ...clientSettings, user: role, database }),
     afterLoginSql: () => undefined,
     adminSql: psql,
     describe: () => `PostgreSQL (${binDir}) on the Unix socket ${join(folder, `.s.PGSQL.${port}`)}`,

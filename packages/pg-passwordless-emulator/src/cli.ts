@@ -69,9 +69,7 @@ export function parseEmulatorArgs(
   try {
     parsed = parseFlags(args);
   } catch (cause) {
-    throw new PasswordlessError('CONFIG_INVALID', (cause as Error).message, {
-      hint: 'Run pg-passwordless-emulator --help.',
-    });
+    throw flagError(cause);
   }
   const { values } = parsed;
   /** A whole number within [min, max]; `--token-lifetime 0` and `--port 70000` are refused. */
@@ -153,6 +151,18 @@ export function parseEmulatorArgs(
     detach: values.detach === true,
     help: values.help === true,
   };
+}
+
+/**
+ * parseArgs's error as ours. A stray word is not shown: it may be a piece of a --backend-url that the
+ * shell split at a blank (`password=...`).
+ */
+function flagError(cause: unknown): PasswordlessError {
+  const stray = (cause as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+  const message = stray
+    ? 'Unexpected argument (not shown): this command takes options only.'
+    : (cause as Error).message;
+  return new PasswordlessError('CONFIG_INVALID', message, { hint: 'Run pg-passwordless-emulator --help.' });
 }
 
 function parseFlags(args: string[]) {

@@ -7,7 +7,8 @@ export const COUNTERS_PATH = '/emulator/counters';
 
 /**
  * Lets another process (a benchmark, the demo, a shell) change faults and read counters of a running
- * emulator. Guarded by the header `X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET`.
+ * emulator. Guarded by the header `X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET`. Its routes
+ * are `control` routes: calling them leaves the identity request counter and log as they were.
  *
  * @example
  * // Reads the counters of the running emulator named by the environment (POST FAULTS_PATH sets faults).
@@ -32,6 +33,7 @@ export function controlRoutes(control: {
     {
       method: 'POST',
       faulty: false,
+      control: true,
       matches: (path) => path === FAULTS_PATH,
       handle: async (request) => {
         if (!authorized(request)) return denied;
@@ -54,6 +56,7 @@ export function controlRoutes(control: {
     {
       method: 'GET',
       faulty: false,
+      control: true,
       matches: (path) => path === COUNTERS_PATH,
       handle: (request) => (authorized(request) ? { status: 200, body: control.counters() } : denied),
     },

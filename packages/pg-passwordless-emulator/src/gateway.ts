@@ -26,8 +26,17 @@ import type { LoginValidator } from './login-validator.ts';
 export interface GatewayBackend {
   host: string;
   port: number;
-  /** Startup parameters for the backend login of `role` (PGlite has one user: it logs in as postgres). */
-  loginParameters(role: string, database: string): Record<string, string>;
+  /**
+   * The StartupMessage parameters of the backend login of `role`. `clientSettings` are the client's own
+   * startup parameters less `user` and `database` (settings as `name=value`, `options`, `replication`):
+   * a PostgreSQL backend takes them with its own checks, as a cloud's server does; PGlite has one user
+   * and one shared session, and logs in as postgres without them.
+   */
+  loginParameters(
+    role: string,
+    database: string,
+    clientSettings: Record<string, string>,
+  ): Record<string, string>;
   /** SQL to run right after the backend login, before the client sees the session. */
   afterLoginSql(role: string): string | undefined;
 }
@@ -69,21 +78,11 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Parameters a client may set at startup that the backend should see too. */
-const PASSED_PARAMETERS = [
-  'application_name',
-  'client_encoding',
-  'DateStyle',
-  'TimeZone',
-  'options',
-  'extra_float_digits',
-  'search_path',
-];
-
 /**
  * A PostgreSQL-wire gateway that logs clients in the way the cloud does (TLS, cleartext password = token,
- * checked by a cloud-specific validator), then hands the session to a real backend as the mapped role and
- * passes every byte through. The token is checked at login only: sessions outlive it, as in the cloud.
+ * checked by a cloud-specific validator), then hands the session to a real backend as the mapped role,
+ * with the client's other startup parameters for the backend to take or refuse, and passes every byte
+ * through. The token is checked at login only: sessions outlive it, as in the cloud.
  *
  * @example
  * // A backend (an embedded PGlite over TCP) and a token check (one fixed token); the gateway goes in front.
@@ -258,11 +257,7 @@ async function loginToBackend(
   } catch (error) {
     throw backendRefusal(`the emulator's backend database is not reachable: ${(error as Error).message}`);
   }
-  const parameters = backend.loginParameters(role, database);
-  for (const name of PASSED_PARAMETERS) {
-    const value = clientParameters[name];
-    if (value !== undefined) parameters[name] = value;
-  }
+  const parameters = backend.loginParameters(role, database, clientSettings(clientParameters));
   const reader = new PacketReader(socket);
   try {
     const login = await loginToServer(socket, reader, parameters);
@@ -296,6 +291,22 @@ async function loginToBackend(
     if (error instanceof LoginRefusal) throw error;
     throw backendRefusal(`the emulator's backend broke off the login: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The client's startup parameters less the two the gateway decides: `user` (the role the token maps to)
+ * and `database`. Everything else goes to the backend as sent, for PostgreSQL to take or refuse with
+ * its own FATAL error, as it does behind the cloud's login (ProcessStartupPacket reads `options`,
+ * `replication` and any setting as `name=value`): an unknown setting (42704), one fixed at server start
+ * (55P02), a superuser-only one (42501). None lifts the session above the mapped role, because
+ * PostgreSQL checks each against the session user, and the gateway chose that one: `role` needs
+ * membership (42501, as SET ROLE does), `session_authorization` a superuser login (42501),
+ * `replication` the REPLICATION attribute (42501) and a pg_hba.conf replication line (28000), and
+ * `options` (`-c name=value`) goes through the same checks.
+ */
+function clientSettings(clientParameters: Record<string, string>): Record<string, string> {
+  const { user: _user, database: _database, ...settings } = clientParameters;
+  return settings;
 }
 
 function backendRefusal(message: string, sqlState = '08006'): LoginRefusal {

@@ -18,6 +18,11 @@ export interface Route {
   faulty: boolean;
   /** Headers every answer of this route carries (GCP's Metadata-Flavor), faults included. */
   alwaysHeaders?: Record<string, string>;
+  /**
+   * A route of the emulator's own control API: what a test or a benchmark asks, not what an SDK
+   * sends, so its requests (any method) are neither counted nor logged as identity requests.
+   */
+  control?: boolean;
 }
 
 /** One request as the identity server saw it (secret headers are not kept). */
@@ -32,16 +37,17 @@ export interface LoggedRequest {
 export interface IdentityServer {
   url: string;
   port: number;
-  /** How many requests arrived, any route. */
+  /** How many identity requests arrived: any path but a control route's, faults and 404s included. */
   requests(): number;
-  /** The most recent requests, oldest first (at most 1,000). */
+  /** The most recent identity requests (control routes left out), oldest first (at most 1,000). */
   requestLog(): LoggedRequest[];
   close(): Promise<void>;
 }
 
 /**
  * One HTTP server for the identity endpoints of every emulated cloud, on loopback. Each cloud adds its
- * routes; faults and request counters are shared.
+ * routes; faults and request counters are shared. Requests to `control` routes are served but not
+ * counted, so that reading the counters over HTTP does not change them.
  *
  * @example
  * const routes: Route[] = [
@@ -50,6 +56,13 @@ export interface IdentityServer {
  *     faulty: false,
  *     matches: (path) => path === '/hello',
  *     handle: () => ({ status: 200, body: { hello: 'world' } }),
+ *   },
+ *   {
+ *     method: 'GET',
+ *     faulty: false,
+ *     control: true,
+ *     matches: (path) => path === '/emulator/ping',
+ *     handle: () => ({ status: 200, body: 'pong' }),
  *   },
  * ];
  * // The emulator passes its fault injector; this one never injects a fault.
@@ -63,7 +76,8 @@ export interface IdentityServer {
  * const server = await startIdentityServer(routes, noFaults, { host: '127.0.0.1', port: 0 });
  * const response = await fetch(`${server.url}/hello`);
  * console.log(response.status, await response.json(), server.requests()); // 200 { hello: 'world' } 1
- * console.log((await fetch(`${server.url}/nowhere`)).status); // 404
+ * console.log((await fetch(`${server.url}/nowhere`)).status, server.requests()); // 404 2
+ * console.log(await (await fetch(`${server.url}/emulator/ping`)).text(), server.requests()); // pong 2
  * await server.close();
  */
 export async function startIdentityServer(
@@ -71,58 +85,14 @@ export async function startIdentityServer(
   faults: FaultInjector,
   options: { host: string; port: number },
 ): Promise<IdentityServer> {
-  let requests = 0;
-  const log: LoggedRequest[] = [];
+  const recorder = requestRecorder();
+  // Any method: a control path asked with the wrong one is still no SDK's request.
+  const isControl = (path: string) => routes.some((route) => route.control && route.matches(path));
   const server: Server = createServer((request, response) => {
-    requests++;
     const url = new URL(request.url ?? '/', 'http://emulator');
-    log.push({
-      method: request.method ?? '',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      atMs: Date.now(),
-    });
-    if (log.length > 1_000) log.shift();
-    void serve(request, response);
+    if (!isControl(url.pathname)) recorder.record(request, url);
+    void serve(routes, faults, request, response);
   });
-
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://emulator');
-    const route = routes.find(
-      (candidate) => candidate.method === request.method && candidate.matches(url.pathname),
-    );
-    if (!route)
-      return send(response, {
-        status: 404,
-        body: { error: 'not_found', error_description: `No route for ${request.method} ${url.pathname}` },
-      });
-    const decision = route.faulty ? faults.decide() : { action: 'answer' as const, latencyMs: 0 };
-    if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
-    if (decision.action === 'drop') {
-      request.socket.destroy();
-      return;
-    }
-    if (decision.action === 'status') {
-      const headers: Record<string, string> = { ...route.alwaysHeaders };
-      if (decision.retryAfterSeconds !== undefined)
-        headers['Retry-After'] = String(decision.retryAfterSeconds);
-      return send(response, {
-        status: decision.status,
-        headers,
-        body: { error: 'injected_fault', error_description: `Injected fault: HTTP ${decision.status}` },
-      });
-    }
-    try {
-      const answer = await route.handle(request, url);
-      send(response, { ...answer, headers: { ...route.alwaysHeaders, ...answer.headers } });
-    } catch (error) {
-      send(response, {
-        status: 500,
-        headers: route.alwaysHeaders,
-        body: { error: 'server_error', error_description: String(error) },
-      });
-    }
-  }
 
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
   const { port } = server.address() as AddressInfo;
@@ -130,14 +100,77 @@ export async function startIdentityServer(
   return {
     url: `http://${host}:${port}`,
     port,
-    requests: () => requests,
-    requestLog: () => [...log],
+    requests: recorder.count,
+    requestLog: recorder.log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/** The identity requests' counter and log (the newest 1,000 kept). */
+function requestRecorder() {
+  let count = 0;
+  const log: LoggedRequest[] = [];
+  return {
+    record(request: IncomingMessage, url: URL): void {
+      count++;
+      log.push({
+        method: request.method ?? '',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        atMs: Date.now(),
+      });
+      if (log.length > 1_000) log.shift();
+    },
+    count: () => count,
+    log: () => [...log],
+  };
+}
+
+/** Answers one request: its route's answer, an injected fault, or 404. */
+async function serve(
+  routes: Route[],
+  faults: FaultInjector,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://emulator');
+  const route = routes.find(
+    (candidate) => candidate.method === request.method && candidate.matches(url.pathname),
+  );
+  if (!route)
+    return send(response, {
+      status: 404,
+      body: { error: 'not_found', error_description: `No route for ${request.method} ${url.pathname}` },
+    });
+  const decision = route.faulty ? faults.decide() : { action: 'answer' as const, latencyMs: 0 };
+  if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
+  if (decision.action === 'drop') {
+    request.socket.destroy();
+    return;
+  }
+  if (decision.action === 'status') {
+    const headers: Record<string, string> = { ...route.alwaysHeaders };
+    if (decision.retryAfterSeconds !== undefined) headers['Retry-After'] = String(decision.retryAfterSeconds);
+    return send(response, {
+      status: decision.status,
+      headers,
+      body: { error: 'injected_fault', error_description: `Injected fault: HTTP ${decision.status}` },
+    });
+  }
+  try {
+    const answer = await route.handle(request, url);
+    send(response, { ...answer, headers: { ...route.alwaysHeaders, ...answer.headers } });
+  } catch (error) {
+    send(response, {
+      status: 500,
+      headers: route.alwaysHeaders,
+      body: { error: 'server_error', error_description: String(error) },
+    });
+  }
 }
 
 function send(response: ServerResponse, answer: RouteAnswer): void {

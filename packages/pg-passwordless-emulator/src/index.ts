@@ -63,7 +63,7 @@ export interface EmulatorOptions extends AzureOptions, AwsOptions, GcpOptions {
 }
 
 export interface EmulatorCounters {
-  /** HTTP requests to the identity endpoints, any route, faults included. */
+  /** HTTP requests to the identity endpoints (faults and 404s included), not to the control API. */
   identityRequests: number;
   /** Tokens (Azure, GCP) or credential sets (AWS) handed out by the identity endpoints. */
   tokensIssued: number;
@@ -92,7 +92,7 @@ export interface Emulator extends AzureControls {
   /** The gateway refuses every token it has accepted so far (clients must fetch new ones); returns how many. */
   revokeAcceptedTokens(): number;
   counters(): EmulatorCounters;
-  /** Recent requests to the identity endpoints (method, path, query), oldest first. */
+  /** Recent requests to the identity endpoints (method, path, query), oldest first; no control API call. */
   identityRequests(): LoggedRequest[];
   /** Runs SQL on the backend as the superuser; returns the last statement's rows as text. */
   adminSql(sql: string): Promise<string[][]>;
@@ -294,7 +294,7 @@ async function startPgbouncerGateway(
       backend: {
         host: bouncer.host,
         port: bouncer.port,
-        loginParameters: (role, database) => ({ user: role, database }),
+        loginParameters: (role, database, clientSettings) => ({ ...clientSettings, user: role, database }),
         afterLoginSql: () => undefined,
       },
     });

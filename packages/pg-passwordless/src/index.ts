@@ -1,7 +1,7 @@
 import type { CloudDefinition, CloudSection } from './core/cloud.ts';
 import type { Env } from './core/connection-url.ts';
 import type { ConnectionParams, CoreSettings, ResolvedSettings } from './core/contract.ts';
-import { type ResolvedConnection, registeredClouds, runPluginHost } from './core/plugin-host.ts';
+import { type ResolvedConnection, registered, runPluginHost } from './core/plugin-host.ts';
 import { ensureResolved, resolveSettings as resolveCoreSettings } from './core/settings.ts';
 import { builtInClouds } from './plugins/built-in.ts';
 
@@ -67,6 +67,25 @@ type BuiltInSections = { [C in (typeof builtInClouds)[number] as C['name']]?: Cl
  * Every field is optional; explicit values beat the environment.
  */
 export interface Settings extends CoreSettings, BuiltInSections {}
+
+/**
+ * Settings with a section for a cloud of your own too, named as the cloud.
+ *
+ * @example
+ * import { defineCloud, type SettingsWith } from 'pg-passwordless';
+ *
+ * const vault = defineCloud({
+ *   name: 'vault',
+ *   title: 'a token service',
+ *   resolveOptions: (section: { url?: string }) => section,
+ *   identify: () => {
+ *     throw new Error('not needed for this example');
+ *   },
+ * });
+ * const settings: SettingsWith<typeof vault> = { plugins: [vault], vault: { url: 'http://127.0.0.1:8200' } };
+ * console.log(settings.vault?.url); // http://127.0.0.1:8200
+ */
+export type SettingsWith<C extends CloudDefinition> = Settings & { [N in C['name']]?: CloudSection<C> };
 
 /**
  * Resolves settings once, in one pure function: explicit values beat the environment, which beats the
@@ -141,5 +160,5 @@ export function resolveConnection(
  * console.log((await listClouds()).map((cloud) => cloud.name)); // [ 'azure', 'aws', 'gcp' ]
  */
 export async function listClouds(settings?: Settings | ResolvedSettings): Promise<CloudDefinition[]> {
-  return registeredClouds(builtInClouds, ensureResolved(settings));
+  return (await registered(builtInClouds, ensureResolved(settings))).clouds;
 }

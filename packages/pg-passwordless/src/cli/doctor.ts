@@ -1,6 +1,7 @@
 import { PasswordlessError } from '../core/errors.ts';
 import { formatDoctorReport } from '../doctor/report.ts';
 import { type DoctorOptions, runDoctor } from '../doctor/run-doctor.ts';
+import { printableArgument } from './printable-argument.ts';
 
 export type { DoctorReport, DoctorStatus, DoctorStep, DoctorStepName } from '../doctor/report.ts';
 export type { DoctorOptions } from '../doctor/run-doctor.ts';
@@ -39,9 +40,13 @@ export async function runDoctorCommand(
     }
     if (arg === '--json') json = true;
     else if (arg.startsWith('-')) {
-      throw new PasswordlessError('CONFIG_INVALID', `pg-passwordless doctor: unknown option "${arg}".`, {
-        hint: 'Run: pg-passwordless doctor --help',
-      });
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `pg-passwordless doctor: unknown option ${printableArgument(arg)}.`,
+        {
+          hint: 'Run: pg-passwordless doctor --help',
+        },
+      );
     } else positional.push(arg);
   }
   if (positional.length > 1) {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { describeError, PasswordlessError, printable } from '../core/errors.ts';
+import { describeError, PasswordlessError } from '../core/errors.ts';
 import {
   type CliCloud,
   type CliConnection,
@@ -11,7 +11,9 @@ import {
   parseCloud,
   resolveCliConnection,
 } from './connection.ts';
+import { relaySignals, type SignalRelay } from './exec-signals.ts';
 import { keepPasswordFile, type LivePasswordFile } from './password-file.ts';
+import { printableArgument, withoutValue } from './printable-argument.ts';
 
 const EXEC_HELP = `Usage: pg-passwordless exec [options] -- <command> [args...]
 
@@ -19,9 +21,14 @@ Runs the command with the connection set for it alone: PGHOST, PGPORT, PGUSER, P
 PGSSLMODE (verify-full unless the URL says verify-ca), PGSSLROOTCERT, DATABASE_URL (no password in it)
 and PGPASSFILE: a private password file (0600, in a 0700 temporary folder) that holds a current token
 for the child's whole life. libpq (psql, pg_dump, pgbench) and node-postgres read it for every new
-connection, so long runs keep logging in after the first token expires. The file is removed at exit.
-The token never appears in an argument list. SIGINT, SIGTERM and SIGHUP are passed on to the command;
-the exit code is the command's (128 + the signal's number when a signal ended it).
+connection, so long runs keep logging in after the first token expires. The file is removed at exit;
+one that a killed exec left (SIGKILL cannot be caught) is removed by the next exec, once the process
+that made it is gone. The token never appears in an argument list.
+
+Every signal that would end exec and can be caught (SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+SIGALRM, ...) is passed on to the command; exec waits for it and removes the file. At a terminal,
+Ctrl-C and Ctrl-\\ reach the command directly, and only once. The exit code is the command's (128 + the
+signal's number when a signal ended it).
 
   pg-passwordless exec -- psql -c 'select current_user'
   pg-passwordless exec -- pg_dump -Fc -f orders.dump
@@ -78,7 +85,7 @@ export function parseExecArgs(args: string[]): ExecArgs {
     } else if (arg.startsWith('--url=')) parsed.url = arg.slice('--url='.length);
     else if (arg.startsWith('--cloud=')) parsed.cloud = parseCloud(arg.slice('--cloud='.length));
     else {
-      throw new PasswordlessError('CONFIG_INVALID', `Unknown option ${printable(arg)} for "exec".`, {
+      throw new PasswordlessError('CONFIG_INVALID', `Unknown option ${printableArgument(arg)} for "exec".`, {
         hint: 'Put the command after "--": pg-passwordless exec -- psql -c "select 1".',
       });
     }
@@ -145,8 +152,6 @@ function caFileFor(connection: CliConnection, folder: string): string | undefine
   return path;
 }
 
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
 type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
 /**
@@ -169,6 +174,8 @@ export async function runExecCommand(args: string[], io: Io): Promise<number> {
   }
   const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud });
   const warn = (message: string) => io.stderr.write(`pg-passwordless: warning: ${message}\n`);
+  // From before the folder exists to after it is removed, no catchable signal ends this process.
+  const relay = relaySignals();
   const passwordFile = await keepPasswordFile(
     {
       host: connection.target.host,
@@ -178,40 +185,39 @@ export async function runExecCommand(args: string[], io: Io): Promise<number> {
       token: connection.token,
     },
     warn,
-  );
+  ).catch((error: unknown) => {
+    relay.stop();
+    throw error;
+  });
   // Removed even when this process ends abruptly (an uncaught error elsewhere, process.exit).
   const removeOnExit = () => passwordFile.close();
   process.once('exit', removeOnExit);
   try {
     const caFile = caFileFor(connection, passwordFile.folder);
     const env = childEnv(connection, passwordFile, caFile, options.tokenInUrl);
-    return await runChild(options.command, env, io);
+    return await runChild(options.command, env, io, relay);
   } finally {
     process.removeListener('exit', removeOnExit);
     passwordFile.close();
+    relay.stop();
   }
 }
 
-function runChild(command: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+function runChild(command: string[], env: NodeJS.ProcessEnv, io: Io, relay: SignalRelay): Promise<number> {
   const [file, ...args] = command as [string, ...string[]];
   return new Promise((resolve) => {
     const child = spawn(file, args, { env, stdio: 'inherit' });
-    // Listening also keeps this process alive on SIGINT/SIGTERM: it waits for the child to finish.
-    const forward = (signal: NodeJS.Signals) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    };
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-    const done = (code: number) => {
-      for (const signal of FORWARDED_SIGNALS) process.removeListener(signal, forward);
-      resolve(code);
-    };
+    relay.follow(child);
     child.once('error', (error: NodeJS.ErrnoException) => {
-      // spawn failed: no child ran (ENOENT: not found, EACCES: not executable), as a shell says it.
-      io.stderr.write(`pg-passwordless: cannot run ${JSON.stringify(file)}: ${describeError(error)}\n`);
-      done(error.code === 'ENOENT' ? 127 : 126);
+      // spawn failed: no child ran (ENOENT: not found, EACCES: not executable), as a shell says it. Only
+      // the code: Node's message repeats the file ("spawn <file> ENOENT"), which may be a password= word.
+      io.stderr.write(
+        `pg-passwordless: cannot run ${JSON.stringify(withoutValue(file))}: ${error.code ?? describeError(error)}\n`,
+      );
+      resolve(error.code === 'ENOENT' ? 127 : 126);
     });
     child.once('exit', (code, signal) => {
-      done(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { PasswordlessError } from '../core/errors.ts';
 import { loadPeer } from '../core/load-peer.ts';
 import { runExecCommand } from './exec-command.ts';
@@ -13,6 +14,7 @@ Commands:
   token       print a current token for the target (PGPASSWORD="$(pg-passwordless token)" psql)
   exec        run a command with the connection and a password file kept current (-- psql, pgbench, ...)
   help        show this help
+  version     print the version (also --version, -V)
 
 Run "pg-passwordless <command> --help" for a command's options.`;
 
@@ -24,6 +26,12 @@ interface EmulatorCli {
   ): Promise<number>;
 }
 
+/** The version of the installed package: src/cli/ and dist/cli/ both sit two folders below its package.json. */
+function installedVersion(): string {
+  const manifest = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -33,7 +41,10 @@ async function main(argv: string[]): Promise<number> {
         stderr: process.stderr,
       });
     case 'emulator': {
-      const emulator = await loadPeer<EmulatorCli>('pg-passwordless-emulator', '`pg-passwordless emulator`');
+      // A dev dependency (tests, CI, demos), so the hint says --save-dev, as the README does.
+      const emulator = await loadPeer<EmulatorCli>('pg-passwordless-emulator', '`pg-passwordless emulator`', {
+        devDependency: true,
+      });
       return emulator.runEmulatorCommand(rest, { stdout: process.stdout, stderr: process.stderr });
     }
     case 'proxy':
@@ -50,6 +61,11 @@ async function main(argv: string[]): Promise<number> {
     case '--help':
     case '-h':
       process.stdout.write(`${HELP}\n`);
+      return 0;
+    case 'version':
+    case '--version':
+    case '-V':
+      process.stdout.write(`pg-passwordless ${installedVersion()}\n`);
       return 0;
     default:
       process.stderr.write(`pg-passwordless: unknown command "${command}"\n\n${HELP}\n`);

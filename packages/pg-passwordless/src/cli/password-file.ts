@@ -1,8 +1,8 @@
-import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenHandle } from '../core/contract.ts';
 import { describeError } from '../core/errors.ts';
+import { makeOwnedFolder, removeLeftFolders } from './owned-folders.ts';
 
 /**
  * Escapes one field of a libpq password file: `:` and `\` get a backslash (an IPv6 host, an RDS token
@@ -60,6 +60,8 @@ export interface LivePasswordFile {
   close(): void;
 }
 
+/** The private folders in os.tmpdir(): `pg-passwordless-exec-XXXXXX`. */
+const FOLDER_PREFIX = 'pg-passwordless-exec-';
 const MIN_CHECK_MS = 1_000;
 const MAX_CHECK_MS = 60_000;
 
@@ -70,6 +72,10 @@ const MAX_CHECK_MS = 60_000;
  * the cache (its `token` event) is written at once, and a timer checks again well before expiry (a
  * tenth of the remaining life, between 1 s and 60 s). Writes are atomic (a temporary file, then
  * rename), so a reader never sees half a file. The first token is fetched before this resolves.
+ *
+ * The folder holds an `owner` file naming this process. A process killed with SIGKILL cannot remove its
+ * folder: the next call removes every such folder of this user whose owner process is gone (and only
+ * those, see removeLeftFolders), so a token does not stay on disk past the next run.
  *
  * @example
  * const file = await keepPasswordFile(
@@ -84,8 +90,10 @@ export async function keepPasswordFile(
   warn: (message: string) => void,
 ): Promise<LivePasswordFile> {
   let current = await source.getToken();
-  const folder = mkdtempSync(join(tmpdir(), 'pg-passwordless-exec-'));
-  chmodSync(folder, 0o700);
+  for (const { folder, error } of removeLeftFolders(FOLDER_PREFIX).failed) {
+    warn(`could not remove ${folder}, left by an earlier run that was killed: ${describeError(error)}`);
+  }
+  const folder = makeOwnedFolder(FOLDER_PREFIX);
   const path = join(folder, 'pgpass');
   let writes = 0;
   let temporaries = 0;

@@ -11,6 +11,7 @@ import { readLocalTls } from '../proxy/local-tls.ts';
 import { type RunningProxy, startProxy } from '../proxy/proxy.ts';
 import type { Upstream } from '../proxy/upstream.ts';
 import { type CliCloud, type CliConnection, parseCloud, resolveCliConnection } from './connection.ts';
+import { extraConnectionStringError, printableArgument } from './printable-argument.ts';
 
 const PROXY_HELP = `Usage: pg-passwordless proxy [URL] [options]
 
@@ -39,6 +40,11 @@ Options:
   --local-tls-key FILE        ... and its PEM key (mode 0600); clients from other hosts must then use
                               it (sslmode=verify-full with the certificate's CA); without these the
                               leg to the proxy is not encrypted: keep it on loopback or a private network
+  --max-sessions N            sessions at once (default 1000), a login counted from its startup packet
+                              on; a client beyond them gets "FATAL: sorry, too many clients already"
+                              (53300), as from PostgreSQL at max_connections. Connections that have
+                              not sent a startup packet are kept apart (1000 at most, 15 s each; the
+                              oldest makes room for a new one), so silent ones cannot lock logins out
   --shutdown-grace SECONDS    on SIGTERM or SIGINT, refuse new sessions and let open ones finish for
                               this long, then close them (default 10; a second signal closes at once)
   --cloud NAME                switch on the azure, aws or gcp plugin (else PG_PASSWORDLESS_ENABLED=true
@@ -52,6 +58,7 @@ export interface ProxyArgs {
   localPasswordFile: string | undefined;
   localTlsCert: string | undefined;
   localTlsKey: string | undefined;
+  maxSessions: number | undefined;
   shutdownGraceMs: number;
   cloud: CliCloud | undefined;
   help: boolean;
@@ -72,6 +79,7 @@ export function parseProxyArgs(args: string[]): ProxyArgs {
     localPasswordFile: undefined,
     localTlsCert: undefined,
     localTlsKey: undefined,
+    maxSessions: undefined,
     shutdownGraceMs: 10_000,
     cloud: undefined,
     help: false,
@@ -86,13 +94,20 @@ export function parseProxyArgs(args: string[]): ProxyArgs {
     else if (name === '--local-password-file') parsed.localPasswordFile = value();
     else if (name === '--local-tls-cert') parsed.localTlsCert = value();
     else if (name === '--local-tls-key') parsed.localTlsKey = value();
+    else if (name === '--max-sessions')
+      parsed.maxSessions = number(name, value(), 1, 1_000_000, { whole: true });
     else if (name === '--shutdown-grace') parsed.shutdownGraceMs = number(name, value(), 0, 86_400) * 1_000;
     else if (name === '--cloud') parsed.cloud = parseCloud(value());
     else if (!arg.startsWith('-') && parsed.url === undefined) parsed.url = arg;
+    else if (!arg.startsWith('-')) throw extraConnectionStringError('proxy');
     else {
-      throw new PasswordlessError('CONFIG_INVALID', `Unknown argument ${printable(arg)} for "proxy".`, {
-        hint: 'Run "pg-passwordless proxy --help".',
-      });
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `Unknown argument ${printableArgument(arg)} for "proxy".`,
+        {
+          hint: 'Run "pg-passwordless proxy --help".',
+        },
+      );
     }
   }
   if ((parsed.localTlsCert === undefined) !== (parsed.localTlsKey === undefined)) {
@@ -167,6 +182,7 @@ export async function runProxyCommand(args: string[], io: Io): Promise<number> {
     listen,
     localPassword,
     localTls,
+    maxSessions: options.maxSessions,
     log,
     upstream: upstreamFor(connection),
   });

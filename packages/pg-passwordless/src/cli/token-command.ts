@@ -1,5 +1,6 @@
-import { PasswordlessError, printable } from '../core/errors.ts';
+import { PasswordlessError } from '../core/errors.ts';
 import { type CliCloud, libpqUrl, parseCloud, resolveCliConnection } from './connection.ts';
+import { extraConnectionStringError, printableArgument } from './printable-argument.ts';
 
 const TOKEN_HELP = `Usage: pg-passwordless token [URL] [options]
 
@@ -56,10 +57,15 @@ export function parseTokenArgs(args: string[]): TokenArgs {
     else if (arg === '--cloud') parsed.cloud = parseCloud(args[++index]);
     else if (arg.startsWith('--cloud=')) parsed.cloud = parseCloud(arg.slice('--cloud='.length));
     else if (!arg.startsWith('-') && parsed.url === undefined) parsed.url = arg;
+    else if (!arg.startsWith('-')) throw extraConnectionStringError('token');
     else {
-      throw new PasswordlessError('CONFIG_INVALID', `Unknown argument ${printable(arg)} for "token".`, {
-        hint: 'Run "pg-passwordless token --help".',
-      });
+      throw new PasswordlessError(
+        'CONFIG_INVALID',
+        `Unknown argument ${printableArgument(arg)} for "token".`,
+        {
+          hint: 'Run "pg-passwordless token --help".',
+        },
+      );
     }
   }
   if (parsed.json && parsed.asUrl) {

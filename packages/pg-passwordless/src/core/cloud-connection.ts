@@ -2,6 +2,7 @@ import type { CloudDefinition, CloudIdentity, RoleChoice } from './cloud.ts';
 import { cloudSwitchVariable } from './cloud.ts';
 import type { ConnectionTarget } from './connection-url.ts';
 import type { ConnectionParams, ResolvedSettings, TokenCacheSettings } from './contract.ts';
+import { PasswordlessError } from './errors.ts';
 import { parseBool, settingsSection } from './settings.ts';
 import { resolveTls, type TlsResolution } from './tls.ts';
 import { tokenHandle } from './token-cache.ts';
@@ -69,8 +70,18 @@ export async function connectCloud(
       ? await identity.roleWhenUnnamed({ getToken: () => cache.getToken() })
       : undefined;
   const user = target.user ?? role?.name;
+  if (user === undefined) {
+    // Without a role the driver would log in as whatever user the OS has: fail closed instead.
+    throw new PasswordlessError(
+      'USER_MISSING',
+      `The connection URL names no role, and the ${cloud.name} cloud cannot tell one.`,
+      {
+        hint: 'Put the role in the URL (postgresql://<role>@<host>/<database>) or set PGUSER.',
+      },
+    );
+  }
   return {
-    params: { ...(user !== undefined ? { user } : {}), ssl: tls.options, token: tokenHandle(cache) },
+    params: { user, ssl: tls.options, token: tokenHandle(cache) },
     resolution: { cloud, options, identity, tls, role },
   };
 }

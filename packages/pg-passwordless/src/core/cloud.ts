@@ -47,7 +47,7 @@ export interface CloudIdentity {
   createSource(): TokenSource;
   /**
    * Names the role when neither the URL nor PGUSER does (from the token's claims, the service account).
-   * Absent: the cloud needs a role name (RDS signs for one), and the core asks for it with `roleHint`.
+   * Absent: the connection fails with USER_MISSING unless the URL or PGUSER names one.
    */
   roleWhenUnnamed?(context: { getToken(): Promise<string> }): Promise<RoleChoice>;
   /** The cloud's private CA, used when the user names none (verify-ca is allowed with it). */
@@ -86,7 +86,8 @@ export type CloudSection<C> =
   C extends CloudDefinition<string, infer Section> ? Partial<Section> & { enabled?: boolean } : never;
 
 /**
- * Defines a cloud. The name is kept as a literal type, so the `Settings` type gets a section of that name.
+ * Defines a cloud. The name is kept as a literal type, so `SettingsWith<typeof cloud>` has a section of
+ * that name.
  *
  * @example
  * import { defineCloud, SecretToken } from 'pg-passwordless';

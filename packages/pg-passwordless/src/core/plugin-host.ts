@@ -137,15 +137,18 @@ function isSelected(name: string, settings: ResolvedSettings): boolean {
 }
 
 /**
- * The registered clouds: the built-ins, then the clouds among the user's plugins (module specifiers
- * imported). What `--cloud`, `--help` and the doctor list.
+ * What the user registered besides the built-ins, loaded (module specifiers imported): the clouds
+ * after the built-ins, and the plain plugins. What `--cloud`, `--help` and the doctor list.
  */
-export async function registeredClouds(
+export async function registered(
   builtIns: readonly CloudDefinition[],
   settings: ResolvedSettings,
-): Promise<CloudDefinition[]> {
+): Promise<{ clouds: CloudDefinition[]; plugins: Plugin[] }> {
   const runnables = await loadRunnables(builtIns, settings, { selectedOnly: false });
-  return runnables.flatMap((entry) => (entry.kind === 'cloud' ? [entry.cloud] : []));
+  return {
+    clouds: runnables.flatMap((entry) => (entry.kind === 'cloud' ? [entry.cloud] : [])),
+    plugins: runnables.flatMap((entry) => (entry.kind === 'plugin' ? [entry.plugin] : [])),
+  };
 }
 
 async function loadRunnables(

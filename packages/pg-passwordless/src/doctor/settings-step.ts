@@ -2,9 +2,9 @@ import { type CloudDefinition, cloudSwitchVariable } from '../core/cloud.ts';
 import { type CloudResolution, isCloudOn } from '../core/cloud-connection.ts';
 import { type ConnectionTarget, type Env, parseConnectionUrl } from '../core/connection-url.ts';
 import type { ResolvedSettings } from '../core/contract.ts';
-import type { ResolvedConnection } from '../core/plugin-host.ts';
+import { type ResolvedConnection, registered } from '../core/plugin-host.ts';
 import { sslModeOf } from '../core/tls.ts';
-import { builtInClouds, listClouds, resolveConnection, resolveSettings, type Settings } from '../index.ts';
+import { builtInClouds, resolveConnection, resolveSettings, type Settings } from '../index.ts';
 import { errorStep, type StepLog } from './report.ts';
 
 /** What the settings step found: the target, and the connection resolved as every driver would. */
@@ -162,26 +162,28 @@ async function read(connectionUrl: string, given: Settings | undefined, env: Env
     env,
   );
   const target = parseConnectionUrl(connectionUrl, env);
-  const registered = await listClouds(settings);
-  const clouds = settings.enabled ? registered.filter((cloud) => isOnAndSelected(cloud, settings)) : [];
-  const plugins = settings.plugins
-    .map((plugin) => (typeof plugin === 'string' ? plugin : plugin.name))
-    .filter((name) => !clouds.some((cloud) => cloud.name === name));
+  const { clouds: registeredClouds, plugins } = await registered(builtInClouds, settings);
+  const all = [...builtInClouds, ...registeredClouds];
+  const clouds = settings.enabled ? all.filter((cloud) => isOnAndSelected(cloud, settings)) : [];
+  const pluginNames = plugins.map((plugin) => plugin.name).filter((name) => isSelected(name, settings));
   return {
     settings,
     target,
     warnings,
     clouds,
-    names: [...clouds.map((cloud) => cloud.name), ...plugins],
-    switches: orList(registered.map((cloud) => cloudSwitchVariable(cloud.name))),
+    names: [...clouds.map((cloud) => cloud.name), ...pluginNames],
+    switches: orList(all.map((cloud) => cloudSwitchVariable(cloud.name))),
   };
 }
 
 /** A built-in cloud runs when switched on; a cloud the user registered, unless switched off. */
 function isOnAndSelected(cloud: CloudDefinition, settings: ResolvedSettings): boolean {
-  const selected = (!settings.allow || settings.allow.has(cloud.name)) && !settings.deny.has(cloud.name);
-  const registered = !builtInClouds.some((builtIn) => builtIn.name === cloud.name);
-  return selected && isCloudOn(cloud, settings, registered);
+  const byUser = !builtInClouds.some((builtIn) => builtIn.name === cloud.name);
+  return isSelected(cloud.name, settings) && isCloudOn(cloud, settings, byUser);
+}
+
+function isSelected(name: string, settings: ResolvedSettings): boolean {
+  return (!settings.allow || settings.allow.has(name)) && !settings.deny.has(name);
 }
 
 /** "a, b or c". */

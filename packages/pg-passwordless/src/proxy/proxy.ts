@@ -8,7 +8,6 @@ import {
   authenticationCleartextPassword,
   type ClientConnection,
   endThenDestroy,
-  errorFields,
   LoginRefusal,
   MAX_STARTUP_LENGTH,
   pipeSession,
@@ -17,8 +16,10 @@ import {
   serveLogin,
 } from '../wire/index.ts';
 import { CancelRoutes } from './cancel-routes.ts';
+import { ConnectionPlaces } from './connection-places.ts';
 import { describeListenAddress, isLoopbackAddress, type ListenAddress } from './listen-address.ts';
 import { localPasswordMatches } from './local-password.ts';
+import { refusedLoginLine } from './refusal-log.ts';
 import { lockSocketPath } from './socket-lock.ts';
 import { type Upstream, UpstreamConnector } from './upstream.ts';
 
@@ -35,8 +36,19 @@ export interface ProxyOptions {
   localTls?: SecureContext | undefined;
   /** Longest a client may take to log in (PostgreSQL's authentication_timeout). Default 15 s. */
   handshakeTimeoutMs?: number;
-  /** Client connections held at once; more are refused by the listener. Default 1000. */
-  maxConnections?: number;
+  /**
+   * Sessions at once (PostgreSQL's max_connections), counted from the startup packet on, so a login in
+   * progress holds its place; a client beyond them gets FATAL 53300 "sorry, too many clients already".
+   * Default 1000.
+   */
+  maxSessions?: number;
+  /**
+   * Connections at once that are not sessions: accepted, their startup packet not complete yet (TLS
+   * negotiation included), or refused and being closed. When they are full, the oldest is closed
+   * without a word to make room, so clients that connect and say nothing cannot lock logins out.
+   * Default 1000.
+   */
+  maxPendingConnections?: number;
   /** One line per event worth a log (a refused login, a shutdown); never a token. */
   log?: (line: string) => void;
 }
@@ -45,7 +57,16 @@ export interface ProxyStats {
   connections: number;
   /** Client connections open now (logging in or in a session). */
   active: number;
+  /** Sessions started. */
   sessions: number;
+  /** Session places taken now: logins past their startup packet, and sessions. */
+  sessionsOpen: number;
+  /** Connections open now that are not sessions (see `maxPendingConnections`). */
+  pending: number;
+  /** Pending connections closed without a word to make room for a newer one. */
+  evicted: number;
+  /** Logins refused with 53300 because every session place was taken (also in loginsRejected). */
+  tooManyClients: number;
   loginsRejected: number;
   protocolErrors: number;
   handshakeTimeouts: number;
@@ -67,7 +88,12 @@ export interface RunningProxy {
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
-const DEFAULT_MAX_CONNECTIONS = 1_000;
+const DEFAULT_MAX_SESSIONS = 1_000;
+/**
+ * Above the listen backlog (511): connections the kernel queued in a burst are all accepted before any
+ * of them is read, and legitimate clients among them must not push each other out.
+ */
+const DEFAULT_MAX_PENDING_CONNECTIONS = 1_000;
 /** Local passwords are short secrets; a longer password packet is refused before it is read. */
 const MAX_LOCAL_PASSWORD_BYTES = 1_024;
 
@@ -80,6 +106,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const log = options.log ?? (() => {});
   const connector = new UpstreamConnector(options.upstream);
   const cancelRoutes = new CancelRoutes();
+  const places = new ConnectionPlaces({
+    maxSessions: limit(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions'),
+    maxPending: limit(
+      options.maxPendingConnections,
+      DEFAULT_MAX_PENDING_CONNECTIONS,
+      'maxPendingConnections',
+    ),
+  });
   const counters = {
     connections: 0,
     active: 0,
@@ -89,6 +123,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     handshakeTimeouts: 0,
     cancelsForwarded: 0,
     cancelsDropped: 0,
+    tooManyClients: 0,
   };
   /** Every socket of every connection (client, TLS, upstream): what close() destroys at its deadline. */
   const sockets = new Set<Duplex>();
@@ -126,36 +161,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       // PostgreSQL's answer during a smart shutdown; cancel requests above still pass.
       throw refusal('57P03', 'pg-passwordless proxy: shutting down, no new sessions', 'loginsRejected');
     }
-    const { user } = startup.parameters;
-    if (options.localTls && !startup.encrypted && !origin.local) {
-      throw refusal(
-        '28000',
-        `pg-passwordless proxy: connections from ${origin.peer} must use TLS`,
-        'loginsRejected',
-        'Connect with sslmode=verify-full and sslrootcert=<the CA of the proxy’s certificate> (or sslmode=require).',
-      );
+    // As PostgreSQL answers at this point when max_connections is reached, before any authentication.
+    if (!places.takeSession(connection.raw)) {
+      counters.tooManyClients++;
+      throw refusal('53300', 'sorry, too many clients already', 'loginsRejected');
     }
-    // The local password comes first: without it, not even the proxy's role is told.
-    if (options.localPassword !== undefined) {
-      connection.client.write(authenticationCleartextPassword());
-      const sent = await readPassword(connection.reader, MAX_LOCAL_PASSWORD_BYTES);
-      if (!localPasswordMatches(sent, options.localPassword)) {
-        throw refusal(
-          '28P01',
-          `password authentication failed for user "${user}"`,
-          'loginsRejected',
-          'This proxy wants the password from its --local-password-file.',
-        );
-      }
-    }
-    if (user !== options.upstream.user) {
-      throw refusal(
-        '28000',
-        `pg-passwordless proxy: this proxy logs in as role "${options.upstream.user}" only, not "${user}"`,
-        'loginsRejected',
-        `Connect as user "${options.upstream.user}" (psql -U ${options.upstream.user}).`,
-      );
-    }
+    await checkClient(connection, startup, origin, options);
     const session = await connector.open(startup.parameters, connection.scope);
     if (connection.scope.closed) throw new Error('the client left during the login');
     counters.sessions++;
@@ -172,6 +183,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     });
   };
 
+  // No listener limit (server.maxConnections): the listener would close a connection beyond it without
+  // a word, before anything could make room. The places bound what is held instead.
   const server: Server = createServer((socket) => {
     counters.connections++;
     counters.active++;
@@ -182,15 +195,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     socket.once('close', () => {
       counters.active--;
       clients.delete(socket);
+      places.release(socket);
       for (const waiter of onClientClosed) waiter();
     });
+    places.admit(socket);
     void serveLogin(
       socket,
       {
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
         largestPacket: MAX_STARTUP_LENGTH,
         track,
-        count: (outcome) => counters[outcome]++,
+        // A connection closed to make room did nothing wrong: it is counted as evicted only.
+        count: (outcome) => {
+          if (!places.wasEvicted(socket)) counters[outcome]++;
+        },
       },
       async (connection) => {
         try {
@@ -198,15 +216,15 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         } catch (error) {
           // A client that left mid-login was not refused: nothing to log.
           if (error instanceof LoginRefusal && !connection.scope.closed) {
-            const fields = errorFields(error.response.subarray(5));
-            log(`refused a login from ${peer}: ${fields.C} ${printableLine(fields.M ?? '')}`);
+            // Refused: its session place goes back while it reads its ErrorResponse.
+            places.admit(socket);
+            log(refusedLoginLine(peer, error.response));
           }
           throw error;
         }
       },
     );
   });
-  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const releaseSocket = await listen(server, options.listen);
   // An accept that fails (out of file descriptors, say) is logged; the listener keeps serving.
   server.on('error', (error) => log(`the listener failed: ${error.message}`));
@@ -217,7 +235,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
   return {
     address,
-    stats: () => ({ ...counters, tokenRenewals: connector.renewals }),
+    stats: () => ({
+      ...counters,
+      sessionsOpen: places.sessions,
+      pending: places.pending,
+      evicted: places.evicted,
+      tokenRenewals: connector.renewals,
+    }),
     close: async (graceMs = 0) => {
       // New sessions are refused from now on (57P03); the listener stays open for cancel requests
       // until the open sessions are over or the grace period is.
@@ -243,6 +267,48 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       return { closedAtDeadline };
     },
   };
+}
+
+/**
+ * What the proxy asks of a client before it logs in for it: TLS from the network when it offers TLS,
+ * the local password when it has one, and its own role. Throws a LoginRefusal for the client.
+ */
+async function checkClient(
+  connection: ClientConnection,
+  startup: { parameters: Record<string, string>; encrypted: boolean },
+  origin: { peer: string; local: boolean },
+  options: ProxyOptions,
+): Promise<void> {
+  const { user } = startup.parameters;
+  if (options.localTls && !startup.encrypted && !origin.local) {
+    throw refusal(
+      '28000',
+      `pg-passwordless proxy: connections from ${origin.peer} must use TLS`,
+      'loginsRejected',
+      'Connect with sslmode=verify-full and sslrootcert=<the CA of the proxy’s certificate> (or sslmode=require).',
+    );
+  }
+  // The local password comes first: without it, not even the proxy's role is told.
+  if (options.localPassword !== undefined) {
+    connection.client.write(authenticationCleartextPassword());
+    const sent = await readPassword(connection.reader, MAX_LOCAL_PASSWORD_BYTES);
+    if (!localPasswordMatches(sent, options.localPassword)) {
+      throw refusal(
+        '28P01',
+        `password authentication failed for user "${user}"`,
+        'loginsRejected',
+        'This proxy wants the password from its --local-password-file.',
+      );
+    }
+  }
+  if (user !== options.upstream.user) {
+    throw refusal(
+      '28000',
+      `pg-passwordless proxy: this proxy logs in as role "${options.upstream.user}" only, not "${user}"`,
+      'loginsRejected',
+      `Connect as user "${options.upstream.user}" (psql -U ${options.upstream.user}).`,
+    );
+  }
 }
 
 /**
@@ -337,9 +403,17 @@ function probeSocket(path: string): Promise<string> {
   });
 }
 
-/** A line for the log: control characters from a client (a user name with a newline) cannot forge lines. */
-function printableLine(text: string): string {
-  return [...text].map((char) => (char < ' ' || char === '\u007f' ? '?' : char)).join('');
+/** A limit from the options: a whole number of at least 1, else CONFIG_INVALID. */
+function limit(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (Number.isInteger(value) && value >= 1) return value;
+  throw new PasswordlessError(
+    'CONFIG_INVALID',
+    `${name} must be a whole number of at least 1, not ${value}.`,
+    {
+      hint: `Leave ${name} out for its default, ${fallback}.`,
+    },
+  );
 }
 
 function describePeer(socket: Socket): string {

@@ -1,4 +1,5 @@
 import type { ConnectionTarget, Env } from '../core/connection-url.ts';
+import { appTlsOptions, type ClientTls } from './client-tls.ts';
 
 /** What pg's `new Client(config)` accepts: an options object (pg.Pool passes its own) or a connection string. */
 export type PgClientConfig = string | Record<string, unknown> | null | undefined;
@@ -8,6 +9,7 @@ export interface PgDefaultsLike {
   host?: unknown;
   port?: unknown;
   password?: unknown;
+  ssl?: unknown;
 }
 
 /** pg-connection-string's `parse`, the one pg itself uses for `connectionString`. */
@@ -17,10 +19,11 @@ export type ParseConnectionString = (connectionString: string) => object;
 export interface ClientPlan {
   /** The config for pg's own Client: the connection string's parts spread out, the token function and TLS in. */
   config: Record<string, unknown>;
-  /** The TLS object handed to pg; pg reads it only at the handshake, so it is filled after the plugin host ran. */
-  ssl: Record<string, unknown>;
-  /** The CA the app gave in its own `ssl`, kept when the library names none. */
-  appCa: unknown;
+  /**
+   * The TLS handed to pg: a copy of the app's own options, or `false`. pg reads it only at the
+   * handshake, so the library's options are added to it after the plugin host ran.
+   */
+  ssl: ClientTls;
   /** Whether the app, the connection string or the target named the role; if not, the plugin's user is set later. */
   userGiven: boolean;
 }
@@ -73,23 +76,21 @@ export function planClient(
   const port = Number.parseInt(String(pick(merged, 'port', env.PGPORT, defaults.port) ?? 5432), 10);
   if (host.toLowerCase() !== target.host.toLowerCase() || port !== target.port) return undefined;
 
-  // The URL's TLS words (sslmode, sslrootcert...) are left behind with `ssl`: the target's TLS is the library's.
+  // The URL's TLS words (sslmode, sslrootcert, sslcert, sslkey) are in `ssl` already, as
+  // pg-connection-string reads them. No `ssl` at all: pg would read PGSSLMODE (which the library read
+  // and checked too), then pg.defaults.ssl, which is `false` unless the app put options there.
   const {
     connectionString: _url,
     password: _empty,
-    ssl: appSsl,
+    ssl: ownSsl,
     sslmode: _mode,
     sslrootcert: _ca,
     ...rest
   } = merged;
-  const ssl: Record<string, unknown> = {};
+  const appDefault = typeof defaults.ssl === 'object' && !env.PGSSLMODE ? defaults.ssl : undefined;
+  const ssl = appTlsOptions(ownSsl !== undefined ? ownSsl : appDefault);
   const user = (merged.user as string | undefined) || target.user;
   const planned: Record<string, unknown> = { ...rest, host, port, password, ssl };
   if (user) planned.user = user;
-  return {
-    config: planned,
-    ssl,
-    appCa: typeof appSsl === 'object' && appSsl !== null ? (appSsl as { ca?: unknown }).ca : undefined,
-    userGiven: Boolean(user),
-  };
+  return { config: planned, ssl, userGiven: Boolean(user) };
 }

@@ -21,10 +21,11 @@ export interface InstalledPreload {
  * The preload, driven by the environment only. Off (returns undefined, loads nothing, touches nothing)
  * unless `PG_PASSWORDLESS_ENABLED=true`. On, it checks at once what can be checked without the network
  * (the target from DATABASE_URL or PGHOST, sslmode, a readable CA, a cloud switch) and throws a
- * PasswordlessError when something is wrong: such an error never heals, and a process that stops at
- * start with the code and hint is better than one that starts and fails every query. It then patches
- * the app's `pg`; the plugin host runs at the first connection to the target, once (a failure is retried
- * by the next connection), so that an app that never connects loads no SDK and asks no identity endpoint.
+ * PasswordlessError when something is wrong (see startFailureMessage): such an error never heals, and
+ * a process that stops at start with the code and hint is better than one that starts and fails every
+ * query. It then patches the app's `pg`; the plugin host runs at the first connection to the target,
+ * once (a failure is retried by the next connection), so that an app that never connects loads no SDK
+ * and asks no identity endpoint.
  *
  * @example
  * const installed = installPreload(process.env, { cwd: process.cwd(), entry: process.argv[1] });
@@ -38,15 +39,9 @@ export function installPreload(
   env: Env = process.env,
   where: { cwd: string; entry: string | undefined } = { cwd: process.cwd(), entry: process.argv[1] },
 ): InstalledPreload | undefined {
-  let settings: ResolvedSettings;
-  let preload: PreloadTarget;
-  try {
-    settings = resolveSettings(undefined, env);
-    if (!settings.enabled) return undefined;
-    preload = checkedTarget(env, settings);
-  } catch (error) {
-    throw startError(error);
-  }
+  const settings = resolveSettings(undefined, env);
+  if (!settings.enabled) return undefined;
+  const preload = checkedTarget(env, settings);
   const target = `${preload.target.host}:${preload.target.port}`;
   const paths = appPgPaths(where.cwd, where.entry);
   if (paths.length === 0) {
@@ -110,14 +105,23 @@ function checkedTarget(env: Env, settings: ResolvedSettings): PreloadTarget {
 }
 
 /**
- * The same error, its message saying that it stopped the preload (Node prints it as the process exits).
- * It takes over the original's cause: wrapping the original itself would print everything twice.
+ * What the preload prints when it refuses to start: one line with the code and the message, and the
+ * hint, for an error of the library's (a misconfiguration, which no retry heals). Undefined for any
+ * other error: that is a bug, and its stack is what helps then.
+ *
+ * @example
+ * try {
+ *   installPreload({ PG_PASSWORDLESS_ENABLED: 'true', DATABASE_URL: 'postgresql://app@db.example.com/orders' });
+ * } catch (error) {
+ *   console.log(startFailureMessage(error));
+ *   // pg-passwordless/register could not start: CONFIG_INVALID: PG_PASSWORDLESS_ENABLED=true, but no plugin is switched on, ...
+ *   // Hint: Set PG_PASSWORDLESS_AZURE_ENABLED, ...
+ * }
  */
-function startError(error: unknown): unknown {
-  if (!(error instanceof PasswordlessError)) return error;
+export function startFailureMessage(error: unknown): string | undefined {
+  if (!(error instanceof PasswordlessError)) return undefined;
+  // The message carries the hint as its last line already; it is told apart, on a line of its own.
   const [message] = error.message.split('\nHint: ');
-  return new PasswordlessError(error.code, `pg-passwordless/register could not start: ${message}`, {
-    cause: error.cause,
-    hint: error.hint,
-  });
+  const hint = error.hint ? `\nHint: ${error.hint}` : '';
+  return `pg-passwordless/register could not start: ${error.code}: ${message}${hint}\n`;
 }

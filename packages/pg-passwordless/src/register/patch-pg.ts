@@ -8,23 +8,23 @@ import {
   type PgDefaultsLike,
   planClient,
 } from './client-config.ts';
-
-type ConnectCallback = (error?: Error | null) => void;
+import { completeTls } from './client-tls.ts';
+import { deferSocketOpen, type PgConnectionLike } from './deferred-socket.ts';
 
 /** The part of a pg Client the preload touches (pg stays an optional peer, never imported here). */
 interface PgClientLike {
-  connect(callback?: ConnectCallback): Promise<unknown> | undefined;
   user?: unknown;
   connectionParameters?: { user?: unknown };
-  connection?: { stream?: { destroyed?: boolean } };
+  connection: PgConnectionLike;
 }
 type PgClientClass = new (config?: PgClientConfig) => PgClientLike;
 type PgPoolClass = new (options?: object, Client?: PgClientClass) => object;
 
-/** The part of the `pg` module the preload replaces: its Client, the Pool bound to it, and its defaults. */
+/** The part of the `pg` module the preload replaces (Client, and the Pool bound to it) and reads. */
 export interface PgModuleLike {
   Client: PgClientClass;
   Pool: PgPoolClass;
+  Connection?: { prototype: Partial<PgConnectionLike> };
   defaults?: PgDefaultsLike;
 }
 
@@ -45,9 +45,10 @@ const PATCHED = Symbol.for('pg-passwordless/register');
  * and `pg.Pool` with a pool bound to it (pg's own Pool passes its Client to pg-pool in a closure, so
  * replacing `pg.Client` alone would not reach pools). Everything else is pg's own behaviour: a client
  * with a password of its own, or for another host or port, is built from the app's config untouched.
- * A client for the target waits for the plugin host and the token before its socket opens, gets the
- * library's verified TLS options (the app's own `ssl.ca` is kept when the library names no CA), and
- * the plugin's role when the app named none. Returns false when this pg was patched already.
+ * A client for the target waits for the plugin host and the token before its socket opens (and only
+ * that waits: to the app it is pg's Client), keeps the app's own TLS options with the library's
+ * verification added (see completeTls), and gets the plugin's role when the app named none. Returns
+ * false when this pg was patched already.
  *
  * @example
  * const pg = (await import('pg')).default;
@@ -70,10 +71,15 @@ export function patchPg(module: object, preload: PreloadTarget, parse: ParseConn
   const pg = module as PgModuleLike;
   if ((module as Record<symbol, unknown>)[PATCHED]) return false;
   const BasePool = Object.getPrototypeOf(pg.Pool) as PgPoolClass;
-  if (typeof pg.Client !== 'function' || typeof BasePool !== 'function' || BasePool === Function.prototype) {
+  const patchable =
+    typeof pg.Client === 'function' &&
+    typeof BasePool === 'function' &&
+    BasePool !== Function.prototype &&
+    typeof pg.Connection?.prototype.connect === 'function';
+  if (!patchable) {
     throw new PasswordlessError(
       'CONFIG_INVALID',
-      'This `pg` has no Client and pg-pool based Pool to patch.',
+      'This `pg` has no Client, Connection and pg-pool based Pool to patch.',
       {
         hint: 'pg-passwordless/register supports pg 8.7.3 and later: npm install pg@8',
       },
@@ -82,25 +88,17 @@ export function patchPg(module: object, preload: PreloadTarget, parse: ParseConn
   const password = async (): Promise<string> => (await preload.connection()).password();
   const Original = pg.Client;
 
-  // Named Client, so that logs and `inspect` output of the app's clients read as before.
+  // Named Client, so that logs and `inspect` output of the app's clients read as before. Only the
+  // socket's opening waits: deferSocketOpen wraps this client's Connection#connect(port, host), the one
+  // call that opens the socket in pg 8.7.3 and every 8.x since, and leaves connect(), its promise type,
+  // connectionTimeoutMillis, end(), the query queue and the events to pg's own Client code. Overriding
+  // Client#connect, or pg's internal Client#_connect, would mean rewriting that code (the timer, the
+  // 'end' handling, the promise), and each difference from the app's pg version would show to the app.
   class Client extends Original {
-    #plan: ClientPlan | undefined;
-
     constructor(config?: PgClientConfig) {
       const plan = planClient(config, preload.target, preload.env, pg.defaults ?? {}, parse, password);
       super(plan ? plan.config : config);
-      this.#plan = plan;
-    }
-
-    override connect(callback?: ConnectCallback): Promise<unknown> | undefined {
-      const plan = this.#plan;
-      if (!plan) return super.connect(callback);
-      const ready = prepare(this, plan, preload);
-      if (callback) {
-        ready.then(() => super.connect(callback), callback);
-        return undefined;
-      }
-      return ready.then(() => super.connect());
+      if (plan) deferSocketOpen(this.connection, () => prepare(this, plan, preload));
     }
   }
 
@@ -119,10 +117,7 @@ export function patchPg(module: object, preload: PreloadTarget, parse: ParseConn
 /** What a target client needs before its socket opens: the plugin host's TLS, role and a token. */
 async function prepare(client: PgClientLike, plan: ClientPlan, preload: PreloadTarget): Promise<void> {
   const params = await preload.connection();
-  // pg spreads this object into tls.connect at the handshake. The library's keys win (verification on);
-  // `false` (no TLS, allowed only in code for a loopback emulator) cannot come from the environment.
-  if (plan.appCa !== undefined) plan.ssl.ca = plan.appCa;
-  Object.assign(plan.ssl, params.ssl || {});
+  completeTls(plan.ssl, params.ssl, `${preload.target.host}:${preload.target.port}`);
   if (!plan.userGiven && params.user) {
     // No user in the app's config, the URL or PGUSER: the plugin read the role from the token.
     client.user = params.user;
@@ -132,9 +127,4 @@ async function prepare(client: PgClientLike, plan: ClientPlan, preload: PreloadT
   // authentication clock, and a failure is the token cache's typed error. pg asks for it again at
   // login (the password function), and gets it from the cache.
   await params.token?.getToken();
-  // pg-pool's connectionTimeoutMillis destroys the socket of a client that took too long; opening it
-  // now would hand the pool a connection it already gave up on.
-  if (client.connection?.stream?.destroyed) {
-    throw new Error('Connection terminated while pg-passwordless waited for the token');
-  }
 }

@@ -85,16 +85,36 @@ export function parseStartupPacket(packet: Buffer): StartupPacket {
   if (code >>> 16 !== PROTOCOL_3_0 >>> 16) throw unsupportedProtocol(code);
   const parameters: Record<string, string> = {};
   const protocolOptions: string[] = [];
-  const fields = packet.subarray(8).toString('utf8').split('\0');
-  // The list ends with an empty name; pairs before it are name, value.
-  for (let i = 0; i + 1 < fields.length && fields[i] !== ''; i += 2) {
-    const name = fields[i] as string;
+  for (const [name, value] of parameterPairs(packet.subarray(8))) {
     if (name.startsWith(PROTOCOL_OPTION_PREFIX)) protocolOptions.push(name);
-    else parameters[name] = fields[i + 1] as string;
+    else parameters[name] = value;
   }
   if (!parameters.user)
     throw new StartupPacketError('28000', 'no PostgreSQL user name specified in startup packet');
   return { kind: 'startup', parameters, minorVersion: code & 0xffff, protocolOptions, raw: packet };
+}
+
+/**
+ * The name, value pairs of a startup packet's parameter list: NUL-terminated strings, the list ended by
+ * an empty name, which must be the packet's last byte. Anything else is refused with PostgreSQL's
+ * message (ProcessStartupPacket), before the user name is looked for: a pair cut short, a missing
+ * final NUL, bytes past it. (PostgreSQL's own loop lets one lone non-NUL byte at the very end through;
+ * it is refused here too, as its message says.)
+ */
+function parameterPairs(list: Buffer): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  let offset = 0;
+  while (offset < list.length && list[offset] !== 0) {
+    const nameEnd = list.indexOf(0, offset);
+    const valueEnd = nameEnd === -1 ? -1 : list.indexOf(0, nameEnd + 1);
+    if (valueEnd === -1) break;
+    pairs.push([list.toString('utf8', offset, nameEnd), list.toString('utf8', nameEnd + 1, valueEnd)]);
+    offset = valueEnd + 1;
+  }
+  if (offset !== list.length - 1 || list[offset] !== 0) {
+    throw new StartupPacketError('08P01', 'invalid startup packet layout: expected terminator as last byte');
+  }
+  return pairs;
 }
 
 /**

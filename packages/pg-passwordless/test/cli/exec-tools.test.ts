@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { freePort } from '../../../pg-passwordless-emulator/src/free-port.ts';
+import { engineScriptPolicy, missingSchemaEngine } from '../helpers/prisma-engine.ts';
 import { type RunningCli, repoRoot, runCli, startCli, startProgram } from './run-cli.ts';
 
 const bins = join(repoRoot, 'node_modules', '.bin');
@@ -43,23 +44,6 @@ function writePrismaProject(folder: string, table: string): string {
       '  datasource: { url: process.env.DATABASE_URL },\n};\n',
   );
   return config;
-}
-
-/**
- * Why Prisma could not run its schema engine, or undefined. Prisma 7 runs migrate and db commands in a
- * native schema engine (node_modules/@prisma/engines/schema-engine-<platform>) that npm's install
- * script normally downloads; without it the CLI tries to download it at start and fails offline.
- */
-function missingSchemaEngine(stderr: string): string | undefined {
-  const error =
-    /^Error: request to https:\/\/binaries\.prisma\.sh\/\S+\/([\w.-]+)\/schema-engine\S* failed.*$/m.exec(
-      stderr,
-    );
-  if (!error) return undefined;
-  return (
-    `Prisma's schema engine node_modules/@prisma/engines/schema-engine-${error[1]} is missing ` +
-    `(the install script of @prisma/engines did not run) and cannot be downloaded: ${redact(error[0])}`
-  );
 }
 
 describe('pg-passwordless exec with migration tools (Azure)', () => {
@@ -155,7 +139,12 @@ describe('pg-passwordless exec with migration tools (Azure)', () => {
       prismaEnv,
       60_000,
     );
-    const missing = result.code === 0 ? undefined : missingSchemaEngine(result.stderr);
+    // Skipped only when Prisma says it cannot download its engine; the reason says why npm's install
+    // left it missing (its install-script policy, or binaries.prisma.sh unreachable) and what to run.
+    const missing =
+      result.code === 0
+        ? undefined
+        : missingSchemaEngine(result.stderr, engineScriptPolicy(repoRoot), redact);
     if (missing) {
       t.skip(missing);
       return;

@@ -2,6 +2,7 @@
 // use exactly the URL the proxy prints; no token goes to them at all.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,9 @@ import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-em
 import { createCertificates } from '../../../pg-passwordless-emulator/src/certificates.ts';
 import { localUrl, parseProxyArgs } from '../../src/cli/proxy-command.ts';
 import { isLoopback, parseListenAddress } from '../../src/proxy/listen-address.ts';
+import { errorFields } from '../../src/wire/messages.ts';
+import { PacketReader } from '../../src/wire/packet-reader.ts';
+import { holdSilentConnections } from '../proxy/silent-connections.ts';
 import { type RunningCli, runCli, runProgram, startCli, startProgram } from './run-cli.ts';
 
 /** Starts the proxy on a free port and returns it with the URL it printed for clients. */
@@ -264,6 +268,99 @@ describe('pg-passwordless proxy (Azure)', () => {
     assert.match(second.stderr, /SIGINT again: closing the remaining sessions now/);
   });
 
+  it('1000 connections that never speak, opened again as they are closed, do not keep psql out', async () => {
+    const { proxy, url } = await startProxyCli(['--listen', '127.0.0.1:0'], emulator.env);
+    const { port } = new URL(url);
+    // As many as the proxy's places for connections that have not logged in (its default): under the
+    // old listener limit of 1000 connections, psql's was closed without a word.
+    const silent = holdSilentConnections({ host: '127.0.0.1', port: Number(port) }, 1_000);
+    try {
+      await silent.ready;
+      assert.deepEqual(silent.stats(), { opened: 1_000, open: 1_000, closedByServer: 0, failedToConnect: 0 });
+      const result = await psql(url, 'select 1');
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), '1');
+      // psql's connection took the place of the oldest silent one, which was opened again at once.
+      await silent.firstClosedByServer;
+      const { closedByServer, failedToConnect, opened } = silent.stats();
+      assert.ok(closedByServer >= 1 && opened === 1_000 + closedByServer, JSON.stringify(silent.stats()));
+      assert.equal(failedToConnect, 0);
+    } finally {
+      silent.stop();
+    }
+    const stopped = await stop(proxy);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.doesNotMatch(stopped.stderr, /the listener failed|refused a login/);
+  });
+
+  it('--max-sessions: psql beyond them hears "sorry, too many clients already" (53300), as from PostgreSQL', async () => {
+    const { proxy, url } = await startProxyCli(
+      ['--listen', '127.0.0.1:0', '--max-sessions', '1'],
+      emulator.env,
+    );
+    const holder = new pg.Client({ connectionString: url });
+    holder.on('error', () => {});
+    try {
+      await holder.connect();
+      const refused = await psql(url, 'select 1');
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /FATAL: {2}sorry, too many clients already/);
+      assert.equal((await holder.query('select 1 as one')).rows[0].one, 1, 'the open session goes on');
+    } finally {
+      await holder.end();
+    }
+    const stopped = await stop(proxy);
+    assert.match(
+      stopped.stderr,
+      /refused a login from 127\.0\.0\.1:\d+: 53300 sorry, too many clients already\n/,
+    );
+  });
+
+  it('a startup packet without its final NUL is refused as PostgreSQL refuses it; a long user name is logged cut short', async () => {
+    const { proxy, url } = await startProxyCli(['--listen', '127.0.0.1:0'], emulator.env);
+    const port = Number(new URL(url).port);
+    // user=orders-api, database=postgres, and no empty name after them.
+    const list = Buffer.from('user\0orders-api\0database\0postgres\0');
+    const header = Buffer.alloc(8);
+    header.writeInt32BE(8 + list.length, 0);
+    header.writeInt32BE(196608, 4);
+    const socket = netConnect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const reader = new PacketReader(socket);
+    socket.write(Buffer.concat([header, list]));
+    const answer = await reader.readTyped(1_024);
+    assert.equal(answer.type, 'E');
+    assert.deepEqual(errorFields(answer.body), {
+      S: 'FATAL',
+      V: 'FATAL',
+      C: '08P01',
+      M: 'invalid startup packet layout: expected terminator as last byte',
+    });
+    await closed;
+
+    // A role name of 9000 characters, a newline in it: the client hears all of it, the log 128 characters.
+    const user = `evil\n${'x'.repeat(9_000)}`;
+    const refused = await runProgram(
+      'psql',
+      ['-X', '-At', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', 'postgres', '-c', 'select 1'],
+      { PGSSLMODE: 'disable' },
+    );
+    assert.equal(refused.code, 2);
+    assert.ok(refused.stderr.includes(`only, not "${user}"`), 'psql shows the whole name');
+    const stopped = await stop(proxy);
+    const lines = stopped.stderr.split('\n').filter((line) => line.includes('refused a login'));
+    assert.equal(lines.length, 2, stopped.stderr);
+    assert.match(
+      lines[0] as string,
+      /: 08P01 invalid startup packet layout: expected terminator as last byte$/,
+    );
+    assert.match(
+      lines[1] as string,
+      /^pg-passwordless proxy: refused a login from 127\.0\.0\.1:\d+: 28000 pg-passwordless proxy: this proxy logs in as role "orders-api" only, not "evil\?x{123}…" \(9005 characters\)$/,
+    );
+  });
+
   it('no token at start (the identity endpoint refuses): exit 1 with a code, before listening', async () => {
     emulator.setFaults({ status: 400 });
     try {
@@ -280,7 +377,15 @@ describe('pg-passwordless proxy (Azure)', () => {
     const help = await runCli(['proxy', '--help'], {});
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--local-password-file FILE/);
-    for (const args of [['--listen', 'nowhere'], ['--shutdown-grace', 'soon'], ['--bogus']]) {
+    assert.match(help.stdout, /--max-sessions N .*\n.*sorry, too many clients already/);
+    const badArgs = [
+      ['--listen', 'nowhere'],
+      ['--shutdown-grace', 'soon'],
+      ['--max-sessions', '0'],
+      ['--max-sessions', '1.5'],
+      ['--bogus'],
+    ];
+    for (const args of badArgs) {
       const result = await runCli(['proxy', ...args], emulator.env);
       assert.equal(result.code, 1, args.join(' '));
       assert.match(result.stderr, /^pg-passwordless: CONFIG_INVALID: /, args.join(' '));
@@ -322,6 +427,8 @@ describe('proxy pieces', () => {
       'postgresql://orders%40shop@[::1]:5433/orders?sslmode=disable',
     );
     assert.equal(parseProxyArgs(['--shutdown-grace=1.5']).shutdownGraceMs, 1_500);
+    assert.equal(parseProxyArgs(['--max-sessions=250']).maxSessions, 250);
+    assert.equal(parseProxyArgs([]).maxSessions, undefined, 'the proxy’s own default');
   });
 
   it('loopback means every address of the name', async () => {

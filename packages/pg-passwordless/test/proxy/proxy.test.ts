@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +16,7 @@ import { resolveCliConnection } from '../../src/cli/connection.ts';
 import { upstreamFor } from '../../src/cli/proxy-command.ts';
 import { type ProxyOptions, type RunningProxy, startProxy } from '../../src/proxy/proxy.ts';
 import type { Upstream } from '../../src/proxy/upstream.ts';
-import { startupMessage, typedMessage } from '../../src/wire/messages.ts';
+import { errorFields, passwordMessage, startupMessage, typedMessage } from '../../src/wire/messages.ts';
 import { PacketReader } from '../../src/wire/packet-reader.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 2_000;
@@ -306,6 +306,141 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
     await ended;
   });
 
+  it('connections that send nothing make room for a login: the oldest closes, one for each newcomer', async () => {
+    const proxy = await proxyWith({ maxPendingConnections: 3, handshakeTimeoutMs: 60_000 });
+    const silent: Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) silent.push(await openSilent(proxy));
+      await closedOf(silent[0] as Socket);
+      assert.deepEqual(
+        silent.map((socket) => socket.closed),
+        [true, false, false, false],
+        'the fourth took the first one’s place',
+      );
+      const client = clientOf(proxy);
+      await client.connect();
+      assert.equal((await client.query('select 1 as one')).rows[0].one, 1);
+      await closedOf(silent[1] as Socket);
+      assert.deepEqual(
+        silent.map((socket) => socket.closed),
+        [true, true, false, false],
+      );
+      const stats = proxy.stats();
+      assert.deepEqual(
+        [stats.evicted, stats.pending, stats.sessionsOpen, stats.protocolErrors, stats.handshakeTimeouts],
+        [2, 2, 1, 0, 0],
+        'two evicted, counted as nothing else',
+      );
+      await client.end();
+    } finally {
+      for (const socket of silent) socket.destroy();
+    }
+  });
+
+  it('a client past its startup packet keeps its place while silent ones make room', async () => {
+    const proxy = await proxyWith({
+      maxPendingConnections: 2,
+      localPassword: 'local',
+      handshakeTimeoutMs: 60_000,
+    });
+    const address = proxy.address as { host: string; port: number };
+    const loggingIn = netConnect(address.port, address.host);
+    loggingIn.on('error', () => {});
+    const silent: Socket[] = [];
+    try {
+      const reader = new PacketReader(loggingIn);
+      loggingIn.write(startupMessage({ user: 'orders-api', database: 'postgres' }));
+      const request = await reader.readTyped(1_024);
+      assert.deepEqual([request.type, request.body.readInt32BE(0)], ['R', 3], 'asked for its password');
+      // It holds a session place now: three silent connections in two pending places close the first.
+      for (let i = 0; i < 3; i++) silent.push(await openSilent(proxy));
+      await closedOf(silent[0] as Socket);
+      assert.equal(loggingIn.closed, false);
+      loggingIn.write(passwordMessage('local'));
+      for (let message = await reader.readTyped(1_024); ; message = await reader.readTyped(1_024)) {
+        if (message.type === 'Z') break;
+      }
+      assert.deepEqual([proxy.stats().sessionsOpen, proxy.stats().evicted], [1, 1]);
+    } finally {
+      loggingIn.destroy();
+      for (const socket of silent) socket.destroy();
+    }
+  });
+
+  it('maxSessions: a login beyond them gets FATAL 53300; cancels pass; a refused login frees its place', async () => {
+    const lines: string[] = [];
+    const proxy = await proxyWith({ maxSessions: 1, log: (line) => lines.push(line) });
+    const first = clientOf(proxy);
+    await first.connect();
+    await assert.rejects(
+      clientOf(proxy).connect(),
+      (error: { code?: string; severity?: string; message: string }) => {
+        assert.deepEqual(
+          [error.severity, error.code, error.message],
+          ['FATAL', '53300', 'sorry, too many clients already'],
+        );
+        return true;
+      },
+    );
+    assert.match(
+      lines.at(-1) ?? '',
+      /^refused a login from 127\.0\.0\.1:\d+: 53300 sorry, too many clients already$/,
+    );
+    // A cancel request is no session: it passes when every place is taken, as in PostgreSQL.
+    const { processID, secretKey } = first as unknown as { processID: number; secretKey: number };
+    const sleeping = first.query('select pg_sleep(30)');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sendCancel(proxy, processID, secretKey);
+    await assert.rejects(sleeping, (error: { code?: string }) => error.code === '57014');
+    assert.deepEqual(
+      [proxy.stats().tooManyClients, proxy.stats().loginsRejected, proxy.stats().cancelsForwarded],
+      [1, 1, 1],
+    );
+    await first.end();
+    await until(() => proxy.stats().sessionsOpen === 0);
+
+    // A refused login gives its place back at once, before its client has closed.
+    const wrongRole = clientOf(proxy, { user: 'someone-else' });
+    await assert.rejects(wrongRole.connect(), (error: { code?: string }) => error.code === '28000');
+    const second = clientOf(proxy);
+    await second.connect();
+    assert.equal((await second.query('select 1 as one')).rows[0].one, 1);
+    await second.end();
+    assert.equal(proxy.stats().tooManyClients, 1);
+  });
+
+  it('refuses limits that are not whole numbers of at least 1', async () => {
+    for (const limits of [{ maxSessions: 0 }, { maxPendingConnections: 2.5 }, { maxSessions: Number.NaN }]) {
+      await assert.rejects(
+        startProxy({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, upstream, ...limits }),
+        (error: { code?: string }) => error.code === 'CONFIG_INVALID',
+        JSON.stringify(limits),
+      );
+    }
+  });
+
+  it('a startup packet whose parameter list lacks its final NUL gets 08P01, as from PostgreSQL', async () => {
+    const proxy = await proxyWith();
+    const address = proxy.address as { host: string; port: number };
+    const socket = netConnect(address.port, address.host);
+    socket.on('error', () => {});
+    const closed = closedOf(socket);
+    const unterminated = startupMessage({ user: 'orders-api', database: 'postgres' }).subarray(0, -1);
+    unterminated.writeInt32BE(unterminated.length, 0);
+    socket.write(unterminated);
+    const answer = await new PacketReader(socket).readTyped(1_024);
+    assert.equal(answer.type, 'E');
+    assert.deepEqual(
+      [errorFields(answer.body).C, errorFields(answer.body).M],
+      ['08P01', 'invalid startup packet layout: expected terminator as last byte'],
+    );
+    await closed;
+    assert.equal(proxy.stats().protocolErrors, 1);
+    const client = clientOf(proxy);
+    await client.connect();
+    await client.end();
+  });
+
   it('a seeded fuzz of the login leaves it serving (local password on, so every login phase is reached)', async (t) => {
     const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
     t.diagnostic(`seed ${seed} (FUZZ_SEED=${seed} replays it)`);
@@ -421,4 +556,24 @@ function sendCancel(proxy: RunningProxy, processId: number, secretKey: number): 
     socket.on('close', () => resolve());
     socket.resume();
   });
+}
+
+/** A TCP connection to the proxy that sends nothing, once connected. */
+function openSilent(proxy: RunningProxy): Promise<Socket> {
+  const address = proxy.address as { host: string; port: number };
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(address.port, address.host, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves when the socket has closed (at once if it already has). */
+function closedOf(socket: Socket): Promise<void> {
+  return socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+/** Waits until `condition` holds, checking every 10 ms, for at most 5 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'the condition never held');
 }

@@ -5,7 +5,7 @@ import { parseConnectionUrl } from '../../src/core/connection-url.ts';
 import { planClient } from '../../src/register/client-config.ts';
 
 const target = parseConnectionUrl('postgresql://orders-api@db.example.com:5432/orders', {});
-const pgDefaults = { host: 'localhost', port: 5432, password: null };
+const pgDefaults = { host: 'localhost', port: 5432, password: null, ssl: false };
 const token = async () => 'not a real token';
 const plan = (config: Parameters<typeof planClient>[0], env: Record<string, string> = {}) =>
   planClient(config, target, env, pgDefaults, parse, token);
@@ -70,9 +70,39 @@ describe('planClient: which pg clients get the token, read as pg reads its confi
     assert.equal(plan({}), undefined);
   });
 
-  it("the app's ssl: only its CA is kept, never a weaker verification", () => {
-    const planned = plan({ host: 'db.example.com', ssl: { ca: 'PEM', rejectUnauthorized: false } });
-    assert.equal(planned?.appCa, 'PEM');
-    assert.deepEqual(planned?.ssl, {});
+  it("the app's ssl is kept in a copy of the preload's, the client key (hidden by pg-pool) included", () => {
+    const appSsl = { ca: 'APP CA', cert: 'CERT', servername: 'db.internal' };
+    Object.defineProperty(appSsl, 'key', { value: 'KEY', enumerable: false });
+    const planned = plan({ host: 'db.example.com', ssl: appSsl });
+    assert.ok(planned?.ssl);
+    assert.notEqual(planned.ssl, appSsl, "the app's object is never changed");
+    assert.equal(planned.config.ssl, planned.ssl);
+    assert.deepEqual({ ...planned.ssl, key: planned.ssl.key }, { ...appSsl, key: 'KEY' });
+  });
+
+  it("the TLS words of the app's connection string are read as pg reads them", () => {
+    assert.equal(plan('postgresql://db.example.com/orders?sslmode=disable')?.ssl, false);
+    assert.deepEqual(plan('postgresql://db.example.com/orders?sslmode=no-verify')?.ssl, {
+      rejectUnauthorized: false,
+    });
+    assert.deepEqual(plan('postgresql://db.example.com/orders?sslmode=verify-full')?.ssl, {});
+    assert.deepEqual(plan({ host: 'db.example.com', ssl: true })?.ssl, {});
+  });
+
+  it("no ssl at all: PGSSLMODE is the library's; pg.defaults.ssl counts only when the app set options there", () => {
+    const weak = { ...pgDefaults, ssl: { rejectUnauthorized: false } };
+    const fromDefaults = planClient({ host: 'db.example.com' }, target, {}, weak, parse, token);
+    assert.deepEqual(fromDefaults?.ssl, { rejectUnauthorized: false });
+    const modeSet = planClient(
+      { host: 'db.example.com' },
+      target,
+      { PGSSLMODE: 'verify-full' },
+      weak,
+      parse,
+      token,
+    );
+    assert.deepEqual(modeSet?.ssl, {});
+    // pg's own default, `ssl: false`, is no choice of the app's: the library's verify-full applies.
+    assert.deepEqual(plan({ host: 'db.example.com' })?.ssl, {});
   });
 });

@@ -4,92 +4,10 @@
 // lines each and never mention pg-passwordless. The emulator's NODE_EXTRA_CA_CERTS is left out, so only
 // the library's TLS options (PGSSLROOTCERT) can verify the gateway: a login proves they were applied.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import { cleanEnv } from '../helpers/run-scenario.ts';
-
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const apps = fileURLToPath(new URL('./apps/', import.meta.url));
-const source = fileURLToPath(new URL('../../src/register/', import.meta.url));
-const built = fileURLToPath(new URL('../../dist/register/index.js', import.meta.url));
-
-interface AppRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** The JSON the app printed last, if any. */
-  output: Record<string, unknown>;
-}
-
-/**
- * Runs an app in its own process with plain node: `--import pg-passwordless/register` (the default),
- * the same through NODE_OPTIONS, the built file by its URL (for a working folder outside the
- * repository), or no preload at all.
- */
-function runApp(
-  app: string,
-  env: Record<string, string>,
-  options: { preload?: 'flag' | 'NODE_OPTIONS' | 'file-url' | 'none'; cwd?: string } = {},
-): Promise<AppRun> {
-  const preload = options.preload ?? 'flag';
-  const args =
-    preload === 'flag'
-      ? ['--import', 'pg-passwordless/register']
-      : preload === 'file-url'
-        ? ['--import', pathToFileURL(built).href]
-        : [];
-  const base = cleanEnv();
-  // The test runner's own variables are not the app's.
-  delete base.NODE_OPTIONS;
-  delete base.NODE_TEST_CONTEXT;
-  const childEnv: Record<string, string | undefined> = { ...base, ...env };
-  if (preload === 'NODE_OPTIONS') childEnv.NODE_OPTIONS = '--import=pg-passwordless/register';
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, join(apps, app)], {
-      cwd: options.cwd ?? root,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${app} timed out; stderr: ${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      let output: Record<string, unknown> = {};
-      try {
-        output = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-      } catch {
-        // left empty: the assertions show stdout and stderr
-      }
-      resolve({ code, stdout, stderr, output });
-    });
-  });
-}
-
-/** The client environment of an emulator, without the CA that would let pg verify the gateway on its own. */
-function clientEnv(
-  emulator: Emulator,
-  overrides: Record<string, string | undefined> = {},
-): Record<string, string> {
-  const env: Record<string, string | undefined> = {
-    ...emulator.env,
-    NODE_EXTRA_CA_CERTS: undefined,
-    ...overrides,
-  };
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
-}
+import { type AppRun, assertBuildIsCurrent, clientEnv, runApp } from './run-app.ts';
 
 function identityRequests(emulator: Emulator): number {
   return emulator.counters().identityRequests;
@@ -100,17 +18,8 @@ function assertRole(run: AppRun, expected: Record<string, unknown>): void {
   assert.deepEqual(run.output, expected, run.stderr);
 }
 
-before(() => {
-  // The published form is the built file: a stale or missing build would test old code.
-  assert.ok(existsSync(built), `${built} is missing: run npm run build first`);
-  const builtAt = statSync(built).mtimeMs;
-  for (const file of readdirSync(source)) {
-    assert.ok(
-      statSync(join(source, file)).mtimeMs <= builtAt,
-      `src/register/${file} is newer than the build: run npm run build first`,
-    );
-  }
-});
+// The published form is the built file: a stale or missing build would test old code.
+before(assertBuildIsCurrent);
 
 describe('preload on azure: unmodified apps log in as the managed identity', () => {
   const legacy = { name: 'legacy_app', password: 'legacy-app-password' };
@@ -175,6 +84,45 @@ describe('preload on azure: unmodified apps log in as the managed identity', () 
     const refused = await runApp('pg-pool.mjs', clientEnv(emulator, off));
     assert.notEqual(refused.code, 0, refused.stdout);
     assert.equal(identityRequests(emulator) - before, 0);
+  });
+
+  it("an app's TLS that would not verify the server is refused at connect with TLS_REQUIRED; no socket opens", async () => {
+    const connections = emulator.counters().gateway.connections;
+    // No PGSSLMODE: pg then reads pg.defaults.ssl, the last of the app's ways (the library verifies by default).
+    const run = await runApp('weakened-tls.cjs', clientEnv(emulator, { PGSSLMODE: undefined }));
+    assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+    const events = run.output.events as string[];
+    assert.equal(events.length, 6, run.stdout);
+    for (const event of events) {
+      assert.match(
+        event,
+        /: rejected PasswordlessError: The app turns .+ off .+\nHint: Remove .+ \[TLS_REQUIRED\]$/s,
+      );
+    }
+    assert.equal(emulator.counters().gateway.connections, connections, 'a refused client opened a socket');
+  });
+
+  it('a token that cannot be had fails that connect with its typed error; the app retries as it would with pg', async () => {
+    emulator.setFaults({ status: 400, count: 1 });
+    let run: AppRun;
+    try {
+      const env = clientEnv(emulator, { FIRST_DATABASE: emulator.backend.database });
+      run = await runApp('differential/failed-connect-retry.cjs', env);
+    } finally {
+      emulator.clearFaults();
+    }
+    assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
+    const [first, ...rest] = run.output.events as string[];
+    assert.match(first ?? '', /^first connect: rejected PasswordlessError: .+ \[TOKEN_ENDPOINT_FAILED\]/s);
+    assert.deepEqual(rest, [
+      'same client again: rejected Error: Client has already been connected. You cannot reuse a client.',
+      "failing client 'end' event",
+      'failing client end: resolved',
+      'new client connect: resolved',
+      'query: resolved [{"n":1}]',
+      "new client 'end' event",
+      'new client end: resolved',
+    ]);
   });
 
   describe('with a second, local database on another port', () => {
@@ -245,13 +193,27 @@ describe('preload misconfigured: the process stops before the app runs, with the
       /Hint: Use true or false/,
     ],
   ] as const) {
-    it(`${what}: ${code}`, async () => {
-      const run = await runApp('pg-pool.mjs', env);
-      assert.equal(run.code, 1, run.stdout);
-      assert.equal(run.stdout, '', 'the app must not have started');
-      assert.match(run.stderr, /pg-passwordless\/register could not start: /);
-      assert.match(run.stderr, new RegExp(`code: '${code}'`));
-      assert.match(run.stderr, hint);
+    it(`${what}: ${code}, in one line and its hint, no stack trace`, async () => {
+      assertStopped(await runApp('pg-pool.mjs', env), code, hint);
     });
   }
+
+  it('the same through NODE_OPTIONS, for a CommonJS app', async () => {
+    const env = { ...on, PG_PASSWORDLESS_AZURE_ENABLED: 'false' };
+    const run = await runApp('pg-client.cjs', env, { preload: 'NODE_OPTIONS' });
+    assertStopped(run, 'CONFIG_INVALID', /PG_PASSWORDLESS_AZURE_ENABLED/);
+  });
 });
+
+/** The process stopped before the app's first line, saying only what is wrong and what to do. */
+function assertStopped(run: AppRun, code: string, hint: RegExp): void {
+  assert.equal(run.code, 1, `${run.stdout}${run.stderr}`);
+  assert.equal(run.stdout, '', 'the app must not have started');
+  const [first, second, ...rest] = run.stderr.split('\n');
+  assert.match(first ?? '', new RegExp(`^pg-passwordless/register could not start: ${code}: \\S`));
+  assert.doesNotMatch(first ?? '', /Hint:/);
+  assert.match(second ?? '', /^Hint: /);
+  assert.match(second ?? '', hint);
+  // Nothing else: no stack, no source excerpt, no "Node.js v20" footer.
+  assert.deepEqual(rest, [''], run.stderr);
+}
