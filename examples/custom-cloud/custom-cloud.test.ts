@@ -15,7 +15,7 @@ import pg from 'pg';
 import { type CloudDefinition, createCacheRegistry, resolveConnection } from 'pg-passwordless';
 import { createPool } from 'pg-passwordless/pg';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import type { DoctorReport, DoctorStep } from '../../packages/pg-passwordless/src/cli/doctor.ts';
+import type { DoctorReport, DoctorStep } from '../../packages/pg-passwordless/src/doctor/report.ts';
 import {
   type CliResult,
   repoRoot,
@@ -279,7 +279,7 @@ describe('the http-token cloud from PG_PASSWORDLESS_PLUGINS: the preload', () =>
     const run = await runApp(processEnv({ PG_PASSWORDLESS_PLUGINS: undefined }));
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, /could not start: PG_PASSWORDLESS_ENABLED=true, but no plugin is switched on/);
+    assert.match(run.stderr, /could not start: CONFIG_INVALID: PG_PASSWORDLESS_ENABLED=true, but no plugin is switched on/);
   });
 });
 

@@ -160,5 +160,5 @@ export function resolveConnection(
  * console.log((await listClouds()).map((cloud) => cloud.name)); // [ 'azure', 'aws', 'gcp' ]
  */
 export async function listClouds(settings?: Settings | ResolvedSettings): Promise<CloudDefinition[]> {
-  return (await registered(builtInClouds, ensureResolved(settings))).clouds;
+  return [...builtInClouds, ...(await registered(builtInClouds, ensureResolved(settings))).clouds];
 }

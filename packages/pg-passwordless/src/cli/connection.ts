@@ -1,13 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ConnectionTarget, Env } from '../core/connection-url.ts';
 import type { TokenHandle } from '../core/contract.ts';
-import { PasswordlessError, printable } from '../core/errors.ts';
+import { PasswordlessError } from '../core/errors.ts';
 import type { DriverTls, TlsResolution } from '../core/tls.ts';
-import { resolveConnection, type Settings } from '../index.ts';
-
-/** The clouds `--cloud` can switch on without any environment variable. */
-const CLOUDS = ['azure', 'aws', 'gcp'] as const;
-export type CliCloud = (typeof CLOUDS)[number];
+import { listClouds, resolveConnection, type Settings } from '../index.ts';
 
 /** What `token` and `exec` need: the target, the role, a token function, and how libpq must verify TLS. */
 export interface CliConnection {
@@ -40,12 +36,13 @@ export interface CliConnection {
  */
 export async function resolveCliConnection(options: {
   url?: string | undefined;
-  cloud?: CliCloud | undefined;
+  /** A registered cloud to switch on (`--cloud`), without any environment variable. */
+  cloud?: string | undefined;
   env?: Env;
 }): Promise<CliConnection> {
   const env = options.env ?? process.env;
   const url = options.url ?? env.DATABASE_URL ?? '';
-  const settings: Settings = { env };
+  const settings: Settings & Record<string, unknown> = { env };
   if (options.cloud) settings[options.cloud] = { enabled: true };
   const { target, params, tls } = await resolveConnection(url, settings);
   const password = params.password;
@@ -54,7 +51,7 @@ export async function resolveCliConnection(options: {
       'CONFIG_INVALID',
       'No plugin is enabled, so there is no token for this target.',
       {
-        hint: 'Set PG_PASSWORDLESS_ENABLED=true and PG_PASSWORDLESS_AZURE_ENABLED=true (or _AWS_ / _GCP_), or pass --cloud azure|aws|gcp.',
+        hint: `Set PG_PASSWORDLESS_ENABLED=true and the switch of your cloud (PG_PASSWORDLESS_<CLOUD>_ENABLED=true), or pass --cloud ${(await listClouds({ env, logger: { warn: () => undefined } })).map((cloud) => cloud.name).join('|')}.`,
       },
     );
   }
@@ -77,30 +74,6 @@ export async function resolveCliConnection(options: {
     ca: caForLibpq(tls),
     tls: params.ssl ?? tls?.options ?? { rejectUnauthorized: true },
   };
-}
-
-/**
- * Parses `--cloud`'s value.
- *
- * @example
- * console.log(parseCloud('aws')); // aws
- * try {
- *   parseCloud('oracle');
- * } catch (error) {
- *   console.log((error as { code?: string }).code); // CONFIG_INVALID
- * }
- */
-export function parseCloud(value: string | undefined): CliCloud {
-  if (!CLOUDS.includes(value as CliCloud)) {
-    throw new PasswordlessError(
-      'CONFIG_INVALID',
-      `--cloud must be one of ${CLOUDS.join(', ')}, not ${printable(value ?? '')}.`,
-      {
-        hint: 'Or leave it out and enable a plugin through the environment.',
-      },
-    );
-  }
-  return value as CliCloud;
 }
 
 /** node-postgres's `no-verify` is `require` to libpq. */

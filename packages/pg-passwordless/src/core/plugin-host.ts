@@ -144,7 +144,9 @@ export async function registered(
   builtIns: readonly CloudDefinition[],
   settings: ResolvedSettings,
 ): Promise<{ clouds: CloudDefinition[]; plugins: Plugin[] }> {
-  const runnables = await loadRunnables(builtIns, settings, { selectedOnly: false });
+  const runnables = (await loadRunnables(builtIns, settings, { selectedOnly: false })).filter(
+    (entry) => entry.kind === 'plugin' || !builtIns.includes(entry.cloud),
+  );
   return {
     clouds: runnables.flatMap((entry) => (entry.kind === 'cloud' ? [entry.cloud] : [])),
     plugins: runnables.flatMap((entry) => (entry.kind === 'plugin' ? [entry.plugin] : [])),

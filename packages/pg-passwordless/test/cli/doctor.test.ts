@@ -11,9 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Emulator, type EmulatorOptions, startEmulator } from 'pg-passwordless-emulator';
 import { createCertificates } from '../../../pg-passwordless-emulator/src/certificates.ts';
-import type { DoctorReport, DoctorStep } from '../../src/cli/doctor.ts';
 import type { CredentialContext, LoginContext } from '../../src/core/doctor-hooks.ts';
 import { explainLoginFailure as explainFor } from '../../src/doctor/login-failure.ts';
+import type { DoctorReport, DoctorStep } from '../../src/doctor/report.ts';
 import { inspectToken as inspectGeneric } from '../../src/doctor/token-facts.ts';
 import { awsDoctor } from '../../src/plugins/aws/doctor.ts';
 import { azureDoctor } from '../../src/plugins/azure/doctor.ts';
@@ -315,7 +315,7 @@ describe('pg-passwordless doctor', { concurrency: 4 }, () => {
     assert.equal(bad.code, 1);
     assert.match(
       bad.stderr,
-      /^pg-passwordless: CONFIG_INVALID: pg-passwordless doctor: unknown option "--bogus"/,
+      /^pg-passwordless: CONFIG_INVALID: Unknown option "--bogus" for "doctor"/,
     );
   });
 });

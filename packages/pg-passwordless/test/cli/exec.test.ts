@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import { parseExecArgs } from '../../src/cli/exec-command.ts';
+import { execCommand } from '../../src/cli/exec-command.ts';
+import { parseCommandArgs } from '../../src/cli/frame/parsed-args.ts';
 import { bin, runCli, runProgram, startCli } from './run-cli.ts';
 
 const childReport = fileURLToPath(new URL('./fixtures/child-report.mjs', import.meta.url));
@@ -165,6 +166,8 @@ describe('pg-passwordless exec (Azure)', () => {
   });
 
   it('parses options up to "--" and explains mistakes', async () => {
+    const parseExecArgs = (args: string[]) =>
+      parseCommandArgs(args, { usage: 'pg-passwordless exec', ...execCommand });
     assert.deepEqual(parseExecArgs(['--url', 'postgresql://a@b/c', '--', 'psql', '--', 'x']).command, [
       'psql',
       '--',
@@ -172,7 +175,8 @@ describe('pg-passwordless exec (Azure)', () => {
     ]);
     assert.deepEqual(parseExecArgs(['psql', '-c', 'select 1']).command, ['psql', '-c', 'select 1']);
     assert.throws(() => parseExecArgs(['--url']), { code: 'CONFIG_INVALID' });
-    assert.throws(() => parseExecArgs(['--']), { code: 'CONFIG_INVALID' });
+    const none = await runCli(['exec', '--'], emulator.env);
+    assert.match(none.stderr, /CONFIG_INVALID: No command to run/);
     const unknown = await runCli(['exec', '--nope', '--', 'true'], emulator.env);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^pg-passwordless: CONFIG_INVALID: Unknown option "--nope" for "exec"/);

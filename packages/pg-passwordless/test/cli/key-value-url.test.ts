@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import type { DoctorReport } from '../../src/cli/doctor.ts';
+import type { DoctorReport } from '../../src/doctor/report.ts';
 import { type CliResult, runCli, runProgram, startCli } from './run-cli.ts';
 
 /** The password a portal's string carries; it must never be printed. */

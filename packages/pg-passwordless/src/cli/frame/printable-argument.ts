@@ -1,4 +1,4 @@
-import { PasswordlessError, printable } from '../core/errors.ts';
+import { PasswordlessError, printable } from '../../core/errors.ts';
 
 /**
  * A command-line argument quoted for an error message, without anything after its first "=": that
