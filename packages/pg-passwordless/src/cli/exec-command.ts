@@ -16,12 +16,10 @@ import { keepPasswordFile, type LivePasswordFile } from './password-file.ts';
 const EXEC_HELP = `Usage: pg-passwordless exec [options] -- <command> [args...]
 
 Runs the command with the connection set for it alone: PGHOST, PGPORT, PGUSER, PGDATABASE,
-PGSSLMODE (verify-full, or verify-ca when the URL or PGSSLMODE asks for it and the CA is the server's
-own: a file in sslrootcert / PGSSLROOTCERT, or the RDS bundle; never the public roots), PGSSLROOTCERT,
-DATABASE_URL (no password in it) and PGPASSFILE: a private password file (0600, in a 0700 temporary
-folder) that holds a current token for the child's whole life. libpq (psql, pg_dump, pgbench) and
-node-postgres read it for every new connection, so long runs keep logging in after the first token
-expires. The file is removed at exit.
+PGSSLMODE (verify-full; verify-ca only with a private CA), PGSSLROOTCERT, DATABASE_URL (no password in it)
+and PGPASSFILE: a private password file (0600, in a 0700 temporary folder) that holds a current token
+for the child's whole life. libpq (psql, pg_dump, pgbench) and node-postgres read it for every new
+connection, so long runs keep logging in after the first token expires. The file is removed at exit.
 The token never appears in an argument list. SIGINT, SIGTERM and SIGHUP are passed on to the command;
 the exit code is the command's (128 + the signal's number when a signal ended it).
 
