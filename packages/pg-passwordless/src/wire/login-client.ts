@@ -119,6 +119,14 @@ export async function loginToServer(
     const framed = typedMessage(message.type, message.body);
     if (message.type === 'E')
       return { ok: false, kind: 'refused', error: framed, fields: errorFields(message.body) };
+    // PostgreSQL sends it only to a client that asks for a newer minor version or for protocol options,
+    // and this login asks for 3.0 and none; libpq ends the connection on it too. Kept, it would reach
+    // the client inside the greeting, after its own login, where no client expects one.
+    if (message.type === 'v') {
+      throw new Error(
+        'the server answered NegotiateProtocolVersion to a StartupMessage for protocol 3.0 without options',
+      );
+    }
     if (message.type === 'R') {
       const method = message.body.readInt32BE(0);
       if (method === 3 && password) {
