@@ -19,6 +19,7 @@ import { PacketReader } from '../../src/wire/packet-reader.ts';
 import {
   bytes,
   closedPort,
+  FAIL_INSTEAD_OF_HANGING,
   hex,
   listenOnLoopback,
   ScriptedPeer,
@@ -59,7 +60,7 @@ const PASSWORD_FAILED = bytes(
   ),
 );
 
-describe('connectToServer', () => {
+describe('connectToServer', FAIL_INSTEAD_OF_HANGING, () => {
   it('connects over TCP to host and port', async () => {
     const server = createServer();
     const port = await listenOnLoopback(server);
@@ -110,7 +111,7 @@ describe('connectToServer', () => {
   });
 });
 
-describe('startTls against a scripted server', () => {
+describe('startTls against a scripted server', FAIL_INSTEAD_OF_HANGING, () => {
   let certificates: CertificateSet;
   let secureContext: SecureContext;
   let sockets: Array<{ destroy(): void }> = [];
@@ -206,7 +207,7 @@ describe('startTls against a scripted server', () => {
   });
 });
 
-describe('loginToServer against a scripted server', () => {
+describe('loginToServer against a scripted server', FAIL_INSTEAD_OF_HANGING, () => {
   let sockets: Socket[] = [];
   afterEach(() => {
     for (const socket of sockets) socket.destroy();
@@ -365,7 +366,7 @@ describe('loginToServer against a scripted server', () => {
   });
 });
 
-describe('pipeSession', () => {
+describe('pipeSession', FAIL_INSTEAD_OF_HANGING, () => {
   const QUERY = bytes(hex('51  00 00 00 0d'), text('SELECT 1\0'));
   const NOTICE = bytes(hex('4e  00 00 00 14'), text('SNOTICE\0Mhello\0\0'));
   const sockets: Socket[] = [];

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { PacketLengthError, PacketReader, type TypedPacket } from '../../src/wire/packet-reader.ts';
-import { bytes, hex, socketPair, text, turn } from './scripted-peer.ts';
+import { bytes, FAIL_INSTEAD_OF_HANGING, hex, socketPair, text, turn } from './scripted-peer.ts';
 
 // A login as a client sends it: SSLRequest, StartupMessage (untyped), then a PasswordMessage and a
 // Query (typed). 8 + 18 + 9 + 14 bytes.
@@ -87,7 +87,7 @@ async function lengthRefusal(read: Promise<unknown>): Promise<[string, number]> 
   return [error.message, error.length];
 }
 
-describe('PacketReader: packets split over chunks', () => {
+describe('PacketReader: packets split over chunks', FAIL_INSTEAD_OF_HANGING, () => {
   it('reads the whole login from one chunk holding every packet', async () => {
     const result = await readFromChunks([LOGIN], LOGIN_READS);
     assert.deepEqual(result.delivered, [49]);
@@ -172,7 +172,7 @@ describe('PacketReader: packets split over chunks', () => {
   });
 });
 
-describe('PacketReader: lengths', () => {
+describe('PacketReader: lengths', FAIL_INSTEAD_OF_HANGING, () => {
   it('takes an untyped packet of exactly 8 bytes and exactly maxLength bytes', async () => {
     const longest = bytes(hex('00 00 00 10  00 03 00 00'), text('user\0a\0\0'));
     const result = await readFromChunks(
@@ -233,7 +233,7 @@ describe('PacketReader: lengths', () => {
   });
 });
 
-describe('PacketReader: the end of the stream', () => {
+describe('PacketReader: the end of the stream', FAIL_INSTEAD_OF_HANGING, () => {
   for (const [name, close] of [
     ['end', (stream: PassThrough) => stream.end()],
     ['destroy', (stream: PassThrough) => stream.destroy()],
@@ -270,7 +270,7 @@ describe('PacketReader: the end of the stream', () => {
   });
 });
 
-describe('PacketReader: maxBufferedBytes', () => {
+describe('PacketReader: maxBufferedBytes', FAIL_INSTEAD_OF_HANGING, () => {
   it('holds up to the limit; what is taken no longer counts', async () => {
     const { stream } = chunkedStream();
     const reader = new PacketReader(stream, { maxBufferedBytes: 16 });
@@ -299,7 +299,7 @@ describe('PacketReader: maxBufferedBytes', () => {
   });
 });
 
-describe('PacketReader: detach and attach', () => {
+describe('PacketReader: detach and attach', FAIL_INSTEAD_OF_HANGING, () => {
   it('detach gives back exactly what is not consumed, and pauses the stream so later bytes wait in it', async () => {
     const { stream } = chunkedStream();
     const reader = new PacketReader(stream);
@@ -338,7 +338,7 @@ describe('PacketReader: detach and attach', () => {
   });
 });
 
-describe('PacketReader over a TCP socket pair on loopback', () => {
+describe('PacketReader over a TCP socket pair on loopback', FAIL_INSTEAD_OF_HANGING, () => {
   let sockets: Socket[] = [];
   afterEach(() => {
     for (const socket of sockets) socket.destroy();

@@ -21,6 +21,9 @@ export function bytes(...parts: Buffer[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** For a suite that waits on bytes: one that never comes fails the test instead of hanging the run. */
+export const FAIL_INSTEAD_OF_HANGING = { timeout: 30_000 };
+
 /** One turn of the event loop: lets the bytes written so far be delivered and read. */
 export function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -108,9 +111,12 @@ export async function listenOnLoopback(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** Two TCP sockets connected to each other on loopback: `near` dialled, `far` accepted. */
-export async function socketPair(): Promise<{ near: Socket; far: Socket }> {
-  const server = createServer();
+/**
+ * Two TCP sockets connected to each other on loopback: `near` dialled, `far` accepted. With
+ * `allowHalfOpen`, `far` keeps its side open after `near` ends (a peer that never closes).
+ */
+export async function socketPair({ allowHalfOpen = false } = {}): Promise<{ near: Socket; far: Socket }> {
+  const server = createServer({ allowHalfOpen });
   const port = await listenOnLoopback(server);
   const accepted = once(server, 'connection') as Promise<[Socket]>;
   const near = netConnect(port, '127.0.0.1');
