@@ -29,6 +29,7 @@ interface Report {
   urlPasswordIsToken: boolean;
   pgpasswordIsToken: boolean;
   pgpasswordSet: boolean;
+  nodeExtraCa: string | undefined;
   env: Record<string, string | undefined>;
   urlWithoutPassword: string;
 }
@@ -103,9 +104,15 @@ describe('pg-passwordless exec (Azure)', () => {
     });
     assert.equal(report.urlHasPassword, false, 'DATABASE_URL carries no password');
     assert.equal(report.pgpasswordSet, false);
+    // No sslrootcert in the URL under verify-full: postgres.js would send it to the server as a startup
+    // parameter, which PostgreSQL refuses. libpq reads PGSSLROOTCERT; Node tools, NODE_EXTRA_CA_CERTS.
     assert.equal(
       report.urlWithoutPassword,
-      `postgresql://orders-api@${emulator.env.PGHOST}:${emulator.env.PGPORT}/${emulator.env.PGDATABASE}?sslmode=verify-full&sslrootcert=${emulator.caPath}`,
+      `postgresql://orders-api@${emulator.env.PGHOST}:${emulator.env.PGPORT}/${emulator.env.PGDATABASE}?sslmode=verify-full`,
+    );
+    assert.ok(
+      String(report.nodeExtraCa).includes(readFileSync(emulator.caPath, 'utf8').trim()),
+      'Node tools trust the CA the library verifies with',
     );
 
     process.kill(execPid, 'SIGTERM');
