@@ -62,8 +62,10 @@ export function installPreload(
 function checkedTarget(env: Env, settings: ResolvedSettings): PreloadTarget {
   const url = env.DATABASE_URL ?? '';
   const target = parseConnectionUrl(url, env);
-  // Validates sslmode and reads the CA file now; each plugin builds its own (RDS adds its bundle).
-  buildTlsOptions(target, settings.tls, env);
+  // Validates sslmode and reads the CA file now; each plugin builds its own. The aws plugin brings the
+  // RDS bundle, a private CA: verify-ca with no CA named is then the plugin's to allow, not refused here.
+  const cloudCa = resolveAwsSettings(settings).enabled ? [] : undefined;
+  buildTlsOptions(target, settings.tls, env, undefined, cloudCa);
   const switchedOn =
     resolveAzureSettings(settings).enabled ||
     resolveAwsSettings(settings).enabled ||
