@@ -279,7 +279,10 @@ describe('the http-token cloud from PG_PASSWORDLESS_PLUGINS: the preload', () =>
     const run = await runApp(processEnv({ PG_PASSWORDLESS_PLUGINS: undefined }));
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, /could not start: CONFIG_INVALID: PG_PASSWORDLESS_ENABLED=true, but no plugin is switched on/);
+    assert.match(
+      run.stderr,
+      /could not start: CONFIG_INVALID: PG_PASSWORDLESS_ENABLED=true, but no plugin is switched on/,
+    );
   });
 });
 

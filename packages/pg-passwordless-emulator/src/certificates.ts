@@ -9,9 +9,19 @@ export interface CertificateSet {
 }
 
 /**
+ * What the gateway's certificate names (its subjectAltName): `default` is localhost, 127.0.0.1, ::1 and
+ * the extra names; `ip-only` keeps only the IP addresses among those, as the certificate of a server
+ * reached by IP address has no DNS name to offer (so a client that checks an IP target against the
+ * name "localhost" fails against it, as it would against that server); a list is exactly those names
+ * and addresses (a certificate for another server, say).
+ */
+export type CertificateNames = 'default' | 'ip-only' | string[];
+
+/**
  * A throwaway CA and a server certificate it signed, valid for `localhost`, `127.0.0.1` and `::1`
  * (and any extra names), made fresh at every emulator start. Clients verify the gateway against the CA
- * exactly as they verify Azure against DigiCert: full chain and host name.
+ * exactly as they verify Azure against DigiCert: full chain and host name. `names` narrows or replaces
+ * what the certificate names; its common name is the first of them.
  *
  * @example
  * const { createSecureContext } = await import('node:tls');
@@ -21,8 +31,15 @@ export interface CertificateSet {
  * const server = new X509Certificate(certs.serverCertPem);
  * console.log(server.checkHost('gateway.test'), server.checkIP('127.0.0.1')); // gateway.test 127.0.0.1
  * console.log(server.verify(new X509Certificate(certs.caCertPem).publicKey)); // true: signed by the CA
+ * const ipOnly = new X509Certificate(createCertificates([], 'ip-only').serverCertPem);
+ * console.log(ipOnly.subjectAltName); // IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1
  */
-export function createCertificates(extraNames: string[] = []): CertificateSet {
+export function createCertificates(
+  extraNames: string[] = [],
+  names: CertificateNames = 'default',
+): CertificateSet {
+  const serverNames = namesOf(extraNames, names);
+  if (serverNames.length === 0) throw new Error('a server certificate needs at least one name');
   const caKeys = rsaKeyPair();
   const caCert = forge.pki.createCertificate();
   caCert.publicKey = caKeys.publicKey;
@@ -43,12 +60,12 @@ export function createCertificates(extraNames: string[] = []): CertificateSet {
   serverCert.publicKey = serverKeys.publicKey;
   serverCert.serialNumber = serialNumber();
   setValidity(serverCert);
-  serverCert.setSubject([{ name: 'commonName', value: 'localhost' }]);
+  // A common name that is not among the names would pass a client that falls back to it (libpq does,
+  // for a certificate without DNS entries): so it is always one of them.
+  serverCert.setSubject([{ name: 'commonName', value: serverNames[0] as string }]);
   serverCert.setIssuer(caSubject);
-  // The emulator passes the host it listens on, so a client verifying the name it dialled succeeds.
-  const names = [...new Set(['localhost', '127.0.0.1', '::1', ...extraNames])];
-  const dnsNames = names.filter((name) => isIP(name) === 0);
-  const ipAddresses = names.filter((name) => isIP(name) !== 0);
+  const dnsNames = serverNames.filter((name) => isIP(name) === 0);
+  const ipAddresses = serverNames.filter((name) => isIP(name) !== 0);
   serverCert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -68,6 +85,13 @@ export function createCertificates(extraNames: string[] = []): CertificateSet {
     serverCertPem: forge.pki.certificateToPem(serverCert),
     serverKeyPem: forge.pki.privateKeyToPem(serverKeys.privateKey),
   };
+}
+
+/** The emulator passes the host it listens on, so a client verifying the address it dialled succeeds. */
+function namesOf(extraNames: string[], names: CertificateNames): string[] {
+  if (Array.isArray(names)) return [...new Set(names)];
+  const all = [...new Set(['localhost', '127.0.0.1', '::1', ...extraNames])];
+  return names === 'ip-only' ? all.filter((name) => isIP(name) !== 0) : all;
 }
 
 /** Node's key generation is native and fast; forge's is pure JavaScript and slow. */

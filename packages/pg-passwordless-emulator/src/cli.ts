@@ -31,6 +31,9 @@ Options:
                                    (?host=/socket/folder), since "trust" on TCP lets every local user in
   --host ADDRESS                   loopback address to listen on: 127.x.y.z, ::1 or localhost
                                    (default 127.0.0.1); any other address is refused
+  --cert-ip-only                   the gateway's certificate names only IP addresses (127.0.0.1, ::1
+                                   and --host's), no DNS:localhost, as a server reached by IP address
+                                   does: a client that checks an IP target against a name fails
   --port N                         gateway port (default: a free port)
   --identity-port N                identity endpoint port (default: a free port)
   --token-lifetime SECONDS         lifetime of issued tokens (default 3600)
@@ -113,6 +116,7 @@ export function parseEmulatorArgs(
       : oneOf('backend', ['auto', 'postgres', 'pglite'] as const),
     // Refused here too, so a bad --host fails before anything starts.
     host: values.host === undefined ? undefined : loopbackHost(values.host),
+    ...(values['cert-ip-only'] ? { certificateNames: 'ip-only' as const } : {}),
     gatewayPort: number('port', 0, 65_535),
     identityPort: number('identity-port', 0, 65_535),
     tokenLifetimeSeconds: number('token-lifetime', 1),
@@ -174,6 +178,7 @@ function parseFlags(args: string[]) {
       backend: { type: 'string' },
       'backend-url': { type: 'string' },
       host: { type: 'string' },
+      'cert-ip-only': { type: 'boolean' },
       port: { type: 'string' },
       'identity-port': { type: 'string' },
       'token-lifetime': { type: 'string' },

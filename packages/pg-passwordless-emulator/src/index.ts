@@ -7,7 +7,7 @@ import type { Backend } from './backend.ts';
 import { startExternalBackend } from './backend-external.ts';
 import { startPgliteBackend } from './backend-pglite.ts';
 import { findPostgresBinaries, startPostgresBackend } from './backend-postgres.ts';
-import { createCertificates } from './certificates.ts';
+import { type CertificateNames, createCertificates } from './certificates.ts';
 import { type AwsControls, type AwsOptions, createAwsCloud } from './clouds/aws.ts';
 import { type AzureControls, type AzureOptions, createAzureCloud } from './clouds/azure.ts';
 import { type CloudContext, type CloudName, createLoginRole, type EmulatedCloud } from './clouds/cloud.ts';
@@ -21,6 +21,7 @@ import { loopbackHost } from './loopback-host.ts';
 import { startPgbouncer } from './pgbouncer.ts';
 import { makeOwnedTempFolder, removeStaleTempFolders } from './temp-folders.ts';
 
+export type { CertificateNames } from './certificates.ts';
 export { EMULATOR_HELP, parseEmulatorArgs, runEmulatorCommand } from './cli.ts';
 export type { IdentityInput } from './clouds/azure.ts';
 export type { ManagedIdentity } from './clouds/azure-identities.ts';
@@ -43,6 +44,13 @@ export interface EmulatorOptions extends AzureOptions, AwsOptions, GcpOptions {
    * refused (CONFIG_INVALID). The gateway's certificate names it.
    */
   host?: string;
+  /**
+   * What the gateway's certificate names: `default` (localhost, 127.0.0.1, ::1 and `host`), `ip-only`
+   * (only the IP addresses among those, no `DNS:localhost`: what a server reached by IP address presents,
+   * so that a client checking an IP target against a name fails here too), or exactly the names and
+   * addresses listed (a certificate for another server).
+   */
+  certificateNames?: CertificateNames;
   gatewayPort?: number;
   identityPort?: number;
   /** Lifetime of issued tokens (Azure: 5 to 60 minutes for users, up to 24 h for managed identities). */
@@ -117,6 +125,7 @@ export interface Emulator extends AzureControls {
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = loopbackHost(options.host ?? '127.0.0.1');
+  const certificateNames = certificateNamesOf(options.certificateNames);
   const now = options.now ?? Date.now;
   const cloudName = options.cloud ?? 'azure';
   let tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
@@ -126,7 +135,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   removeStaleTempFolders();
   const outDir = options.outDir ?? makeOwnedTempFolder('emulator');
   const ownsOutDir = options.outDir === undefined;
-  const certificates = createCertificates([host]);
+  const certificates = createCertificates([host], certificateNames);
   const caPath = join(outDir, 'ca.pem');
   writeFileSync(caPath, certificates.caCertPem);
   const controlSecret = randomBytes(24).toString('hex');
@@ -316,4 +325,22 @@ async function startBackend(choice: NonNullable<EmulatorOptions['backend']>): Pr
   if (typeof choice === 'object') return startExternalBackend(choice.url);
   if (choice === 'pglite' || (choice === 'auto' && !findPostgresBinaries())) return startPgliteBackend();
   return startPostgresBackend();
+}
+
+/** The `certificateNames` option, checked before anything starts: a certificate must name something. */
+function certificateNamesOf(names: EmulatorOptions['certificateNames']): CertificateNames {
+  if (names === undefined) return 'default';
+  const valid = Array.isArray(names)
+    ? names.length > 0 && names.every((name) => typeof name === 'string' && name !== '')
+    : names === 'default' || names === 'ip-only';
+  if (!valid) {
+    throw new PasswordlessError(
+      'CONFIG_INVALID',
+      `certificateNames must be 'default', 'ip-only' or a list of names and addresses, not ${JSON.stringify(names)}.`,
+      {
+        hint: "Use 'ip-only' for a certificate with IP entries only, or list what the certificate names: ['127.0.0.1'].",
+      },
+    );
+  }
+  return names;
 }

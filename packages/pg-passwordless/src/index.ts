@@ -50,7 +50,7 @@ export { createRefusedLoginPolicy, isRefusedLogin } from './core/refused-login.t
 export type { RetryOptions } from './core/retry.ts';
 export { SecretToken } from './core/secret.ts';
 export { parseBool } from './core/settings.ts';
-export type { CaChoice, DriverTls, TlsResolution, TlsSettings } from './core/tls.ts';
+export type { CaSource, DriverTls, ResolvedTls, TlsSettings } from './core/tls.ts';
 export type { TokenCache, TokenCacheEvent, TokenCacheOptions, TokenCacheStats } from './core/token-cache.ts';
 export { createTokenCache, DEFAULT_TOKEN_TIMEOUT_MS, tokenHandle } from './core/token-cache.ts';
 export type { FetchedToken, FetchOptions, TokenSource } from './core/token-source.ts';

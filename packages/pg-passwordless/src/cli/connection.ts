@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ConnectionTarget, Env } from '../core/connection-url.ts';
 import type { TokenHandle } from '../core/contract.ts';
 import { PasswordlessError } from '../core/errors.ts';
-import type { DriverTls, TlsResolution } from '../core/tls.ts';
+import type { CaSource, DriverTls } from '../core/tls.ts';
 import { listClouds, resolveConnection, type Settings } from '../index.ts';
 
 /** What `token` and `exec` need: the target, the role, a token function, and how libpq must verify TLS. */
@@ -13,11 +13,15 @@ export interface CliConnection {
   getToken(): Promise<string>;
   /** The cache's handle, when the plugin returned one (a third-party plugin may return only a function). */
   token: TokenHandle | undefined;
-  /** libpq's sslmode: the URL's, else PGSSLMODE, else verify-full (weaker ones were refused already). */
+  /**
+   * libpq's sslmode: the URL's, else PGSSLMODE, else verify-full. Weaker ones were refused already, and
+   * verify-ca too unless the CA is a file the user named or the cloud's own (never the public roots).
+   */
   sslmode: string;
   /**
-   * Where the CA the library verifies with comes from: a file (`sslrootcert` / PGSSLROOTCERT, made
-   * absolute), PEM held only in memory (the RDS bundle), or `system` (the platform's roots).
+   * Where the CA the library verifies with comes from (resolveTls says): a file (`sslrootcert` /
+   * PGSSLROOTCERT, made absolute), PEM held only in memory (the RDS bundle), or `system` (the platform's
+   * roots, with verify-full only).
    */
   ca: { file: string } | { pem: string } | 'system' | 'none';
   /** The TLS options the library's drivers use (`false`: no TLS, allowed for a loopback emulator only). */
@@ -44,6 +48,8 @@ export async function resolveCliConnection(options: {
   const url = options.url ?? env.DATABASE_URL ?? '';
   const settings: Settings & Record<string, unknown> = { env };
   if (options.cloud) settings[options.cloud] = { enabled: true };
+  // The connection's own TLS decision: libpq in `exec` verifies as the driver does (verify-ca never
+  // with the public roots), with the CA from where the library took it.
   const { target, params, tls } = await resolveConnection(url, settings);
   const password = params.password;
   if (!password) {
@@ -71,7 +77,7 @@ export async function resolveCliConnection(options: {
     getToken: password,
     token: params.token,
     sslmode: libpqSslMode(tls?.sslmode ?? 'verify-full'),
-    ca: caForLibpq(tls),
+    ca: caForLibpq(tls?.ca ?? { from: 'none' }),
     tls: params.ssl ?? tls?.options ?? { rejectUnauthorized: true },
   };
 }
@@ -81,17 +87,19 @@ function libpqSslMode(mode: string): string {
   return mode === 'no-verify' ? 'require' : mode;
 }
 
-/** The CA the connection verifies with, as libpq needs it: the file it came from, else the PEM held in memory. */
-function caForLibpq(tls: TlsResolution | undefined): CliConnection['ca'] {
-  const options = tls?.options;
-  if (!tls || options === false || options?.rejectUnauthorized === false) return 'none';
-  if (tls.ca.file) return { file: isAbsolute(tls.ca.file) ? tls.ca.file : resolve(tls.ca.file) };
-  const ca = options?.ca;
-  if (ca === undefined) return 'system';
-  const pems = (Array.isArray(ca) ? ca : [ca]).map((one) =>
-    typeof one === 'string' ? one : one.toString('utf8'),
-  );
-  return { pem: pems.join('\n') };
+/** A file libpq can read (made absolute, as the child may run elsewhere), or the PEM to write into one. */
+function caForLibpq(ca: CaSource): CliConnection['ca'] {
+  switch (ca.from) {
+    case 'none':
+    case 'system':
+      return ca.from;
+    case 'tls.caFile':
+    case 'sslrootcert':
+    case 'PGSSLROOTCERT':
+      return { file: isAbsolute(ca.file) ? ca.file : resolve(ca.file) };
+    default:
+      return { pem: ca.pem };
+  }
 }
 
 /**

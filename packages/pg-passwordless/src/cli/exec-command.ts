@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -16,8 +16,8 @@ import { keepPasswordFile, type LivePasswordFile } from './password-file.ts';
 const EXEC_HELP = (cloudLine: string) => `Usage: pg-passwordless exec [options] -- <command> [args...]
 
 Runs the command with the connection set for it alone: PGHOST, PGPORT, PGUSER, PGDATABASE,
-PGSSLMODE (verify-full unless the URL says verify-ca), PGSSLROOTCERT, DATABASE_URL (no password in it)
-and PGPASSFILE: a private password file (0600, in a 0700 temporary folder) that holds a current token
+PGSSLMODE (verify-full; verify-ca only with a private CA), PGSSLROOTCERT (and NODE_EXTRA_CA_CERTS for
+Node tools, when the CA is not the system store's), DATABASE_URL (no password in it) and PGPASSFILE: a private password file (0600, in a 0700 temporary folder) that holds a current token
 for the child's whole life. libpq (psql, pg_dump, pgbench) and node-postgres read it for every new
 connection, so long runs keep logging in after the first token expires. The file is removed at exit;
 one that a killed exec left (SIGKILL cannot be caught) is removed by the next exec, once the process
@@ -44,12 +44,18 @@ ${cloudLine}
 /**
  * The child's environment: the parent's, less anything that would override the connection (a
  * PGPASSWORD would win over the password file), plus the target and the private files.
+ *
+ * How the child verifies the server: libpq reads PGSSLROOTCERT; Node tools (node-postgres,
+ * postgres.js) read NODE_EXTRA_CA_CERTS. DATABASE_URL names no `sslrootcert` under verify-full:
+ * postgres.js (Prisma Studio) sends a query parameter it does not know to the server as a startup
+ * parameter, which PostgreSQL refuses (42704 unrecognized configuration parameter). Under verify-ca
+ * it stays in the URL: without the name check, only the named CA may do (node-postgres reads it).
  */
 function childEnv(
   parentEnv: Io['env'],
   connection: CliConnection,
   passwordFile: LivePasswordFile,
-  caFile: string | undefined,
+  trust: ChildTrust,
   tokenInUrl: boolean,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...parentEnv };
@@ -64,14 +70,15 @@ function childEnv(
     PGPASSFILE: passwordFile.path,
   });
   if (database) env.PGDATABASE = database;
-  if (caFile) env.PGSSLROOTCERT = caFile;
+  if (trust.caFile) env.PGSSLROOTCERT = trust.caFile;
+  if (trust.nodeExtraCaFile) env.NODE_EXTRA_CA_CERTS = trust.nodeExtraCaFile;
   const url = {
     host,
     port,
     database,
     user: connection.user,
     sslmode: connection.sslmode,
-    sslrootcert: caFile,
+    sslrootcert: connection.sslmode === 'verify-ca' ? trust.caFile : undefined,
   };
   env.DATABASE_URL = libpqUrl(url);
   if (tokenInUrl) {
@@ -79,6 +86,38 @@ function childEnv(
     env.PGPASSWORD = passwordFile.current;
   }
   return env;
+}
+
+/** The CA files a child verifies the server with: libpq's, and Node's extra roots when the CA is not the system store's. */
+interface ChildTrust {
+  caFile: string | undefined;
+  nodeExtraCaFile: string | undefined;
+}
+
+/**
+ * Node's extra roots for the child: the CA the library verifies with, after the parent's own
+ * NODE_EXTRA_CA_CERTS (kept, since the child may need it for other servers), in the private folder, 0600.
+ */
+function nodeExtraCaFor(
+  parentEnv: Io['env'],
+  connection: CliConnection,
+  caFile: string | undefined,
+  folder: string,
+): string | undefined {
+  if (!caFile || connection.ca === 'system' || connection.ca === 'none') return undefined;
+  const parent = parentEnv.NODE_EXTRA_CA_CERTS;
+  const inherited = parent ? readFileIfAny(parent) : '';
+  const path = join(folder, 'node-extra-ca.crt');
+  writeFileSync(path, `${inherited}\n${readFileSync(caFile, 'utf8')}\n`, { mode: 0o600, flag: 'wx' });
+  return path;
+}
+
+function readFileIfAny(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS
+  }
 }
 
 /**
@@ -144,7 +183,11 @@ async function runWithConnection(args: ParsedArgs, io: Io): Promise<number> {
   process.once('exit', removeOnExit);
   try {
     const caFile = caFileFor(connection, passwordFile.folder);
-    const env = childEnv(io.env, connection, passwordFile, caFile, args.flag('token-in-url'));
+    const trust = {
+      caFile,
+      nodeExtraCaFile: nodeExtraCaFor(io.env, connection, caFile, passwordFile.folder),
+    };
+    const env = childEnv(io.env, connection, passwordFile, trust, args.flag('token-in-url'));
     return await runChild(args.command, env, io, relay);
   } finally {
     process.removeListener('exit', removeOnExit);

@@ -4,7 +4,7 @@ import type { ConnectionTarget } from './connection-url.ts';
 import type { ConnectionParams, ResolvedSettings, TokenCacheSettings } from './contract.ts';
 import { PasswordlessError } from './errors.ts';
 import { parseBool, settingsSection } from './settings.ts';
-import { resolveTls, type TlsResolution } from './tls.ts';
+import { type ResolvedTls, resolveTls } from './tls.ts';
 import { tokenHandle } from './token-cache.ts';
 
 /** What one cloud decided for a connection: its options, what it said about the target, TLS and role. */
@@ -13,7 +13,7 @@ export interface CloudResolution {
   /** The cloud's section with the environment applied. */
   options: object;
   identity: CloudIdentity;
-  tls: TlsResolution;
+  tls: ResolvedTls;
   /** The role the cloud named, when the URL and PGUSER name none. */
   role: RoleChoice | undefined;
 }
@@ -58,7 +58,7 @@ export async function connectCloud(
   if (!isCloudOn(cloud, settings, registered)) return undefined;
   const options = cloudOptions(cloud, settings);
   const identity = await cloud.identify({ target, options, env: settings.env, logger: settings.logger });
-  const tls = resolveTls(target, settings.tls, settings.env, identity.defaultCa);
+  const tls = resolveTls(target, settings.tls, settings.env, undefined, identity.defaultCa);
   const key = `${cloud.name}|${identity.cacheKey}`;
   const variant = tokenCacheVariant(settings.tokenCache);
   const makeOptions = () => ({ source: identity.createSource(), ...settings.tokenCache });

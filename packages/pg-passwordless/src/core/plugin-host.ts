@@ -8,7 +8,7 @@ import type { ConnectionParams, CoreSettings, Plugin, ResolvedSettings } from '.
 import { describeError, type ErrorCode, PasswordlessError } from './errors.ts';
 import { isPlugin, mergeConnectionParams } from './merge-params.ts';
 import { ensureResolved } from './settings.ts';
-import { resolveTls, type TlsResolution } from './tls.ts';
+import { type ResolvedTls, resolveTls } from './tls.ts';
 
 /**
  * Errors that stop the host instead of being reported as warnings: the user's own settings are wrong,
@@ -32,7 +32,7 @@ export interface ResolvedConnection {
   params: ConnectionParams;
   settings: ResolvedSettings;
   /** The TLS the connection uses; undefined when the host is off (nothing was decided). */
-  tls: TlsResolution | undefined;
+  tls: ResolvedTls | undefined;
   /** The cloud whose token the connection uses (the last one that ran), if any. */
   cloud: CloudResolution | undefined;
   /** The role, and where its name came from. */

@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { CloudDefinition } from '../core/cloud.ts';
 import type { ConnectionTarget } from '../core/connection-url.ts';
-import { resolveTls, type TlsResolution } from '../core/tls.ts';
-import { probeDns, probeTcp, probeTls } from './network.ts';
-import { errorStep, type StepLog } from './report.ts';
+import { describeCaSource, type ResolvedTls, resolveTls } from '../core/tls.ts';
+import { type ProbeResult, probeDns, probeTcp, probeTls, type TlsProbe } from './network.ts';
+import { type DoctorStep, errorStep, type StepLog } from './report.ts';
 import type { SettingsOutcome } from './settings-step.ts';
 
 /**
@@ -55,21 +57,20 @@ export async function networkSteps(
 }
 
 /** The connection's own TLS decision; when there is none (the gate is off), the one it would take. */
-function tlsOf(outcome: SettingsOutcome): TlsResolution {
+function tlsOf(outcome: SettingsOutcome): ResolvedTls {
   return outcome.connection?.tls ?? resolveTls(outcome.target, outcome.settings.tls, outcome.settings.env);
 }
 
 async function tlsStep(log: StepLog, outcome: SettingsOutcome, timeoutMs: number): Promise<boolean> {
-  const { target, cloud } = outcome;
-  let tls: TlsResolution;
+  let tls: ResolvedTls;
   try {
     tls = tlsOf(outcome);
   } catch (error) {
+    // verify-ca with the public roots, an unreadable CA file: the error says why, and what to do.
     log.add(errorStep('tls', error));
     return false;
   }
-  const { options } = tls;
-  if (options === false) {
+  if (tls.options === false) {
     log.add({
       step: 'tls',
       status: 'skip',
@@ -77,46 +78,59 @@ async function tlsStep(log: StepLog, outcome: SettingsOutcome, timeoutMs: number
     });
     return true;
   }
-  const trust = tls.ca.label;
-  const probe = await probeTls(target.host, target.port, options, timeoutMs);
+  const { target } = outcome;
+  const probe = await probeTls(target.host, target.port, tls.options, timeoutMs);
+  const step = tlsVerdict(probe, tls, outcome);
+  log.add(step);
+  return step.status === 'ok';
+}
+
+/** The TLS step from the probe: the certificate seen, and whether it passed the connection's own checks. */
+function tlsVerdict(probe: ProbeResult<TlsProbe>, tls: ResolvedTls, outcome: SettingsOutcome): DoctorStep {
+  const { target, cloud } = outcome;
   if (!probe.ok) {
-    log.add({
+    return {
       step: 'tls',
       status: 'FAIL',
       code: probe.code,
       detail: `TLS with ${target.host}:${target.port}: ${probe.message}`,
       hint:
         probe.code === 'TLS_NOT_OFFERED'
-          ? 'Turn TLS on at the server (the clouds have it on by default; Cloud SQL: require SSL).'
+          ? 'Turn TLS on at the server (the clouds have it on by default; some need it required).'
           : 'The server did not complete the PostgreSQL TLS negotiation: is this a PostgreSQL server?',
-    });
-    return false;
+    };
   }
+  const trust = describeCaSource(tls.ca, outcome.settings.env);
   const cert = probe.certificate;
   const certText = cert
     ? `certificate ${cert.subject}, issuer ${cert.issuer}${cert.subjectAltName ? `, ${cert.subjectAltName}` : ''}, valid ${cert.validFrom} to ${cert.validTo}`
     : 'no certificate seen';
-  const verifyText =
-    options.rejectUnauthorized === false ? 'not verified (sslmode allows it)' : `verified against ${trust}`;
-  const data = { trustStore: trust, protocol: probe.protocol, certificate: cert, verified: probe.verified };
-  if (probe.verified || options.rejectUnauthorized === false) {
-    log.add({
-      step: 'tls',
-      status: 'ok',
-      detail: `${probe.protocol ?? 'TLS'}, ${certText}; ${verifyText}`,
-      data,
-    });
-    return true;
+  const data = {
+    sslmode: tls.sslmode,
+    caSource: tls.ca.from,
+    trustStore: trust,
+    protocol: probe.protocol,
+    certificate: cert,
+    verified: probe.verified,
+  };
+  const options = tls.options as ConnectionOptions;
+  if (options.rejectUnauthorized === false) {
+    const detail = `${probe.protocol ?? 'TLS'}, ${certText}; not verified (sslmode allows it)`;
+    return { step: 'tls', status: 'ok', detail, data };
   }
-  log.add({
+  if (probe.verified) {
+    const nameText = tls.sslmode === 'verify-ca' ? ', the name not checked (verify-ca with that CA)' : '';
+    const detail = `${probe.protocol ?? 'TLS'}, ${certText}; verified against ${trust}${nameText}`;
+    return { step: 'tls', status: 'ok', detail, data };
+  }
+  return {
     step: 'tls',
     status: 'FAIL',
     code: probe.errorCode === 'ERR_TLS_CERT_ALTNAME_INVALID' ? 'TLS_HOSTNAME_MISMATCH' : 'TLS_UNTRUSTED',
     detail: `verification against ${trust} failed: ${probe.errorCode}: ${probe.error}; ${certText}`,
     hint: tlsHint(probe.errorCode, target, cloud),
     data: { ...data, error: probe.error, errorCode: probe.errorCode },
-  });
-  return false;
+  };
 }
 
 function tlsHint(
@@ -124,8 +138,11 @@ function tlsHint(
   target: ConnectionTarget,
   cloud: CloudDefinition | undefined,
 ): string {
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
-    return `The certificate does not name ${target.host}: connect with a name it lists, or use sslmode=verify-ca with the server's own CA file (Cloud SQL by IP address).`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const named =
+      isIP(target.host) === 0 ? 'the name' : 'the IP address (an IP Address entry of its subjectAltName)';
+    return `The certificate does not name ${target.host} (${named}): connect with a name or address it lists, or use sslmode=verify-ca with the server’s own CA file as sslrootcert (verify-ca is refused with the public roots).`;
+  }
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
     return 'The certificate is outside its validity dates: check this machine’s clock, or renew the server’s certificate.';
   const where = cloud?.doctor?.caHint;

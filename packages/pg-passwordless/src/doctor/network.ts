@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { type ConnectionOptions, type PeerCertificate, connect as tlsConnect } from 'node:tls';
+import { serverIdentityOptions } from '../core/server-identity.ts';
 import { sslRequest as sslRequestPacket } from '../wire/messages.ts';
 
 /** A probe's outcome: what worked, or the error's code and text. */
@@ -136,8 +137,8 @@ async function handshake(
     throw error;
   }
   return new Promise<Handshake>((resolve) => {
-    // Node refuses an IP address as SNI (RFC 6066); `host` still names what the certificate must match.
-    const secure = tlsConnect({ ...tls, socket, host, ...(isIP(host) ? {} : { servername: host }) });
+    // The server's name as SNI, or the check bound to its IP; a check the options set (verify-ca's) wins.
+    const secure = tlsConnect({ ...serverIdentityOptions(host), ...tls, socket });
     const timer = setTimeout(() => {
       secure.destroy();
       resolve({ ok: false, code: 'ETIMEDOUT', message: `no TLS handshake within ${timeoutMs} ms` });

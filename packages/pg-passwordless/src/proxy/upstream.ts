@@ -1,8 +1,9 @@
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, createSecureContext, type SecureContext } from 'node:tls';
 import { describeError, PasswordlessError } from '../core/errors.ts';
 import { createRefusedLoginPolicy, isRefusedLogin, type RefusedLoginPolicy } from '../core/refused-login.ts';
+import { serverIdentityOptions } from '../core/server-identity.ts';
 import {
   type ConnectionScope,
   connectToServer,
@@ -90,7 +91,11 @@ export class UpstreamConnector {
           'Check that the server has Entra ID / IAM authentication on for this role (Azure: pgaadauth; RDS: rds_iam; Cloud SQL: an IAM user).',
         );
       }
-      if (attempt === 0 && isRefusedLogin({ code: login.fields.C }) && (await this.#retryAfterRefusal(token))) {
+      if (
+        attempt === 0 &&
+        isRefusedLogin({ code: login.fields.C }) &&
+        (await this.#retryAfterRefusal(token))
+      ) {
         continue;
       }
       throw new LoginRefusal(login.error, 'loginsRejected');
@@ -172,13 +177,11 @@ export class UpstreamConnector {
   }
 
   #tlsOptions(): ConnectionOptions {
-    const { host } = this.#upstream;
-    // Node refuses an IP address as SNI (RFC 6066); `host` still names what the certificate must match.
+    // The server's name as SNI, or the check bound to its IP; a check the options set (verify-ca's) wins.
     return {
+      ...serverIdentityOptions(this.#upstream.host),
       ...(this.#upstream.tls as ConnectionOptions),
       secureContext: this.#secureContext,
-      host,
-      ...(isIP(host) ? {} : { servername: host }),
       ...(this.#tlsSession ? { session: this.#tlsSession } : {}),
     };
   }

@@ -61,8 +61,16 @@ export function installPreload(
 function checkedTarget(env: Env, settings: ResolvedSettings): PreloadTarget {
   const url = env.DATABASE_URL ?? '';
   const target = parseConnectionUrl(url, env);
-  // Validates sslmode and reads the CA file now; each plugin builds its own (RDS adds its bundle).
-  buildTlsOptions(target, settings.tls, env);
+  // Validates sslmode and reads the CA file now; each cloud builds its own. A cloud that brings a
+  // private CA (the RDS bundle) makes verify-ca with no CA named its own to allow, not refused here.
+  const withCa = builtInClouds.find((cloud) => cloud.privateCa && isCloudOn(cloud, settings, false));
+  buildTlsOptions(
+    target,
+    settings.tls,
+    env,
+    undefined,
+    withCa?.privateCa ? { pem: [], label: withCa.privateCa } : undefined,
+  );
   const switchedOn =
     builtInClouds.some((cloud) => isCloudOn(cloud, settings, false)) || settings.plugins.length > 0;
   if (!switchedOn) {

@@ -104,6 +104,7 @@ const MAX_LOGIN_MESSAGE = 1 << 20;
  * Logs in: sends the StartupMessage, answers a cleartext password request with `password()` (the
  * clouds' token logins all ask for cleartext, as the server needs the token itself), and collects what
  * follows up to ReadyForQuery. The socket stays attached to `reader`; detach it to pipe the session.
+ * Rejects when the server closes, sends an oversized message, or answers with NegotiateProtocolVersion.
  */
 export async function loginToServer(
   socket: Duplex,
@@ -119,6 +120,15 @@ export async function loginToServer(
     const framed = typedMessage(message.type, message.body);
     if (message.type === 'E')
       return { ok: false, kind: 'refused', error: framed, fields: errorFields(message.body) };
+    // PostgreSQL sends it only to a client that asks for a newer minor version or for protocol options
+    // (`_pq_.*`), and this login asks for 3.0 with the parameters the proxy and the gateway pass, none
+    // of them an option; libpq ends the connection on it too. Kept, it would reach the client inside
+    // the greeting, after its own login, where no client expects one (pg: "received invalid response: 76").
+    if (message.type === 'v') {
+      throw new Error(
+        'the server answered NegotiateProtocolVersion to a StartupMessage for protocol 3.0 without options',
+      );
+    }
     if (message.type === 'R') {
       const method = message.body.readInt32BE(0);
       if (method === 3 && password) {

@@ -256,6 +256,72 @@ describe('pg-passwordless doctor', { concurrency: 4 }, () => {
     });
   });
 
+  describe('sslmode=verify-ca', { concurrency: 1 }, () => {
+    const emulator = withEmulator({ cloud: 'azure' });
+
+    it('with the public roots: refused with TLS_REQUIRED, and the doctor says why (human and --json)', async () => {
+      // NODE_EXTRA_CA_CERTS puts the emulator's CA into the system store, as a public CA is there: the
+      // chain would verify, and any certificate that CA signed, for any name, would get the token.
+      const { PGSSLROOTCERT, ...systemStore } = emulator().env;
+      const env = { ...systemStore, PGSSLMODE: 'verify-ca' };
+      const { run, report } = await doctorJson([], env);
+      assert.equal(run.code, 1);
+      for (const name of ['settings', 'tls']) {
+        const step = stepOf(report, name);
+        assert.equal(step.status, 'FAIL', name);
+        assert.equal(step.code, 'TLS_REQUIRED', name);
+        assert.match(
+          step.detail,
+          /verify-ca with the system trust store .* any server that holds a publicly trusted certificate for any name/,
+        );
+        assert.match(step.hint ?? '', /sslmode=verify-full .* sslrootcert=<file> or PGSSLROOTCERT=<file>/);
+      }
+      assert.equal(stepOf(report, 'login').status, 'skip', 'no token goes out');
+      const human = await doctor([], env);
+      assert.equal(human.code, 1);
+      assert.match(
+        human.stdout,
+        /^FAIL\s+tls\s+TLS_REQUIRED: sslmode=verify-ca with the system trust store .*publicly trusted certificate for any name.*\(hint: Use sslmode=verify-full/m,
+      );
+      const system = await doctorJson([`${emulator().env.DATABASE_URL}?sslrootcert=system`], env);
+      assert.match(
+        stepOf(system.report, 'tls').detail,
+        /^sslmode=verify-ca with sslrootcert=system \(the public roots/,
+      );
+    });
+
+    it('with the server’s CA named in PGSSLROOTCERT: every step ok, the name not checked, and the doctor says so', async () => {
+      const { run, report } = await doctorJson([], { ...emulator().env, PGSSLMODE: 'verify-ca' });
+      assert.equal(run.code, 0, run.stdout);
+      const tls = stepOf(report, 'tls');
+      assert.match(
+        tls.detail,
+        new RegExp(
+          `verified against PGSSLROOTCERT=${emulator().caPath}, the name not checked \\(verify-ca with that CA\\)`,
+        ),
+      );
+      assert.equal(tls.data?.sslmode, 'verify-ca');
+      assert.equal(tls.data?.caSource, 'PGSSLROOTCERT');
+    });
+  });
+
+  describe('an IP target against a certificate that names only DNS:localhost', () => {
+    const emulator = withEmulator({ cloud: 'azure', certificateNames: ['localhost'] });
+
+    it('the TLS step fails with TLS_HOSTNAME_MISMATCH and says the address must be an IP entry', async () => {
+      const { run, report } = await doctorJson([], emulator().env);
+      assert.equal(run.code, 1);
+      const tls = stepOf(report, 'tls');
+      assert.equal(tls.code, 'TLS_HOSTNAME_MISMATCH');
+      assert.match(tls.detail, /DNS:localhost/);
+      assert.match(
+        tls.hint ?? '',
+        /does not name 127\.0\.0\.1 \(the IP address \(an IP Address entry of its subjectAltName\)\)/,
+      );
+      assert.equal(stepOf(report, 'login').status, 'skip');
+    });
+  });
+
   describe('wrong audience (the server is in US Gov, the host name does not say so)', () => {
     const emulator = withEmulator({ cloud: 'azure', azureCloud: 'usgov' });
 
@@ -313,10 +379,7 @@ describe('pg-passwordless doctor', { concurrency: 4 }, () => {
     assert.match(help.stdout, /Usage: pg-passwordless doctor \[URL\] \[--json\]/);
     const bad = await doctor(['--bogus'], {});
     assert.equal(bad.code, 1);
-    assert.match(
-      bad.stderr,
-      /^pg-passwordless: CONFIG_INVALID: Unknown option "--bogus" for "doctor"/,
-    );
+    assert.match(bad.stderr, /^pg-passwordless: CONFIG_INVALID: Unknown option "--bogus" for "doctor"/);
   });
 });
 

@@ -2,12 +2,14 @@
 // node-postgres as children. The token must reach a child only through its environment and the
 // password file, never an argument list (read from /proc/<pid>/cmdline while the child runs).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { execCommand } from '../../src/cli/exec-command.ts';
 import { parseCommandArgs } from '../../src/cli/frame/parsed-args.ts';
+import { loadRdsCaBundle } from '../../src/plugins/aws/rds-ca.ts';
 import { bin, runCli, runProgram, startCli } from './run-cli.ts';
 
 const childReport = fileURLToPath(new URL('./fixtures/child-report.mjs', import.meta.url));
@@ -28,6 +30,7 @@ interface Report {
   urlPasswordIsToken: boolean;
   pgpasswordIsToken: boolean;
   pgpasswordSet: boolean;
+  nodeExtraCa: string | undefined;
   env: Record<string, string | undefined>;
   urlWithoutPassword: string;
 }
@@ -102,9 +105,15 @@ describe('pg-passwordless exec (Azure)', () => {
     });
     assert.equal(report.urlHasPassword, false, 'DATABASE_URL carries no password');
     assert.equal(report.pgpasswordSet, false);
+    // No sslrootcert in the URL under verify-full: postgres.js would send it to the server as a startup
+    // parameter, which PostgreSQL refuses. libpq reads PGSSLROOTCERT; Node tools, NODE_EXTRA_CA_CERTS.
     assert.equal(
       report.urlWithoutPassword,
-      `postgresql://orders-api@${emulator.env.PGHOST}:${emulator.env.PGPORT}/${emulator.env.PGDATABASE}?sslmode=verify-full&sslrootcert=${emulator.caPath}`,
+      `postgresql://orders-api@${emulator.env.PGHOST}:${emulator.env.PGPORT}/${emulator.env.PGDATABASE}?sslmode=verify-full`,
+    );
+    assert.ok(
+      String(report.nodeExtraCa).includes(readFileSync(emulator.caPath, 'utf8').trim()),
+      'Node tools trust the CA the library verifies with',
     );
 
     process.kill(execPid, 'SIGTERM');
@@ -126,6 +135,37 @@ describe('pg-passwordless exec (Azure)', () => {
     assert.equal(report.caMode, '600');
     assert.ok(report.caCertificates > 50, `Node's root store: ${report.caCertificates} certificates`);
     assert.equal(existsSync(report.env.PGSSLROOTCERT as string), false, 'removed at exit');
+  });
+
+  it('never hands a child PGSSLMODE=verify-ca with the public roots: refused before the command runs', async () => {
+    // NODE_EXTRA_CA_CERTS stays: the system store trusts the emulator's CA, as it trusts every public CA.
+    const { PGSSLROOTCERT, ...systemStore } = emulator.env;
+    const { host, port } = emulator.gateway;
+    const base = `postgresql://orders-api@${host}:${port}/${emulator.env.PGDATABASE}`;
+    for (const [args, env, roots] of [
+      [[], { ...systemStore, PGSSLMODE: 'verify-ca' }, 'the system trust store'],
+      [['--url', `${base}?sslmode=verify-ca&sslrootcert=system`], emulator.env, 'sslrootcert=system'],
+      [[], { ...emulator.env, PGSSLMODE: 'verify-ca', PGSSLROOTCERT: 'system' }, 'PGSSLROOTCERT=system'],
+    ] as const) {
+      const result = await runCli(['exec', ...args, '--', process.execPath, childReport], env);
+      assert.equal(result.code, 1, result.stdout);
+      assert.doesNotMatch(result.stdout, /REPORT /, 'the command never ran');
+      assert.match(
+        result.stderr,
+        new RegExp(`^pg-passwordless: TLS_REQUIRED: sslmode=verify-ca with ${roots}`),
+      );
+      assert.match(result.stderr, /publicly trusted certificate for any name/);
+    }
+  });
+
+  it('verify-ca with the server’s CA file: the child verifies with that file, and psql logs in', async () => {
+    const env = { ...emulator.env, PGSSLMODE: 'verify-ca' };
+    const shown = await runCli(['exec', '--', 'sh', '-c', 'echo "$PGSSLMODE $PGSSLROOTCERT"'], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout.trim(), `verify-ca ${emulator.caPath}`);
+    const psql = await runCli(['exec', ...psqlCurrentUser], env);
+    assert.equal(psql.code, 0, psql.stderr);
+    assert.equal(psql.stdout.trim(), 'orders-api');
   });
 
   it('forwards SIGINT and SIGHUP too', async () => {
@@ -216,6 +256,28 @@ for (const [cloud, role] of [
       const result = await runCli(['exec', ...psqlCurrentUser], emulator.env);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout.trim(), expectedRole);
+    });
+
+    it('exec with verify-ca and no CA named: only the cloud’s own private CA may stand in', async () => {
+      const { PGSSLROOTCERT, ...noCaNamed } = emulator.env;
+      const env = { ...noCaNamed, PGSSLMODE: 'verify-ca' };
+      const result = await runCli(
+        ['exec', '--', 'sh', '-c', 'echo "$PGSSLMODE"; sha256sum < "$PGSSLROOTCERT"'],
+        env,
+      );
+      if (cloud === 'aws') {
+        // The RDS roots are Amazon's private CAs: the child verifies with exactly that bundle.
+        assert.equal(result.code, 0, result.stderr);
+        const bundle = `${(await loadRdsCaBundle()).join('\n')}\n`;
+        const [mode, digest] = result.stdout.trim().split('\n');
+        assert.equal(mode, 'verify-ca');
+        assert.equal(digest?.split(' ')[0], createHash('sha256').update(bundle).digest('hex'));
+      } else {
+        // Cloud SQL's per-instance CA is a file the user downloads: nothing to stand in for it.
+        assert.equal(result.code, 1, result.stdout);
+        assert.equal(result.stdout, '', 'the command never ran');
+        assert.match(result.stderr, /TLS_REQUIRED: sslmode=verify-ca with the system trust store/);
+      }
     });
   });
 }

