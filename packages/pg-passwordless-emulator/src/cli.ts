@@ -3,10 +3,12 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PasswordlessError } from 'pg-passwordless';
-import { type EmulatorOptions, type IdentityInput, startEmulator } from './index.ts';
+import type { IdentityInput } from './clouds/azure.ts';
+import { EmulatorError } from './emulator-error.ts';
+import type { EmulatorOptions } from './emulator-options.ts';
 import { loopbackHost } from './loopback-host.ts';
 import { formatExports } from './shell-env.ts';
+import { startEmulator } from './start-emulator.ts';
 
 export const EMULATOR_HELP = `Usage: pg-passwordless-emulator [options]       (also: pg-passwordless emulator [options])
        pg-passwordless-emulator stop [--export-file FILE]
@@ -63,7 +65,7 @@ X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET:
   GET  /emulator/counters identity requests, tokens issued, faults injected, gateway logins
 SIGINT or SIGTERM (or "stop") stops everything and removes what the emulator created.`;
 
-/** Parses the emulator's flags into options; throws PasswordlessError(CONFIG_INVALID) on bad input. */
+/** Parses the emulator's flags into options; throws EmulatorError(CONFIG_INVALID) on bad input. */
 export function parseEmulatorArgs(
   args: string[],
   env: NodeJS.ProcessEnv,
@@ -81,7 +83,7 @@ export function parseEmulatorArgs(
     if (raw === undefined) return undefined;
     const value = Number(raw);
     if (typeof raw !== 'string' || !/^\d+$/.test(raw) || value < min || value > max) {
-      throw new PasswordlessError(
+      throw new EmulatorError(
         'CONFIG_INVALID',
         `--${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, not "${raw}".`,
         { hint: 'Run pg-passwordless-emulator --help.' },
@@ -93,7 +95,7 @@ export function parseEmulatorArgs(
     const raw = values[name] as string | undefined;
     if (raw === undefined) return undefined;
     if (!allowed.includes(raw as T)) {
-      throw new PasswordlessError(
+      throw new EmulatorError(
         'CONFIG_INVALID',
         `--${name} must be one of ${allowed.join(', ')}, not "${raw}".`,
         { hint: 'Run pg-passwordless-emulator --help.' },
@@ -131,7 +133,7 @@ export function parseEmulatorArgs(
   if (values['password-role']) {
     const password = env.PG_PASSWORDLESS_EMULATOR_PASSWORD;
     if (!password) {
-      throw new PasswordlessError(
+      throw new EmulatorError(
         'CONFIG_INVALID',
         '--password-role needs PG_PASSWORDLESS_EMULATOR_PASSWORD to be set.',
         {
@@ -161,12 +163,12 @@ export function parseEmulatorArgs(
  * parseArgs's error as ours. A stray word is not shown: it may be a piece of a --backend-url that the
  * shell split at a blank (`password=...`).
  */
-function flagError(cause: unknown): PasswordlessError {
+function flagError(cause: unknown): EmulatorError {
   const stray = (cause as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
   const message = stray
     ? 'Unexpected argument (not shown): this command takes options only.'
     : (cause as Error).message;
-  return new PasswordlessError('CONFIG_INVALID', message, { hint: 'Run pg-passwordless-emulator --help.' });
+  return new EmulatorError('CONFIG_INVALID', message, { hint: 'Run pg-passwordless-emulator --help.' });
 }
 
 function parseFlags(args: string[]) {
@@ -207,13 +209,29 @@ type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
 /**
  * The emulator's command line: `stop`, `--help`, `--detach` (start in the background and return once
- * ready), or run in the foreground until SIGINT or SIGTERM. Resolves with the exit code.
+ * ready), or run in the foreground until SIGINT or SIGTERM. Resolves with the exit code; an
+ * EmulatorError (a bad flag, a backend that did not start) is reported on `io.stderr` with its code and
+ * hint, and resolves with 1, so every command that runs this one (`pg-passwordless emulator`) says the
+ * same. Anything else is a bug, and rejects.
  *
  * @example
  * const out = { write: (text: string) => (console.log(text.split('\n')[0]), true) } as NodeJS.WritableStream;
  * console.log(await runEmulatorCommand(['--help'], { stdout: out, stderr: out })); // 0
+ * console.log(await runEmulatorCommand(['--cloud', 'oracle'], { stdout: out, stderr: out }));
+ * // pg-passwordless-emulator: CONFIG_INVALID: --cloud must be one of azure, aws, gcp, not "oracle".
+ * // 1
  */
 export async function runEmulatorCommand(args: string[], io: Io): Promise<number> {
+  try {
+    return await runCommand(args, io);
+  } catch (error) {
+    if (!(error instanceof EmulatorError)) throw error;
+    io.stderr.write(`pg-passwordless-emulator: ${error.code}: ${error.message}\n`);
+    return 1;
+  }
+}
+
+async function runCommand(args: string[], io: Io): Promise<number> {
   if (args[0] === 'stop') return stopDetached(args.slice(1), io);
   const { options, exportFile, detach, help } = parseEmulatorArgs(args, process.env);
   if (help) {
@@ -318,7 +336,7 @@ async function stopDetached(args: string[], io: Io): Promise<number> {
       : undefined;
   const pid = Number(fromFile ?? process.env.PG_PASSWORDLESS_EMULATOR_PID);
   if (!Number.isInteger(pid) || pid <= 0) {
-    throw new PasswordlessError('CONFIG_INVALID', 'No emulator to stop: no PG_PASSWORDLESS_EMULATOR_PID.', {
+    throw new EmulatorError('CONFIG_INVALID', 'No emulator to stop: no PG_PASSWORDLESS_EMULATOR_PID.', {
       hint: "Run it in the shell that loaded the emulator's exports, or pass --export-file FILE.",
     });
   }
@@ -328,7 +346,7 @@ async function stopDetached(args: string[], io: Io): Promise<number> {
   }
   for (let waitedMs = 0; signal(pid, 0); waitedMs += 100) {
     if (waitedMs > 15_000)
-      throw new PasswordlessError('EMULATOR_FAILED', `The emulator (PID ${pid}) did not stop within 15 s.`);
+      throw new EmulatorError('EMULATOR_FAILED', `The emulator (PID ${pid}) did not stop within 15 s.`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   io.stderr.write(`pg-passwordless emulator (PID ${pid}) stopped\n`);
