@@ -52,7 +52,7 @@ describe('EmulatorError', () => {
 
 describe('reporting an EmulatorError', () => {
   const expected =
-    'CONFIG_INVALID: --cloud must be one of azure, aws, gcp, not "oracle".\nHint: Run pg-passwordless-emulator --help.\n';
+    'CONFIG_INVALID: --cloud must be one of azure, aws, gcp, not "oracle".\nHint: Run "pg-passwordless-emulator --help".\n';
 
   it('runEmulatorCommand writes code, message and hint to stderr and resolves with 1', async () => {
     const stdout = capture();

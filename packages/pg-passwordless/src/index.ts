@@ -54,10 +54,17 @@ export type { CaSource, DriverTls, ResolvedTls, TlsSettings } from './core/tls.t
 export type { TokenCache, TokenCacheEvent, TokenCacheOptions, TokenCacheStats } from './core/token-cache.ts';
 export { createTokenCache, DEFAULT_TOKEN_TIMEOUT_MS, tokenHandle } from './core/token-cache.ts';
 export type { FetchedToken, FetchOptions, TokenSource } from './core/token-source.ts';
-export type { AwsCredentialsLike, AwsCredentialsProviderLike, AwsSettings } from './plugins/aws/index.ts';
-export type { AzureCloud, AzureSettings, TokenCredentialLike } from './plugins/azure/index.ts';
-export { builtInClouds } from './plugins/built-in.ts';
-export type { GcpSettings, GoogleAuthLike } from './plugins/gcp/index.ts';
+export {
+  type AwsCredentialsLike,
+  type AwsCredentialsProviderLike,
+  type AwsSettings,
+  type AzureCloud,
+  type AzureSettings,
+  builtInClouds,
+  type GcpSettings,
+  type GoogleAuthLike,
+  type TokenCredentialLike,
+} from './plugins/built-in.ts';
 
 /** The built-in clouds' settings sections, one per cloud, named as the cloud. */
 type BuiltInSections = { [C in (typeof builtInClouds)[number] as C['name']]?: CloudSection<C> };

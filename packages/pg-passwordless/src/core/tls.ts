@@ -221,7 +221,7 @@ function verifyCaRefused(target: ConnectionTarget, settings: TlsSettings, env: E
     'TLS_REQUIRED',
     `sslmode=verify-ca with ${roots} would send the token to any server that holds a publicly trusted certificate for any name: verify-ca checks the chain, not the name.`,
     {
-      hint: 'Use sslmode=verify-full (the name is checked too), or keep verify-ca and name the server’s own CA file with sslrootcert=<file> or PGSSLROOTCERT=<file> (Cloud SQL: the instance’s server-ca.pem).',
+      hint: 'Use sslmode=verify-full (the name is checked too), or keep verify-ca and name the server’s own CA file with sslrootcert=<file> or PGSSLROOTCERT=<file> (the CA of that instance, not a public root).',
     },
   );
 }

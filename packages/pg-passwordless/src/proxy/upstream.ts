@@ -88,7 +88,7 @@ export class UpstreamConnector {
       if (login.kind === 'authentication') {
         throw upstreamFailure(
           `the server asked for authentication method ${login.method}, not for a password (cleartext), which token logins use`,
-          'Check that the server has Entra ID / IAM authentication on for this role (Azure: pgaadauth; RDS: rds_iam; Cloud SQL: an IAM user).',
+          'Check that the server takes token logins for this role: `pg-passwordless doctor` with the same URL names the setting your cloud needs.',
         );
       }
       if (

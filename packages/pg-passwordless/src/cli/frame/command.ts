@@ -4,6 +4,7 @@ import {
   type ParsedArgs,
   type PositionalsKind,
   parseCommandArgs,
+  type UsageErrorFactory,
 } from './parsed-args.ts';
 
 /** One command of a bin: its options, its help, and what it does. */
@@ -18,6 +19,8 @@ export interface Command {
   help(io: Io): string | Promise<string>;
   /** Runs with parsed arguments; resolves with the exit code. Errors are thrown, the bin prints them. */
   run(args: ParsedArgs, io: Io): Promise<number>;
+  /** The error a bad argument gets (PasswordlessError CONFIG_INVALID by default). */
+  usageError?: UsageErrorFactory;
 }
 
 /**

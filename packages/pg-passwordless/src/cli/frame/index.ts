@@ -11,5 +11,6 @@ export {
   type ParsedArgs,
   type PositionalsKind,
   parseCommandArgs,
+  type UsageErrorFactory,
 } from './parsed-args.ts';
 export { printableArgument, withoutValue } from './printable-argument.ts';

@@ -12,6 +12,12 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
  */
 export type PositionalsKind = 'none' | 'connection' | 'command';
 
+/** Makes the error for a bad argument (CONFIG_INVALID): each bin reports with its own error class. */
+export type UsageErrorFactory = (message: string, hint: string) => Error;
+
+const libraryUsageError: UsageErrorFactory = (message, hint) =>
+  new PasswordlessError('CONFIG_INVALID', message, { hint });
+
 /**
  * A command's arguments, parsed by `node:util`'s parseArgs and read through one validator per option
  * kind, so every command refuses bad values with the same words, code (CONFIG_INVALID) and hint.
@@ -33,8 +39,10 @@ export interface ParsedArgs {
   connection: string | undefined;
   /** The command line after the options (`command` positionals only). */
   command: string[];
+  /** The arguments as given (for a command that starts itself again, detached). */
+  given: string[];
   /** An error for this command, with its hint to run --help. */
-  error(message: string, hint?: string): PasswordlessError;
+  error(message: string, hint?: string): Error;
 }
 
 /**
@@ -52,12 +60,17 @@ export interface ParsedArgs {
  */
 export function parseCommandArgs(
   args: string[],
-  spec: { usage: string; options: OptionsConfig; positionals: PositionalsKind },
+  spec: {
+    usage: string;
+    options: OptionsConfig;
+    positionals: PositionalsKind;
+    usageError?: UsageErrorFactory;
+  },
 ): ParsedArgs {
   const name = spec.usage.split(' ').at(-1) as string;
   const hint = `Run "${spec.usage} --help".`;
-  const error = (message: string, more?: string) =>
-    new PasswordlessError('CONFIG_INVALID', message, { hint: more ?? hint });
+  const makeError = spec.usageError ?? libraryUsageError;
+  const error = (message: string, more?: string) => makeError(message, more ?? hint);
   const own = spec.positionals === 'command' ? optionsBeforeCommand(args, spec.options) : args.length;
   const { values, tokens } = parseArgs({
     args: args.slice(0, own),
@@ -84,7 +97,7 @@ export function parseCommandArgs(
   if (spec.positionals === 'connection' && positionals.length > 1) throw extraConnectionStringError(name);
   if (spec.positionals === 'none' && positionals.length > 0)
     throw error(`"${name}" takes no arguments besides its options (the one given is not shown).`);
-  return readArgs(values, positionals[0], command, error);
+  return { ...readArgs(values, positionals[0], command, error), given: [...args] };
 }
 
 /**
@@ -101,8 +114,8 @@ function readArgs(
   values: Record<string, string | boolean | Array<string | boolean> | undefined>,
   connection: string | undefined,
   command: string[],
-  error: (message: string, hint?: string) => PasswordlessError,
-): ParsedArgs {
+  error: (message: string, hint?: string) => Error,
+): Omit<ParsedArgs, 'given'> {
   const raw = (name: string): string | undefined => {
     const value = values[name];
     return typeof value === 'string' ? value : Array.isArray(value) ? (value.at(-1) as string) : undefined;
@@ -111,8 +124,10 @@ function readArgs(
     const value = raw(name);
     if (value === undefined) return undefined;
     const parsed = Number(value);
-    if (!pattern.test(value) || parsed < range.min || parsed > range.max)
-      throw error(`--${name} must be ${kind} from ${range.min} to ${range.max}, not ${printable(value)}.`);
+    if (!pattern.test(value) || parsed < range.min || parsed > range.max) {
+      const upTo = Number.isFinite(range.max) ? ` to ${range.max}` : ' up';
+      throw error(`--${name} must be ${kind} from ${range.min}${upTo}, not ${printable(value)}.`);
+    }
     return parsed;
   };
   return {
