@@ -3,7 +3,7 @@ import { type CloudResolution, isCloudOn } from '../core/cloud-connection.ts';
 import { type ConnectionTarget, type Env, parseConnectionUrl } from '../core/connection-url.ts';
 import type { ResolvedSettings } from '../core/contract.ts';
 import { type ResolvedConnection, registered } from '../core/plugin-host.ts';
-import { sslModeOf } from '../core/tls.ts';
+import { describeCaSource, sslModeOf } from '../core/tls.ts';
 import { builtInClouds, resolveConnection, resolveSettings, type Settings } from '../index.ts';
 import { errorStep, type StepLog } from './report.ts';
 
@@ -43,6 +43,11 @@ interface Draft {
     database?: string | undefined;
     user?: string | undefined;
     sslmode: string;
+    /** Where the connection's CA comes from, once it is resolved: what the TLS step probes with. */
+    caSource?: string;
+    trustStore?: string;
+    /** Where the role's name came from (the URL or PGUSER, the token's claims, a service account). */
+    userFrom?: string;
   };
   gateText: string;
   targetText(): string;
@@ -117,6 +122,11 @@ async function resolutionStep(log: StepLog, draft: Draft, connectionUrl: string)
   }
   data.user = connection.params.user ?? reading.target.user;
   data.sslmode = connection.tls?.sslmode ?? data.sslmode;
+  if (connection.tls) {
+    data.caSource = connection.tls.ca.from;
+    data.trustStore = describeCaSource(connection.tls.ca, reading.settings.env);
+  }
+  if (connection.role) data.userFrom = connection.role.from;
   const pluginsText = `plugins ${reading.names.join(', ')}`;
   const noPassword = !connection.params.password && !connection.params.token;
   if (reading.warnings.length > 0 || noPassword) {
@@ -133,7 +143,7 @@ async function resolutionStep(log: StepLog, draft: Draft, connectionUrl: string)
   log.add({
     step: 'settings',
     status: 'ok',
-    detail: `${draft.gateText}; ${pluginsText}; ${draft.targetText()}; sslmode ${data.sslmode}`,
+    detail: `${draft.gateText}; ${pluginsText}; ${draft.targetText()}${data.userFrom ? ` (from ${data.userFrom})` : ''}; sslmode ${data.sslmode}${data.trustStore ? `, CA ${data.trustStore}` : ''}`,
     data,
   });
   return outcome(draft, false, connection);
