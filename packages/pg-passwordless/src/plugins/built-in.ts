@@ -1,9 +1,14 @@
-import { awsCloud } from './aws/index.ts';
-import { azureCloud } from './azure/index.ts';
-import { gcpCloud } from './gcp/index.ts';
+import type { CloudDefinition } from '../core/cloud.ts';
+import { type AwsSettings, awsCloud } from './aws/index.ts';
+import { type AzureSettings, azureCloud } from './azure/index.ts';
+import { type GcpSettings, gcpCloud } from './gcp/index.ts';
 
 /** The clouds that ship with pg-passwordless, in the order they run (before the user's plugins). */
-export const builtInClouds = [azureCloud, awsCloud, gcpCloud] as const;
+export const builtInClouds: readonly [
+  CloudDefinition<'azure', AzureSettings>,
+  CloudDefinition<'aws', AwsSettings>,
+  CloudDefinition<'gcp', GcpSettings>,
+] = [azureCloud, awsCloud, gcpCloud];
 
 // The settings types of the built-in clouds' sections, for the package entry's `Settings`.
 export type { AwsCredentialsLike, AwsCredentialsProviderLike, AwsSettings } from './aws/index.ts';
