@@ -148,7 +148,7 @@ export async function setDatabaseConnectionParams(
  * import { resolveConnection } from 'pg-passwordless';
  *
  * const { target, params, tls, role } = await resolveConnection(process.env.DATABASE_URL ?? '', { azure: { enabled: true } });
- * console.log(target.host, target.port, params.user, tls?.ca.label, role?.from);
+ * console.log(target.host, target.port, params.user, tls?.ca.from, role?.from);
  */
 export function resolveConnection(
   connectionUrl: string,

@@ -99,9 +99,18 @@ export async function runPluginHost(
     settings: resolved,
     tls,
     cloud,
-    role: roleOf(target, params, cloud, pluginRole),
+    role: roleOf(target, params, cloud, pluginRole, () => userInUrl(connectionUrl, resolved)),
     ran,
   };
+}
+
+/** Whether the connection string itself names the role (else PGUSER does). */
+function userInUrl(connectionUrl: string, settings: ResolvedSettings): boolean {
+  try {
+    return parseConnectionUrl(connectionUrl, { ...settings.env, PGUSER: undefined }).user !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 function roleOf(
@@ -109,8 +118,10 @@ function roleOf(
   params: ConnectionParams,
   cloud: CloudResolution | undefined,
   pluginRole: RoleChoice | undefined,
+  namedInUrl: () => boolean,
 ): RoleChoice | undefined {
-  if (target.user !== undefined) return { name: target.user, from: 'the connection URL or PGUSER' };
+  if (target.user !== undefined)
+    return { name: target.user, from: namedInUrl() ? 'the connection string' : 'PGUSER' };
   if (pluginRole && pluginRole.name === params.user) return pluginRole;
   return cloud?.role ?? (params.user ? { name: params.user, from: 'a plugin' } : undefined);
 }

@@ -49,6 +49,7 @@ export function isRefusedLogin(error: unknown): boolean {
  * one per login.
  *
  * @example
+ * import { createRefusedLoginPolicy } from 'pg-passwordless';
  * import { createPool } from 'pg-passwordless/pg';
  *
  * const pool = await createPool(process.env.DATABASE_URL ?? '');

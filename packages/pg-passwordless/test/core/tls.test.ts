@@ -157,6 +157,7 @@ describe('verify-ca: only with a CA the user named or the cloud’s own', () => 
       {
         from: 'cloud',
         pem: 'RDS bundle',
+        label: 'the RDS CA bundle',
       },
     );
     const insecure = resolveTls(target('?sslmode=require'), { allowInsecure: true }, {});
