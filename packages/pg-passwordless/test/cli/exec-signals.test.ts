@@ -162,7 +162,9 @@ describe('pg-passwordless exec and signals', () => {
       process.kill(killedReady.ppid, 'SIGKILL');
       process.kill(killedReady.pid, 'SIGKILL'); // the command outlives exec otherwise
       assert.equal((await killed.done).signal, 'SIGKILL');
-      assert.deepEqual(readdirSync(killedFolder).sort(), ['owner', 'pgpass'], 'left behind, token and all');
+      // Left behind, token and all (and the child's CA files, when the CA is not the system store's).
+      const left = readdirSync(killedFolder);
+      assert.ok(left.includes('owner') && left.includes('pgpass'), `left behind: ${left.join(', ')}`);
 
       const decoys = makeDecoys(tmp, {
         live: JSON.parse(readFileSync(join(liveFolder, 'owner'), 'utf8')),
