@@ -85,7 +85,7 @@ try {
     }
   })();
   check(
-    /npm install pg-passwordless-emulator/.test(missing),
+    /npm install --save-dev pg-passwordless-emulator/.test(missing),
     `without the emulator package, "pg-passwordless emulator" says what to install: ${missing.trim().split('\n')[0]}`,
   );
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { PasswordlessError, parseConnectionUrl, redactUrl } from 'pg-passwordless';
+import { parseAdminUrl, redactAdminUrl } from './admin-url.ts';
 import type { Backend } from './backend.ts';
 import { findPostgresBinaries } from './backend-postgres.ts';
+import { EmulatorError } from './emulator-error.ts';
 import { runPsql } from './psql.ts';
 
 /**
@@ -27,26 +28,16 @@ import { runPsql } from './psql.ts';
  * await db.close();
  */
 export async function startExternalBackend(adminUrl: string): Promise<Backend> {
-  const target = parseConnectionUrl(adminUrl, {});
-  const password = adminPassword(adminUrl);
+  const admin = parseAdminUrl(adminUrl);
   const binDir = findPostgresBinaries();
   const psqlPath = binDir ? join(binDir, 'psql') : 'psql';
-  const database = target.database ?? 'postgres';
-  const admin = {
-    host: target.host,
-    port: target.port,
-    user: target.user ?? 'postgres',
-    database,
-    password,
-    sslmode: target.params.sslmode ?? 'prefer',
-  };
   const psql = async (sql: string): Promise<string[][]> => {
     try {
       return await runPsql(psqlPath, admin, sql);
     } catch (cause) {
-      throw new PasswordlessError(
+      throw new EmulatorError(
         'EMULATOR_FAILED',
-        `psql could not run on the backend ${redactUrl(adminUrl)}.`,
+        `psql could not run on the backend ${redactAdminUrl(adminUrl)}.`,
         {
           cause,
           hint: 'Check the admin URL (a superuser), and that psql is installed.',
@@ -57,9 +48,9 @@ export async function startExternalBackend(adminUrl: string): Promise<Backend> {
   await psql('select 1');
   return {
     kind: 'postgres',
-    host: target.host,
-    port: target.port,
-    database,
+    host: admin.host,
+    port: admin.port,
+    database: admin.database,
     loginParameters: (role, requested, clientSettings) => ({
       ...clientSettings,
       user: role,
@@ -67,23 +58,7 @@ export async function startExternalBackend(adminUrl: string): Promise<Backend> {
     }),
     afterLoginSql: () => undefined,
     adminSql: psql,
-    describe: () => `PostgreSQL at ${target.host}:${target.port} (given by URL)`,
+    describe: () => `PostgreSQL at ${admin.host}:${admin.port} (given by URL)`,
     stop: async () => {},
   };
-}
-
-/**
- * The admin URL's password, for psql's PGPASSWORD. parseConnectionUrl also reads libpq's key/value
- * form, which `new URL` cannot: its TypeError would carry the whole string (`input`), password and all.
- */
-function adminPassword(adminUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(adminUrl);
-  } catch {
-    throw new PasswordlessError('EMULATOR_FAILED', 'The backend URL must be a postgresql:// URL.', {
-      hint: 'Write it as postgresql://<superuser>@<host>:<port>/<database> (?host=/socket/folder for a Unix socket).',
-    });
-  }
-  return decodeURIComponent(url.password);
 }

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PasswordlessError } from 'pg-passwordless';
 import { quoteIdentifier } from 'pg-passwordless/wire';
 import type { Backend } from './backend.ts';
+import { EmulatorError } from './emulator-error.ts';
 import { makeOwnedTempFolder } from './temp-folders.ts';
 
 /**
@@ -21,7 +21,7 @@ export async function startPgliteBackend(): Promise<Backend> {
   try {
     modules = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
   } catch (cause) {
-    throw new PasswordlessError('EMULATOR_FAILED', 'The embedded PGlite backend could not be loaded.', {
+    throw new EmulatorError('EMULATOR_FAILED', 'The embedded PGlite backend could not be loaded.', {
       cause,
       hint: 'Run npm install, or start the emulator with --backend postgres.',
     });
@@ -37,7 +37,7 @@ export async function startPgliteBackend(): Promise<Backend> {
   } catch (cause) {
     await db.close();
     rmSync(folder, { recursive: true, force: true });
-    throw new PasswordlessError('EMULATOR_FAILED', 'The embedded PGlite backend did not start.', { cause });
+    throw new EmulatorError('EMULATOR_FAILED', 'The embedded PGlite backend did not start.', { cause });
   }
   return {
     kind: 'pglite',

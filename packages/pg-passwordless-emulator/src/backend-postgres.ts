@@ -10,8 +10,8 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { PasswordlessError } from 'pg-passwordless';
 import type { Backend } from './backend.ts';
+import { EmulatorError } from './emulator-error.ts';
 import { freePort } from './free-port.ts';
 import { runPsql } from './psql.ts';
 import { makeOwnedTempFolder } from './temp-folders.ts';
@@ -57,64 +57,19 @@ export function findPostgresBinaries(env: NodeJS.ProcessEnv = process.env): stri
  */
 export async function startPostgresBackend(binDir = findPostgresBinaries()): Promise<Backend> {
   if (!binDir) {
-    throw new PasswordlessError(
-      'EMULATOR_FAILED',
-      'No PostgreSQL installation was found (initdb, postgres).',
-      {
-        hint: 'Install PostgreSQL (apt-get install postgresql), set PG_PASSWORDLESS_PG_BINDIR, or use --backend pglite.',
-      },
-    );
+    throw new EmulatorError('EMULATOR_FAILED', 'No PostgreSQL installation was found (initdb, postgres).', {
+      hint: 'Install PostgreSQL (apt-get install postgresql), set PG_PASSWORDLESS_PG_BINDIR, or use --backend pglite.',
+    });
   }
   const folder = makeOwnedTempFolder('pg');
-  const dataDir = join(folder, 'data');
-  const logFile = join(folder, 'server.log');
   // initdb refuses root; the cluster then belongs to the postgres OS user.
   const owner = process.getuid?.() === 0 ? 'postgres' : undefined;
   if (owner) execFileSync('chown', [owner, folder]);
   // Names the socket (.s.PGSQL.<port>); a port nothing listens on, so that a TCP attempt finds nothing.
   const port = await freePort();
-  let server: Watched | undefined;
-  const stopCluster = async () => {
-    await server?.stop();
-    rmSync(folder, { recursive: true, force: true });
-  };
-  try {
-    const initdb = ['-D', dataDir, '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'];
-    await (owner
-      ? run('runuser', ['-u', owner, '--', join(binDir, 'initdb'), ...initdb])
-      : run(join(binDir, 'initdb'), initdb));
-    // Only the socket: no host lines, so nothing is trusted over TCP even if someone turns TCP on.
-    writeFileSync(join(dataDir, 'pg_hba.conf'), 'local all all trust\n');
-    appendFileSync(
-      join(dataDir, 'postgresql.conf'),
-      [
-        "listen_addresses = ''",
-        `unix_socket_directories = '${folder}'`,
-        'unix_socket_permissions = 0700',
-        `port = ${port}`,
-        'fsync = off',
-        'max_connections = 200',
-        '',
-      ].join('\n'),
-    );
-    // QUIT is an immediate shutdown: nothing in this throwaway cluster needs a checkpoint.
-    server = await startWatched(join(binDir, 'postgres'), ['-D', dataDir], {
-      stopSignal: 'QUIT',
-      logFile,
-      removeFolder: folder,
-      runAs: owner,
-    });
-    await waitUntilReady(dataDir, server);
-  } catch (cause) {
-    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2_000) : '';
-    await stopCluster();
-    throw new PasswordlessError('EMULATOR_FAILED', 'The private PostgreSQL cluster did not start.', {
-      cause: log ? new Error(log, { cause }) : cause,
-      hint: 'See the cause for the initdb or server output.',
-    });
-  }
+  const cluster = { binDir, folder, port, owner };
+  const server = await startCluster(cluster);
   const admin = { host: folder, port, user: 'postgres', database: 'postgres' };
-  const psql = (sql: string) => runPsql(join(binDir, 'psql'), admin, sql);
   return {
     kind: 'postgres',
     host: folder,
@@ -122,10 +77,76 @@ export async function startPostgresBackend(binDir = findPostgresBinaries()): Pro
     database: 'postgres',
     loginParameters: (role, database, clientSettings) => ({ ...clientSettings, user: role, database }),
     afterLoginSql: () => undefined,
-    adminSql: psql,
+    adminSql: (sql) => runPsql(join(binDir, 'psql'), admin, sql),
     describe: () => `PostgreSQL (${binDir}) on the Unix socket ${join(folder, `.s.PGSQL.${port}`)}`,
-    stop: stopCluster,
+    stop: async () => {
+      await server.stop();
+      rmSync(folder, { recursive: true, force: true });
+    },
   };
+}
+
+/** Where a private cluster lives and who owns it. */
+interface ClusterPlace {
+  binDir: string;
+  /** The temporary folder: data directory, socket and log. */
+  folder: string;
+  /** Names the socket. */
+  port: number;
+  /** The OS user that runs it, when not this process's. */
+  owner: string | undefined;
+}
+
+/**
+ * initdb, configuration, and the postmaster under its supervisor, until it is ready. On failure the
+ * folder is removed and the error carries the end of the server log.
+ */
+async function startCluster(place: ClusterPlace): Promise<Watched> {
+  const dataDir = join(place.folder, 'data');
+  const logFile = join(place.folder, 'server.log');
+  let server: Watched | undefined;
+  try {
+    await initCluster(place, dataDir);
+    // QUIT is an immediate shutdown: nothing in this throwaway cluster needs a checkpoint.
+    server = await startWatched(join(place.binDir, 'postgres'), ['-D', dataDir], {
+      stopSignal: 'QUIT',
+      logFile,
+      removeFolder: place.folder,
+      runAs: place.owner,
+    });
+    await waitUntilReady(dataDir, server);
+    return server;
+  } catch (cause) {
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2_000) : '';
+    await server?.stop();
+    rmSync(place.folder, { recursive: true, force: true });
+    throw new EmulatorError('EMULATOR_FAILED', 'The private PostgreSQL cluster did not start.', {
+      cause: log ? new Error(log, { cause }) : cause,
+      hint: 'See the cause for the initdb or server output.',
+    });
+  }
+}
+
+/** A new data directory that trusts local logins on the socket only, and listens on no TCP port. */
+async function initCluster(place: ClusterPlace, dataDir: string): Promise<void> {
+  const initdb = ['-D', dataDir, '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'];
+  await (place.owner
+    ? run('runuser', ['-u', place.owner, '--', join(place.binDir, 'initdb'), ...initdb])
+    : run(join(place.binDir, 'initdb'), initdb));
+  // Only the socket: no host lines, so nothing is trusted over TCP even if someone turns TCP on.
+  writeFileSync(join(dataDir, 'pg_hba.conf'), 'local all all trust\n');
+  appendFileSync(
+    join(dataDir, 'postgresql.conf'),
+    [
+      "listen_addresses = ''",
+      `unix_socket_directories = '${place.folder}'`,
+      'unix_socket_permissions = 0700',
+      `port = ${place.port}`,
+      'fsync = off',
+      'max_connections = 200',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Waits until postmaster.pid says `ready` (its 8th line, the postmaster's status), as pg_ctl -w does. */

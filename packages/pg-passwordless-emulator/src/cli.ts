@@ -2,11 +2,22 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { PasswordlessError } from 'pg-passwordless';
-import { type EmulatorOptions, type IdentityInput, startEmulator } from './index.ts';
+import {
+  type Bin,
+  defineCommand,
+  type Io,
+  type OptionsConfig,
+  type ParsedArgs,
+  parseCommandArgs,
+  runBin,
+  type UsageErrorFactory,
+} from 'pg-passwordless/cli-frame';
+import type { IdentityInput } from './clouds/azure.ts';
+import { EmulatorError } from './emulator-error.ts';
+import type { EmulatorOptions } from './emulator-options.ts';
 import { loopbackHost } from './loopback-host.ts';
 import { formatExports } from './shell-env.ts';
+import { startEmulator } from './start-emulator.ts';
 
 export const EMULATOR_HELP = `Usage: pg-passwordless-emulator [options]       (also: pg-passwordless emulator [options])
        pg-passwordless-emulator stop [--export-file FILE]
@@ -63,169 +74,191 @@ X-Emulator-Secret: $PG_PASSWORDLESS_EMULATOR_SECRET:
   GET  /emulator/counters identity requests, tokens issued, faults injected, gateway logins
 SIGINT or SIGTERM (or "stop") stops everything and removes what the emulator created.`;
 
-/** Parses the emulator's flags into options; throws PasswordlessError(CONFIG_INVALID) on bad input. */
+/** The emulator's flags, as `node:util`'s parseArgs takes them. */
+const OPTIONS: OptionsConfig = {
+  backend: { type: 'string' },
+  'backend-url': { type: 'string' },
+  host: { type: 'string' },
+  'cert-ip-only': { type: 'boolean' },
+  port: { type: 'string' },
+  'identity-port': { type: 'string' },
+  'token-lifetime': { type: 'string' },
+  identity: { type: 'string', multiple: true },
+  'user-identity': { type: 'string', multiple: true },
+  cloud: { type: 'string' },
+  'azure-cloud': { type: 'string' },
+  'aws-user': { type: 'string', multiple: true },
+  'gcp-service-account': { type: 'string', multiple: true },
+  'password-role': { type: 'string' },
+  insecure: { type: 'boolean' },
+  pgbouncer: { type: 'boolean' },
+  latency: { type: 'string' },
+  'fail-status': { type: 'string' },
+  'retry-after': { type: 'string' },
+  'fail-count': { type: 'string' },
+  drop: { type: 'boolean' },
+  'export-file': { type: 'string' },
+  detach: { type: 'boolean' },
+};
+
+/** Bad arguments are the emulator's own errors, as everything it throws. */
+const usageError: UsageErrorFactory = (message, hint) =>
+  new EmulatorError('CONFIG_INVALID', message, { hint });
+
+/** A port, or 0 for a free one. */
+const PORT = { min: 0, max: 65_535 };
+
+/**
+ * Parses the emulator's flags into options, through the command frame the library's bin uses too;
+ * throws EmulatorError(CONFIG_INVALID) on bad input.
+ *
+ * @example
+ * const { options } = parseEmulatorArgs(['--cloud', 'aws', '--token-lifetime', '60'], {});
+ * console.log(options.cloud, options.tokenLifetimeSeconds); // aws 60
+ */
 export function parseEmulatorArgs(
   args: string[],
   env: NodeJS.ProcessEnv,
-): { options: EmulatorOptions; exportFile?: string; detach: boolean; help: boolean } {
-  let parsed: ReturnType<typeof parseFlags>;
-  try {
-    parsed = parseFlags(args);
-  } catch (cause) {
-    throw flagError(cause);
-  }
-  const { values } = parsed;
-  /** A whole number within [min, max]; `--token-lifetime 0` and `--port 70000` are refused. */
-  const number = (name: keyof typeof values, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const raw = values[name];
-    if (raw === undefined) return undefined;
-    const value = Number(raw);
-    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || value < min || value > max) {
-      throw new PasswordlessError(
-        'CONFIG_INVALID',
-        `--${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, not "${raw}".`,
-        { hint: 'Run pg-passwordless-emulator --help.' },
-      );
-    }
-    return value;
-  };
-  const oneOf = <T extends string>(name: keyof typeof values, allowed: readonly T[]): T | undefined => {
-    const raw = values[name] as string | undefined;
-    if (raw === undefined) return undefined;
-    if (!allowed.includes(raw as T)) {
-      throw new PasswordlessError(
-        'CONFIG_INVALID',
-        `--${name} must be one of ${allowed.join(', ')}, not "${raw}".`,
-        { hint: 'Run pg-passwordless-emulator --help.' },
-      );
-    }
-    return raw as T;
-  };
+): { options: EmulatorOptions; exportFile?: string; detach: boolean } {
+  return readEmulatorArgs(
+    parseCommandArgs(args, { usage: BIN, options: OPTIONS, positionals: 'none', usageError }),
+    env,
+  );
+}
 
+function readEmulatorArgs(
+  args: ParsedArgs,
+  env: Io['env'],
+): { options: EmulatorOptions; exportFile?: string; detach: boolean } {
   // The system-assigned identity is `orders-api` unless --identity names others; user-assigned ones come on top.
+  const system = args.texts('identity');
   const identities: IdentityInput[] = [
-    ...(values.identity ?? ['orders-api']).map((name) => ({ name, kind: 'system' as const })),
-    ...(values['user-identity'] ?? []).map((spec) => {
+    ...(system.length > 0 ? system : ['orders-api']).map((name) => ({ name, kind: 'system' as const })),
+    ...args.texts('user-identity').map((spec) => {
       const [name, clientId] = spec.split('=');
       return { name: name as string, kind: 'user' as const, ...(clientId ? { clientId } : {}) };
     }),
   ];
+  const host = args.text('host');
   const options: EmulatorOptions = {
-    backend: values['backend-url']
-      ? { url: values['backend-url'] }
-      : oneOf('backend', ['auto', 'postgres', 'pglite'] as const),
+    backend: args.text('backend-url')
+      ? { url: args.text('backend-url') as string }
+      : args.oneOf('backend', ['auto', 'postgres', 'pglite'] as const),
     // Refused here too, so a bad --host fails before anything starts.
-    host: values.host === undefined ? undefined : loopbackHost(values.host),
-    ...(values['cert-ip-only'] ? { certificateNames: 'ip-only' as const } : {}),
-    gatewayPort: number('port', 0, 65_535),
-    identityPort: number('identity-port', 0, 65_535),
-    tokenLifetimeSeconds: number('token-lifetime', 1),
-    cloud: oneOf('cloud', ['azure', 'aws', 'gcp'] as const),
-    azureCloud: oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
-    ...(values['aws-user'] ? { awsUsers: values['aws-user'] } : {}),
-    ...(values['gcp-service-account'] ? { gcpServiceAccounts: values['gcp-service-account'] } : {}),
-    allowInsecure: values.insecure,
-    pgbouncer: values.pgbouncer,
+    host: host === undefined ? undefined : loopbackHost(host),
+    ...(args.flag('cert-ip-only') ? { certificateNames: 'ip-only' as const } : {}),
+    gatewayPort: args.wholeNumber('port', PORT),
+    identityPort: args.wholeNumber('identity-port', PORT),
+    tokenLifetimeSeconds: args.wholeNumber('token-lifetime', { min: 1, max: Number.POSITIVE_INFINITY }),
+    cloud: args.oneOf('cloud', ['azure', 'aws', 'gcp'] as const),
+    azureCloud: args.oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
+    ...(args.texts('aws-user').length > 0 ? { awsUsers: args.texts('aws-user') } : {}),
+    ...(args.texts('gcp-service-account').length > 0
+      ? { gcpServiceAccounts: args.texts('gcp-service-account') }
+      : {}),
+    allowInsecure: args.flag('insecure'),
+    pgbouncer: args.flag('pgbouncer'),
     identities,
+    ...passwordRole(args, env),
+    ...faultsOf(args),
   };
-  if (values['password-role']) {
-    const password = env.PG_PASSWORDLESS_EMULATOR_PASSWORD;
-    if (!password) {
-      throw new PasswordlessError(
-        'CONFIG_INVALID',
-        '--password-role needs PG_PASSWORDLESS_EMULATOR_PASSWORD to be set.',
-        {
-          hint: 'Passwords are never taken from the command line, where any user can read them.',
-        },
-      );
-    }
-    options.passwordRole = { name: values['password-role'], password };
+  return { options, exportFile: args.text('export-file'), detach: args.flag('detach') };
+}
+
+function passwordRole(args: ParsedArgs, env: Io['env']): Pick<EmulatorOptions, 'passwordRole'> {
+  const name = args.text('password-role');
+  if (!name) return {};
+  const password = env.PG_PASSWORDLESS_EMULATOR_PASSWORD;
+  if (!password) {
+    throw new EmulatorError(
+      'CONFIG_INVALID',
+      '--password-role needs PG_PASSWORDLESS_EMULATOR_PASSWORD to be set.',
+      {
+        hint: 'Passwords are never taken from the command line, where any user can read them.',
+      },
+    );
   }
+  return { passwordRole: { name, password } };
+}
+
+function faultsOf(args: ParsedArgs): Pick<EmulatorOptions, 'faults'> {
+  const forever = Number.POSITIVE_INFINITY;
   const faults = {
-    latencyMs: number('latency', 0),
-    status: number('fail-status', 100, 599),
-    retryAfterSeconds: number('retry-after', 0),
-    drop: values.drop,
-    count: number('fail-count', 1),
+    latencyMs: args.wholeNumber('latency', { min: 0, max: forever }),
+    status: args.wholeNumber('fail-status', { min: 100, max: 599 }),
+    retryAfterSeconds: args.wholeNumber('retry-after', { min: 0, max: forever }),
+    drop: args.flag('drop'),
+    count: args.wholeNumber('fail-count', { min: 1, max: forever }),
   };
-  if (faults.status !== undefined || faults.drop || faults.latencyMs !== undefined) options.faults = faults;
-  return {
-    options,
-    exportFile: values['export-file'],
-    detach: values.detach === true,
-    help: values.help === true,
-  };
+  return faults.status !== undefined || faults.drop || faults.latencyMs !== undefined ? { faults } : {};
+}
+
+const BIN = 'pg-passwordless-emulator';
+
+/** Starts the emulator: in the foreground until SIGINT or SIGTERM, or detached with --detach. */
+const startCommand = defineCommand({
+  name: '',
+  summary: 'run the local cloud (the default: `pg-passwordless-emulator [options]`)',
+  options: OPTIONS,
+  positionals: 'none',
+  usageError,
+  help: () => EMULATOR_HELP,
+  run: async (args, io) => {
+    const { options, exportFile, detach } = readEmulatorArgs(args, io.env);
+    if (detach) return startDetached(args, io);
+    return runInForeground(options, exportFile, io);
+  },
+});
+
+/** Stops a detached emulator by the PID in the export file or PG_PASSWORDLESS_EMULATOR_PID. */
+const stopCommand = defineCommand({
+  name: 'stop',
+  summary: 'stop an emulator started with --detach',
+  options: { 'export-file': { type: 'string' } },
+  positionals: 'none',
+  usageError,
+  help: () => EMULATOR_HELP,
+  run: (args, io) => stopDetached(args.text('export-file'), io),
+});
+
+/** The emulator's bin, on the command frame the library's bin uses too. */
+const emulatorBin: Bin = {
+  name: BIN,
+  version: packageVersion(),
+  synopsis: `${BIN} [options]`,
+  commands: [
+    { name: 'start', summary: startCommand.summary, load: async () => startCommand },
+    { name: 'stop', summary: stopCommand.summary, load: async () => stopCommand },
+  ],
+  fallback: 'start',
+};
+
+/** The version in this package's package.json: src/ and dist/ both sit one folder below it. */
+function packageVersion(): string {
+  return (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
 }
 
 /**
- * parseArgs's error as ours. A stray word is not shown: it may be a piece of a --backend-url that the
- * shell split at a blank (`password=...`).
- */
-function flagError(cause: unknown): PasswordlessError {
-  const stray = (cause as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
-  const message = stray
-    ? 'Unexpected argument (not shown): this command takes options only.'
-    : (cause as Error).message;
-  return new PasswordlessError('CONFIG_INVALID', message, { hint: 'Run pg-passwordless-emulator --help.' });
-}
-
-function parseFlags(args: string[]) {
-  return parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      backend: { type: 'string' },
-      'backend-url': { type: 'string' },
-      host: { type: 'string' },
-      'cert-ip-only': { type: 'boolean' },
-      port: { type: 'string' },
-      'identity-port': { type: 'string' },
-      'token-lifetime': { type: 'string' },
-      identity: { type: 'string', multiple: true },
-      'user-identity': { type: 'string', multiple: true },
-      cloud: { type: 'string' },
-      'azure-cloud': { type: 'string' },
-      'aws-user': { type: 'string', multiple: true },
-      'gcp-service-account': { type: 'string', multiple: true },
-      'password-role': { type: 'string' },
-      insecure: { type: 'boolean' },
-      pgbouncer: { type: 'boolean' },
-      latency: { type: 'string' },
-      'fail-status': { type: 'string' },
-      'retry-after': { type: 'string' },
-      'fail-count': { type: 'string' },
-      drop: { type: 'boolean' },
-      'export-file': { type: 'string' },
-      detach: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
-
-type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
-
-/**
- * The emulator's command line: `stop`, `--help`, `--detach` (start in the background and return once
- * ready), or run in the foreground until SIGINT or SIGTERM. Resolves with the exit code.
+ * The emulator's command line: `stop`, `--help`, `--version`, `--detach` (start in the background and
+ * return once ready), or run in the foreground until SIGINT or SIGTERM. Resolves with the exit code; an
+ * error with a code (a bad flag, a backend that did not start) is reported on `io.stderr` with its code
+ * and hint, and resolves with 1, so every command that runs this one (`pg-passwordless emulator`) says
+ * the same.
  *
  * @example
  * const out = { write: (text: string) => (console.log(text.split('\n')[0]), true) } as NodeJS.WritableStream;
  * console.log(await runEmulatorCommand(['--help'], { stdout: out, stderr: out })); // 0
+ * console.log(await runEmulatorCommand(['--cloud', 'oracle'], { stdout: out, stderr: out }));
+ * // pg-passwordless-emulator: CONFIG_INVALID: --cloud must be one of azure, aws, gcp, not "oracle".
+ * // 1
  */
-export async function runEmulatorCommand(args: string[], io: Io): Promise<number> {
-  if (args[0] === 'stop') return stopDetached(args.slice(1), io);
-  const { options, exportFile, detach, help } = parseEmulatorArgs(args, process.env);
-  if (help) {
-    io.stdout.write(`${EMULATOR_HELP}\n`);
-    return 0;
-  }
-  if (detach)
-    return startDetached(
-      args.filter((arg) => arg !== '--detach'),
-      io,
-    );
-  return runInForeground(options, exportFile, io);
+export function runEmulatorCommand(
+  args: string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env?: Io['env'] },
+): Promise<number> {
+  return runBin(emulatorBin, args, { ...io, env: io.env ?? process.env });
 }
 
 async function runInForeground(
@@ -281,7 +314,8 @@ function writeExportFile(path: string, exports: string): boolean {
 }
 
 /** Starts the emulator as a detached process and returns once it is ready, printing its environment. */
-async function startDetached(args: string[], io: Io): Promise<number> {
+async function startDetached(parsed: ParsedArgs, io: Io): Promise<number> {
+  const args = parsed.given.filter((arg) => arg !== '--detach');
   const entry = fileURLToPath(new URL('./main.js', import.meta.url));
   // Built entry when installed; the TypeScript source (through tsx) when run from the repository's tests.
   const script = existsSync(entry) ? entry : fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -309,16 +343,14 @@ async function startDetached(args: string[], io: Io): Promise<number> {
 }
 
 /** Stops a detached emulator by the PID in the export file or PG_PASSWORDLESS_EMULATOR_PID; waits until it is gone. */
-async function stopDetached(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { 'export-file': { type: 'string' } } });
-  const file = values['export-file'];
+async function stopDetached(file: string | undefined, io: Io): Promise<number> {
   const fromFile =
     file && existsSync(file)
       ? /PG_PASSWORDLESS_EMULATOR_PID=(\d+)/.exec(readFileSync(file, 'utf8'))?.[1]
       : undefined;
-  const pid = Number(fromFile ?? process.env.PG_PASSWORDLESS_EMULATOR_PID);
+  const pid = Number(fromFile ?? io.env.PG_PASSWORDLESS_EMULATOR_PID);
   if (!Number.isInteger(pid) || pid <= 0) {
-    throw new PasswordlessError('CONFIG_INVALID', 'No emulator to stop: no PG_PASSWORDLESS_EMULATOR_PID.', {
+    throw new EmulatorError('CONFIG_INVALID', 'No emulator to stop: no PG_PASSWORDLESS_EMULATOR_PID.', {
       hint: "Run it in the shell that loaded the emulator's exports, or pass --export-file FILE.",
     });
   }
@@ -328,7 +360,7 @@ async function stopDetached(args: string[], io: Io): Promise<number> {
   }
   for (let waitedMs = 0; signal(pid, 0); waitedMs += 100) {
     if (waitedMs > 15_000)
-      throw new PasswordlessError('EMULATOR_FAILED', `The emulator (PID ${pid}) did not stop within 15 s.`);
+      throw new EmulatorError('EMULATOR_FAILED', `The emulator (PID ${pid}) did not stop within 15 s.`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   io.stderr.write(`pg-passwordless emulator (PID ${pid}) stopped\n`);

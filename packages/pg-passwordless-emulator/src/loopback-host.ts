@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { PasswordlessError } from 'pg-passwordless';
+import { EmulatorError } from './emulator-error.ts';
 
 /**
  * Returns the host when it is a loopback address (127.0.0.0/8, ::1, localhost), and refuses any other
@@ -16,7 +16,7 @@ import { PasswordlessError } from 'pg-passwordless';
  */
 export function loopbackHost(host: string): string {
   if (isLoopback(host)) return host;
-  throw new PasswordlessError('CONFIG_INVALID', `The emulator listens on loopback only, not on "${host}".`, {
+  throw new EmulatorError('CONFIG_INVALID', `The emulator listens on loopback only, not on "${host}".`, {
     hint: 'Use 127.0.0.1 (the default), another 127.x.y.z address, ::1 or localhost. To reach it from a container, run the emulator inside it.',
   });
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PasswordlessError } from 'pg-passwordless';
+import { EmulatorError } from './emulator-error.ts';
 import { makeOwnedTempFolder } from './temp-folders.ts';
 import { startWatched, type Watched } from './watchdog.ts';
 
@@ -47,7 +47,7 @@ export async function startPgbouncer(
 ): Promise<Pgbouncer> {
   const binary = findPgbouncer();
   if (!binary) {
-    throw new PasswordlessError('EMULATOR_FAILED', 'PgBouncer is not installed.', {
+    throw new EmulatorError('EMULATOR_FAILED', 'PgBouncer is not installed.', {
       hint: 'Install it (apt-get install pgbouncer), or start the emulator without the PgBouncer port.',
     });
   }
@@ -95,7 +95,7 @@ export async function startPgbouncer(
   } catch (cause) {
     await bouncer?.stop();
     rmSync(folder, { recursive: true, force: true });
-    throw new PasswordlessError('EMULATOR_FAILED', 'PgBouncer did not start.', {
+    throw new EmulatorError('EMULATOR_FAILED', 'PgBouncer did not start.', {
       cause,
       hint: 'Run pgbouncer by hand with the same settings to see why.',
     });

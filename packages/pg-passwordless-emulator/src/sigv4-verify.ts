@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { RDS_IAM_TOKEN } from './clouds/aws-facts.ts';
 
 /** What a verified RDS IAM token says. */
 export interface RdsTokenClaims {
@@ -10,8 +11,6 @@ export interface RdsTokenClaims {
   signedAtMs: number;
   expiresAtMs: number;
 }
-
-const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** RFC 3986 encoding, as SigV4 canonical queries need it (encodeURIComponent leaves !'()* alone). */
 function rfc3986(value: string): string {
@@ -74,28 +73,66 @@ export function verifyRdsToken(
   secretFor: (accessKeyId: string) => string | undefined,
 ): RdsTokenClaims | undefined {
   const parsed = parseRdsToken(token);
-  if (!parsed) return undefined;
-  const { hostPort, params } = parsed;
+  const signed = parsed && signedParts(parsed.params);
+  if (!parsed || !signed) return undefined;
+  const secret = secretFor(signed.accessKeyId);
+  if (!secret) return undefined;
+  const expected = signatureOf(parsed, signed, secret);
+  if (!timingSafeEqual(expected, Buffer.from(signed.signature, 'hex'))) return undefined;
+  const signedAtMs = Date.parse(
+    signed.amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+  );
+  const expiresSeconds = Number(parsed.params.get('X-Amz-Expires') ?? 0);
+  return {
+    accessKeyId: signed.accessKeyId,
+    sessionToken: parsed.params.get('X-Amz-Security-Token'),
+    dbUser: parsed.params.get(RDS_IAM_TOKEN.userParameter) ?? '',
+    hostPort: parsed.hostPort,
+    region: signed.region,
+    signedAtMs,
+    expiresAtMs: signedAtMs + expiresSeconds * 1000,
+  };
+}
+
+/** The signature's inputs a token must carry, in the form an RDS IAM token has them. */
+interface SignedParts {
+  accessKeyId: string;
+  /** YYYYMMDD, the credential scope's date. */
+  date: string;
+  region: string;
+  /** X-Amz-Date: YYYYMMDDTHHMMSSZ. */
+  amzDate: string;
+  signature: string;
+}
+
+/** The SigV4 parts of an `Action=connect` presign for `rds-db`, or undefined when any is missing or other. */
+function signedParts(params: Map<string, string>): SignedParts | undefined {
   const credential = params.get('X-Amz-Credential')?.split('/');
   const amzDate = params.get('X-Amz-Date') ?? '';
   const signature = params.get('X-Amz-Signature') ?? '';
   if (
-    params.get('Action') !== 'connect' ||
-    params.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256' ||
-    params.get('X-Amz-SignedHeaders') !== 'host' ||
+    params.get('Action') !== RDS_IAM_TOKEN.action ||
+    params.get('X-Amz-Algorithm') !== RDS_IAM_TOKEN.algorithm ||
+    params.get('X-Amz-SignedHeaders') !== RDS_IAM_TOKEN.signedHeaders ||
     credential?.length !== 5 ||
-    credential[3] !== 'rds-db' ||
-    credential[4] !== 'aws4_request' ||
+    credential[3] !== RDS_IAM_TOKEN.signingService ||
+    credential[4] !== RDS_IAM_TOKEN.scopeTerminator ||
     !/^\d{8}T\d{6}Z$/.test(amzDate) ||
     !/^[0-9a-f]{64}$/.test(signature)
   ) {
     return undefined;
   }
   const [accessKeyId, date, region] = credential as [string, string, string];
-  const secret = secretFor(accessKeyId);
-  if (!secret || !amzDate.startsWith(date)) return undefined;
+  return amzDate.startsWith(date) ? { accessKeyId, date, region, amzDate, signature } : undefined;
+}
 
-  const canonicalQuery = [...params.entries()]
+/** The signature the token must carry, computed from the secret key (SigV4: canonical request, string to sign, key). */
+function signatureOf(
+  token: { hostPort: string; params: Map<string, string> },
+  signed: SignedParts,
+  secret: string,
+): Buffer {
+  const canonicalQuery = [...token.params.entries()]
     .filter(([key]) => key !== 'X-Amz-Signature')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => `${rfc3986(key)}=${rfc3986(value)}`)
@@ -104,33 +141,19 @@ export function verifyRdsToken(
     'GET',
     '/',
     canonicalQuery,
-    `host:${hostPort}`,
+    `host:${token.hostPort}`,
     '',
-    'host',
-    EMPTY_BODY_SHA256,
+    RDS_IAM_TOKEN.signedHeaders,
+    RDS_IAM_TOKEN.payloadHash,
   ].join('\n');
-  const scope = `${date}/${region}/rds-db/aws4_request`;
+  const { date, region } = signed;
+  const { signingService, scopeTerminator } = RDS_IAM_TOKEN;
   const stringToSign = [
-    'AWS4-HMAC-SHA256',
-    amzDate,
-    scope,
+    RDS_IAM_TOKEN.algorithm,
+    signed.amzDate,
+    `${date}/${region}/${signingService}/${scopeTerminator}`,
     createHash('sha256').update(canonicalRequest).digest('hex'),
   ].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), 'rds-db'), 'aws4_request');
-  const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
-  if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) return undefined;
-
-  const signedAtMs = Date.parse(
-    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
-  );
-  const expiresSeconds = Number(params.get('X-Amz-Expires') ?? 0);
-  return {
-    accessKeyId,
-    sessionToken: params.get('X-Amz-Security-Token'),
-    dbUser: params.get('DBUser') ?? '',
-    hostPort,
-    region,
-    signedAtMs,
-    expiresAtMs: signedAtMs + expiresSeconds * 1000,
-  };
+  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), signingService), scopeTerminator);
+  return createHmac('sha256', signingKey).update(stringToSign).digest();
 }

@@ -37,7 +37,7 @@ describe('emulator backend URL in key/value form', () => {
       () => parseEmulatorArgs(['--backend-url', 'host=127.0.0.1', `password=${secret}`], {}),
       (error: Error & { code?: string }) =>
         error.code === 'CONFIG_INVALID' &&
-        /Unexpected argument \(not shown\)/.test(error.message) &&
+        /takes no arguments besides its options \(the one given is not shown\)/.test(error.message) &&
         !error.message.includes(secret),
     );
   });

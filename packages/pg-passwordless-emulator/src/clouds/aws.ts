@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { quoteIdentifier } from 'pg-passwordless/wire';
+import type { Backend } from '../backend.ts';
 import type { Route } from '../identity-server.ts';
-import type { LoginCheck } from '../login-validator.ts';
-import { passwordFailed } from '../login-validator.ts';
+import { type LoginCheck, type LoginValidator, passwordFailed } from '../login-validator.ts';
 import { parseRdsToken, verifyRdsToken } from '../sigv4-verify.ts';
+import { RDS_IAM_TOKEN, rdsRefusal } from './aws-facts.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
 
 export const AWS_CREDENTIALS_PATH = '/aws/credentials';
-/** How far a client clock may run ahead of the server's when it signs. */
-const CLOCK_SKEW_MS = 5 * 60_000;
-/** RDS honours an IAM token for 15 minutes after its X-Amz-Date, whatever its X-Amz-Expires says. */
-const RDS_TOKEN_LIFETIME_MS = 15 * 60_000;
 
 export interface AwsOptions {
   /** IAM database users (roles granted rds_iam). Default: `app_user`. */
@@ -60,31 +57,76 @@ export async function createAwsCloud(
   options: AwsOptions,
 ): Promise<EmulatedCloud & AwsControls> {
   const region = options.awsRegion ?? 'us-east-1';
+  const users = options.awsUsers ?? ['app_user'];
   const authorizationToken = randomBytes(24).toString('hex');
-  const credentialLifetimeMs = (options.awsCredentialLifetimeSeconds ?? 6 * 3600) * 1000;
+  const credentials = createCredentialIssuer(
+    context,
+    (options.awsCredentialLifetimeSeconds ?? 6 * 3600) * 1000,
+  );
+  await createIamUsers(context.backend, users);
+  return {
+    name: 'aws',
+    region,
+    routes: [credentialsRoute(context, credentials, authorizationToken)],
+    validator: rdsIamValidator(context, { region, users, credentials }),
+    defaultUser: () => users[0] ?? '',
+    clientEnv: (identityUrl) => ({
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${identityUrl}${AWS_CREDENTIALS_PATH}`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: authorizationToken,
+      AWS_REGION: region,
+      // Keep the SDK from probing the EC2 metadata service when the container endpoint fails.
+      AWS_EC2_METADATA_DISABLED: 'true',
+      PG_PASSWORDLESS_AWS_ENABLED: 'true',
+    }),
+    users: () => users,
+    currentCredentials: () => {
+      const { accessKeyId, secretAccessKey, sessionToken, expiresAtMs } = credentials.current();
+      return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiresAtMs) };
+    },
+  };
+}
+
+/** The credentials this emulator has handed out (by access key id), and the current set. */
+interface CredentialIssuer {
+  current(): { accessKeyId: string } & IssuedCredentials;
+  /** Replaces the current set with a fresh one; earlier ones stay valid until they expire. */
+  rotate(): void;
+  issuedFor(accessKeyId: string): IssuedCredentials | undefined;
+}
+
+function createCredentialIssuer(context: CloudContext, lifetimeMs: number): CredentialIssuer {
   const issued = new Map<string, IssuedCredentials>();
   let current: { accessKeyId: string } & IssuedCredentials;
-  const users = options.awsUsers ?? ['app_user'];
-
   const rotate = () => {
     const accessKeyId = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
     current = {
       accessKeyId,
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: randomBytes(64).toString('base64'),
-      expiresAtMs: context.now() + credentialLifetimeMs,
+      expiresAtMs: context.now() + lifetimeMs,
     };
     issued.set(accessKeyId, current);
   };
   rotate();
+  return { current: () => current, rotate, issuedFor: (accessKeyId) => issued.get(accessKeyId) };
+}
 
-  await context.backend.adminSql(
+/** The IAM database users: roles granted rds_iam, as `CREATE USER ...; GRANT rds_iam TO ...` leaves them. */
+async function createIamUsers(backend: Backend, users: readonly string[]): Promise<void> {
+  await backend.adminSql(
     `DO $$ BEGIN CREATE ROLE rds_iam NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
   );
   for (const user of users)
-    await createLoginRole(context.backend, user, ` GRANT rds_iam TO ${quoteIdentifier(user)};`);
+    await createLoginRole(backend, user, ` GRANT rds_iam TO ${quoteIdentifier(user)};`);
+}
 
-  const credentialsRoute: Route = {
+/** The ECS/EKS container-credentials endpoint: the current credentials for the right Authorization header. */
+function credentialsRoute(
+  context: CloudContext,
+  credentials: CredentialIssuer,
+  authorizationToken: string,
+): Route {
+  return {
     method: 'GET',
     faulty: true,
     matches: (path) => path === AWS_CREDENTIALS_PATH,
@@ -99,8 +141,9 @@ export async function createAwsCloud(
         };
       }
       // Like ECS, hand out fresh credentials once the current ones are within 15 minutes of expiry.
-      if (current.expiresAtMs - context.now() < 15 * 60_000) rotate();
+      if (credentials.current().expiresAtMs - context.now() < 15 * 60_000) credentials.rotate();
       context.onIssued();
+      const current = credentials.current();
       return {
         status: 200,
         body: {
@@ -113,51 +156,34 @@ export async function createAwsCloud(
       };
     },
   };
+}
 
+/**
+ * RDS's IAM login check: a token signed with credentials this emulator issued (and still valid, with
+ * their session token), for this region and this endpoint, `DBUser` equal to the startup user, within
+ * 15 minutes of its signing whatever X-Amz-Expires says, for a role granted rds_iam.
+ */
+function rdsIamValidator(
+  context: CloudContext,
+  server: { region: string; users: readonly string[]; credentials: CredentialIssuer },
+): LoginValidator {
   const check = async (user: string, password: string): Promise<LoginCheck> => {
-    // RDS verifies IAM tokens through PAM: every failure reads the same.
-    const failed: LoginCheck = {
-      ok: false,
-      sqlState: '28000',
-      message: `PAM authentication failed for user "${user}"`,
-    };
-    if (!parseRdsToken(password)) return users.includes(user) ? failed : passwordFailed(user);
-    const claims = verifyRdsToken(password, (keyId) => issued.get(keyId)?.secretAccessKey);
+    const failed: LoginCheck = { ok: false, sqlState: '28000', message: rdsRefusal(user) };
+    if (!parseRdsToken(password)) return server.users.includes(user) ? failed : passwordFailed(user);
+    const claims = verifyRdsToken(password, (keyId) => server.credentials.issuedFor(keyId)?.secretAccessKey);
     if (!claims) return failed;
-    const credentials = issued.get(claims.accessKeyId) as IssuedCredentials;
+    const credentials = server.credentials.issuedFor(claims.accessKeyId) as IssuedCredentials;
     const now = context.now();
     const valid =
-      claims.region === region &&
+      claims.region === server.region &&
       claims.sessionToken === credentials.sessionToken &&
       now < credentials.expiresAtMs &&
-      now >= claims.signedAtMs - CLOCK_SKEW_MS &&
-      now < Math.min(claims.expiresAtMs, claims.signedAtMs + RDS_TOKEN_LIFETIME_MS) &&
+      now >= claims.signedAtMs - RDS_IAM_TOKEN.clockSkewMs &&
+      now < Math.min(claims.expiresAtMs, claims.signedAtMs + RDS_IAM_TOKEN.lifetimeMs) &&
       claims.dbUser === user &&
       context.gatewayHostPorts().includes(claims.hostPort) &&
-      users.includes(user);
+      server.users.includes(user);
     return valid ? { ok: true, role: user } : failed;
   };
-
-  return {
-    name: 'aws',
-    region,
-    routes: [credentialsRoute],
-    validator: { check },
-    defaultUser: () => users[0] ?? '',
-    clientEnv: (identityUrl) => ({
-      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${identityUrl}${AWS_CREDENTIALS_PATH}`,
-      AWS_CONTAINER_AUTHORIZATION_TOKEN: authorizationToken,
-      AWS_REGION: region,
-      // Keep the SDK from probing the EC2 metadata service when the container endpoint fails.
-      AWS_EC2_METADATA_DISABLED: 'true',
-      PG_PASSWORDLESS_AWS_ENABLED: 'true',
-    }),
-    users: () => users,
-    currentCredentials: () => ({
-      accessKeyId: current.accessKeyId,
-      secretAccessKey: current.secretAccessKey,
-      sessionToken: current.sessionToken,
-      expiration: new Date(current.expiresAtMs),
-    }),
-  };
+  return { check };
 }

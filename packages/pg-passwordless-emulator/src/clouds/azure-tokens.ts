@@ -1,6 +1,6 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { compactVerify, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import type { AzureCloud } from 'pg-passwordless';
+import { entraIssuers } from './azure-facts.ts';
 import type { ManagedIdentity } from './azure-identities.ts';
 
 /** The emulator's token-signing key, as Entra's keys are published in its JWKS. */
@@ -23,25 +23,6 @@ export async function createSigningKey(): Promise<SigningKey> {
   const kid = randomUUID().replaceAll('-', '').slice(0, 27);
   const publicJwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
   return { kid, privateKey, publicKey, publicJwk };
-}
-
-/**
- * The issuers (`iss`) of a tenant's tokens in an Azure cloud: the v1 form (what managed identities get
- * for the database's resource) and the v2 form. The public cloud's are documented; the sovereign ones
- * follow their authority hosts (login.microsoftonline.us, login.chinacloudapi.cn).
- *
- * @example
- * console.log(entraIssuers('public', '72f988bf-0000-4000-8000-00000000e1e1'));
- * // [ 'https://sts.windows.net/72f988bf-0000-4000-8000-00000000e1e1/',
- * //   'https://login.microsoftonline.com/72f988bf-0000-4000-8000-00000000e1e1/v2.0' ]
- */
-export function entraIssuers(cloud: AzureCloud, tenantId: string): [v1: string, v2: string] {
-  const [v1Host, v2Host] = {
-    public: ['sts.windows.net', 'login.microsoftonline.com'],
-    usgov: ['login.microsoftonline.us', 'login.microsoftonline.us'],
-    china: ['sts.chinacloudapi.cn', 'login.chinacloudapi.cn'],
-  }[cloud];
-  return [`https://${v1Host}/${tenantId}/`, `https://${v2Host}/${tenantId}/v2.0`];
 }
 
 export interface IssueOptions {

@@ -1,4 +1,5 @@
 import { type LoginCheck, type LoginValidator, passwordFailed } from '../login-validator.ts';
+import { ENTRA_REFUSALS, NOT_BEFORE_SKEW_SECONDS } from './azure-facts.ts';
 import { type SigningKey, verifySignature } from './azure-tokens.ts';
 
 /** An Entra principal mapped to a role, as `pgaadauth_create_principal[_with_oid]` records it. */
@@ -49,41 +50,38 @@ export function azureValidator(options: AzureValidatorOptions): LoginValidator {
     async check(user: string, password: string): Promise<LoginCheck> {
       if (!looksLikeJwt(password)) return passwordFailed(user);
       const claims = await verifySignature(options.key, password);
-      if (!claims)
-        return fail('An error occurred while validating the access token. The signature is invalid.');
-      // Entra's signing keys are shared by all tenants: the issuer, not the key, says whose token it is.
-      if (typeof claims.iss !== 'string' || !options.issuers.includes(claims.iss))
-        return fail('An error occurred while validating the access token. The issuer is not valid.');
-      if (claims.aud !== options.resource) {
-        return fail(
-          `The access token does not have a valid audience claim. Please acquire a new token for the resource "${options.resource}".`,
-        );
-      }
-      const nowSeconds = options.now() / 1000;
-      if (typeof claims.exp !== 'number' || nowSeconds >= claims.exp)
-        return fail('The access token has expired. Please acquire a new token and retry.');
-      if (typeof claims.nbf === 'number' && nowSeconds + 300 < claims.nbf)
-        return fail('The access token is not yet valid.');
-      if (claims.tid !== options.tenantId)
-        return fail('The access token was issued by a tenant this server does not trust.');
+      if (!claims) return fail(ENTRA_REFUSALS.signature);
+      const refusal = tokenRefusal(claims, options);
+      if (refusal) return fail(refusal);
       // Azure matches the role to the token by object id, and the role name must equal the startup user exactly.
       const role = options.roles().find((candidate) => candidate.roleName === user);
       if (!role) return passwordFailed(user);
-      if (role.objectId !== claims.oid) {
-        return fail(
-          `The access token does not belong to role "${user}": its object id does not match the role's.`,
-        );
-      }
-      const appToken = claims.idtyp === 'app';
-      if (appToken && role.type === 'user')
-        return fail(
-          `Service Principals cannot generate AAD_AUTH_TOKENTYPE_APP_USER tokens for role[${user}]`,
-        );
-      if (!appToken && role.type === 'service')
-        return fail(`Users cannot generate AAD_AUTH_TOKENTYPE_APP tokens for role[${user}]`);
-      return { ok: true, role: user };
+      const mismatch = principalRefusal(claims, role);
+      return mismatch ? fail(mismatch) : { ok: true, role: user };
     },
   };
+}
+
+/** What is wrong with a signed token whoever presents it: issuer, audience, validity window, tenant. */
+function tokenRefusal(claims: Record<string, unknown>, options: AzureValidatorOptions): string | undefined {
+  // Entra's signing keys are shared by all tenants: the issuer, not the key, says whose token it is.
+  if (typeof claims.iss !== 'string' || !options.issuers.includes(claims.iss)) return ENTRA_REFUSALS.issuer;
+  if (claims.aud !== options.resource) return ENTRA_REFUSALS.audience(options.resource);
+  const nowSeconds = options.now() / 1000;
+  if (typeof claims.exp !== 'number' || nowSeconds >= claims.exp) return ENTRA_REFUSALS.expired;
+  if (typeof claims.nbf === 'number' && nowSeconds + NOT_BEFORE_SKEW_SECONDS < claims.nbf)
+    return ENTRA_REFUSALS.notYetValid;
+  if (claims.tid !== options.tenantId) return ENTRA_REFUSALS.tenant;
+  return undefined;
+}
+
+/** Whether the token's principal is the role's: its object id, and an app token for a service role only. */
+function principalRefusal(claims: Record<string, unknown>, role: EntraRole): string | undefined {
+  if (role.objectId !== claims.oid) return ENTRA_REFUSALS.otherPrincipal(role.roleName);
+  const appToken = claims.idtyp === 'app';
+  if (appToken && role.type === 'user') return ENTRA_REFUSALS.appTokenForUserRole(role.roleName);
+  if (!appToken && role.type === 'service') return ENTRA_REFUSALS.userTokenForServiceRole(role.roleName);
+  return undefined;
 }
 
 function fail(message: string): LoginCheck {

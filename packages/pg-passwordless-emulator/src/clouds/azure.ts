@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { AzureCloud } from 'pg-passwordless';
-import { AZURE_POSTGRES_RESOURCES } from 'pg-passwordless';
+import type { Backend } from '../backend.ts';
+import {
+  ACCEPTED_AUDIENCES,
+  type AzureCloudName as AzureCloud,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+  entraIssuers,
+} from './azure-facts.ts';
 import { EMULATOR_TENANT_ID, type ManagedIdentity, makeIdentity } from './azure-identities.ts';
 import { APP_SERVICE_PATH, azureIdentityRoutes } from './azure-identity-routes.ts';
-import { createSigningKey, entraIssuers, issueAzureToken } from './azure-tokens.ts';
+import { createSigningKey, issueAzureToken, type SigningKey } from './azure-tokens.ts';
 import { azureValidator, type EntraRole } from './azure-validator.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
 
@@ -56,15 +61,78 @@ export async function createAzureCloud(
   context: CloudContext,
   options: AzureOptions,
 ): Promise<EmulatedCloud & AzureControls> {
-  const resource = AZURE_POSTGRES_RESOURCES[options.azureCloud ?? 'public'];
-  const issuers = entraIssuers(options.azureCloud ?? 'public', EMULATOR_TENANT_ID);
-  const key = await createSigningKey();
+  const cloud = options.azureCloud ?? 'public';
+  const server: EntraServer = {
+    key: await createSigningKey(),
+    resource: ACCEPTED_AUDIENCES[cloud],
+    issuers: entraIssuers(cloud, EMULATOR_TENANT_ID),
+  };
   const identitySecret = randomBytes(24).toString('hex');
+  const lifetimeSeconds = () => context.tokenLifetimeSeconds() ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
+  const directory = await createDirectory(
+    context.backend,
+    options.identities ?? [{ name: 'orders-api', kind: 'system' }],
+  );
+  return {
+    name: 'azure',
+    routes: azureIdentityRoutes({
+      key: server.key,
+      tenantId: EMULATOR_TENANT_ID,
+      issuer: server.issuers[0],
+      identitySecret,
+      tokenLifetimeSeconds: lifetimeSeconds,
+      identities: directory.identities,
+      now: context.now,
+      onIssued: context.onIssued,
+    }),
+    validator: azureValidator({
+      ...server,
+      tenantId: EMULATOR_TENANT_ID,
+      roles: directory.roles,
+      now: context.now,
+    }),
+    defaultUser: () => {
+      const identities = directory.identities();
+      return (identities.find((identity) => identity.kind === 'system') ?? identities[0])?.name ?? '';
+    },
+    clientEnv: (identityUrl) => ({
+      IDENTITY_ENDPOINT: `${identityUrl}${APP_SERVICE_PATH}`,
+      IDENTITY_HEADER: identitySecret,
+      PG_PASSWORDLESS_AZURE_ENABLED: 'true',
+    }),
+    identities: directory.identities,
+    addIdentity: directory.addIdentity,
+    addRole: directory.addRole,
+    issueToken: (identityName, issue = {}) =>
+      issueNamedToken(server, directory, identityName, {
+        ...issue,
+        lifetimeSeconds: issue.lifetimeSeconds ?? lifetimeSeconds(),
+        nowMs: issue.nowMs ?? context.now(),
+      }),
+  };
+}
+
+/** What the emulated server knows of Entra: the signing key, its cloud's audience and issuers. */
+interface EntraServer {
+  key: SigningKey;
+  resource: string;
+  issuers: [v1: string, v2: string];
+}
+
+/** The tenant's managed identities and the roles mapped to Entra principals, as the server's labels hold them. */
+interface Directory {
+  identities(): readonly ManagedIdentity[];
+  roles(): readonly EntraRole[];
+  addIdentity(input: IdentityInput): Promise<ManagedIdentity>;
+  addRole(role: EntraRole): Promise<void>;
+}
+
+/** The directory, with the first identities (and their roles, as pgaadauth_create_principal makes them) added. */
+async function createDirectory(backend: Backend, first: readonly IdentityInput[]): Promise<Directory> {
   const identities: ManagedIdentity[] = [];
   const roles: EntraRole[] = [];
-
   const addRole = async (role: EntraRole) => {
-    await createLoginRole(context.backend, role.roleName);
+    await createLoginRole(backend, role.roleName);
     roles.push(role);
   };
   const addIdentity = async (input: IdentityInput) => {
@@ -74,51 +142,26 @@ export async function createAzureCloud(
       await addRole({ roleName: identity.name, objectId: identity.objectId, type: 'service' });
     return identity;
   };
-  for (const input of options.identities ?? [{ name: 'orders-api', kind: 'system' as const }])
-    await addIdentity(input);
+  for (const input of first) await addIdentity(input);
+  return { identities: () => identities, roles: () => roles, addIdentity, addRole };
+}
 
-  return {
-    name: 'azure',
-    routes: azureIdentityRoutes({
-      key,
-      tenantId: EMULATOR_TENANT_ID,
-      issuer: issuers[0],
-      identitySecret,
-      tokenLifetimeSeconds: context.tokenLifetimeSeconds,
-      identities: () => identities,
-      now: context.now,
-      onIssued: context.onIssued,
-    }),
-    validator: azureValidator({
-      key,
-      resource,
-      tenantId: EMULATOR_TENANT_ID,
-      issuers,
-      roles: () => roles,
-      now: context.now,
-    }),
-    defaultUser: () =>
-      (identities.find((identity) => identity.kind === 'system') ?? identities[0])?.name ?? '',
-    clientEnv: (identityUrl) => ({
-      IDENTITY_ENDPOINT: `${identityUrl}${APP_SERVICE_PATH}`,
-      IDENTITY_HEADER: identitySecret,
-      PG_PASSWORDLESS_AZURE_ENABLED: 'true',
-    }),
-    identities: () => identities,
-    addIdentity,
-    addRole,
-    issueToken: async (identityName, issue = {}) => {
-      const identity = identities.find((candidate) => candidate.name === identityName);
-      if (!identity) throw new Error(`no identity named ${identityName}`);
-      const issued = await issueAzureToken(key, {
-        identity,
-        resource: issue.resource ?? resource,
-        tenantId: EMULATOR_TENANT_ID,
-        issuer: issue.issuer ?? issuers[0],
-        lifetimeSeconds: issue.lifetimeSeconds ?? context.tokenLifetimeSeconds(),
-        nowMs: issue.nowMs ?? context.now(),
-      });
-      return issued.token;
-    },
-  };
+/** A token for a named identity, for the server's resource and from its v1 issuer unless `issue` says otherwise. */
+async function issueNamedToken(
+  server: EntraServer,
+  directory: Directory,
+  identityName: string,
+  issue: { resource?: string; lifetimeSeconds: number; nowMs: number; issuer?: string },
+): Promise<string> {
+  const identity = directory.identities().find((candidate) => candidate.name === identityName);
+  if (!identity) throw new Error(`no identity named ${identityName}`);
+  const issued = await issueAzureToken(server.key, {
+    identity,
+    resource: issue.resource ?? server.resource,
+    tenantId: EMULATOR_TENANT_ID,
+    issuer: issue.issuer ?? server.issuers[0],
+    lifetimeSeconds: issue.lifetimeSeconds,
+    nowMs: issue.nowMs,
+  });
+  return issued.token;
 }

@@ -9,7 +9,8 @@ export type CloudName = 'azure' | 'aws' | 'gcp';
 export interface CloudContext {
   backend: Backend;
   now: () => number;
-  tokenLifetimeSeconds: () => number;
+  /** The token lifetime the user set (option or `setTokenLifetime`), if any: each cloud has its own default. */
+  tokenLifetimeSeconds: () => number | undefined;
   /** Counts one token (or credential set) handed out. */
   onIssued: () => void;
   /** Where the gateway listens, for clouds whose tokens name the endpoint (RDS). Known once it started. */

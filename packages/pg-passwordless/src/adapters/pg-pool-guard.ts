@@ -1,5 +1,6 @@
-import type { TokenHandle } from '../core/contract.ts';
 import { PasswordlessError } from '../core/errors.ts';
+import { createRefusedLoginPolicy, isRefusedLogin, type RefusalReason } from '../core/refused-login.ts';
+import type { TokenHandle } from '../core/token-handle.ts';
 
 /** The part of a `pg.Pool` that pg-passwordless touches (pg stays an optional peer). */
 export interface PgPoolLike {
@@ -28,13 +29,6 @@ export interface PoolGuardOptions {
   random?: () => number;
 }
 
-/** SQLSTATEs of a refused login: invalid_authorization_specification, invalid_password. */
-const LOGIN_REJECTED = new Set(['28000', '28P01']);
-
-function isLoginRejection(error: unknown): boolean {
-  return LOGIN_REJECTED.has((error as { code?: string } | null)?.code ?? '');
-}
-
 /**
  * One connection's lifetime: `maxLifetimeSeconds` spread by ±`spread`, so that connections opened in
  * one burst do not all log in again in the same second (a TLS-handshake storm on the server).
@@ -56,8 +50,9 @@ export function connectionLifetimeMs(
 /**
  * Guards a pool built from pg-passwordless options, without touching pg-pool's internals:
  * - a checkout that will open a connection has its token before the socket opens;
- * - a login the server refuses (28000/28P01) drops the cached token and is retried once, and only when
- *   the identity SDK really gave a new token; a second refusal is `TOKEN_REJECTED`;
+ * - a login the server refuses (28000/28P01) goes to the refused-login policy: the cached token is
+ *   dropped and the login retried once, only when the identity SDK really gave a new token (and at most
+ *   once per 30 s); otherwise, or after a second refusal, the checkout fails with `TOKEN_REJECTED`;
  * - each connection gets its own lifetime around `maxLifetimeSeconds`; an expired connection is closed
  *   when it is released or next checked out (idle ones also go by `idleTimeoutMillis`).
  * Build the pool with `maxLifetimeSeconds: 0` so that pg-pool's fixed lifetime does not apply too.
@@ -75,20 +70,9 @@ export function connectionLifetimeMs(
  * await pool.end();
  */
 export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptions): P {
-  const { token, lifetimeSpread = 0.1, maxLifetimeSeconds = 0 } = options;
-  const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
-  const expiresAt = new WeakMap<object, number>();
-  if (maxLifetimeSeconds > 0) {
-    pool.on('connect', (client) => {
-      expiresAt.set(
-        client as object,
-        now() + connectionLifetimeMs(maxLifetimeSeconds, lifetimeSpread, random),
-      );
-    });
-  }
-  const isExpired = (client: object) => now() >= (expiresAt.get(client) ?? Number.POSITIVE_INFINITY);
-
+  const { token } = options;
+  const isExpired = trackLifetimes(pool, options);
+  const policy = token ? createRefusedLoginPolicy(token) : undefined;
   const connectPooled = pool.connect.bind(pool) as () => Promise<PooledClient>;
   /**
    * A checkout that will log in gets its token first, before pg opens the socket: the wait on the
@@ -112,25 +96,46 @@ export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptio
     try {
       return await connectFresh();
     } catch (error) {
-      if (!token || !isLoginRejection(error)) throw error;
-      const { renewed } = await token.invalidate();
-      if (!renewed) throw rejected(error, false);
+      if (!policy || !isRefusedLogin(error)) throw error;
+      const verdict = await policy.afterRefusal();
+      if (!verdict.retry) throw rejected(error, verdict.reason);
     }
     try {
       return await connectFresh();
     } catch (error) {
-      if (!isLoginRejection(error)) throw error;
-      throw rejected(error, true);
+      if (!isRefusedLogin(error)) throw error;
+      throw rejected(error, 'retried');
     }
   };
-  const checkout = async (): Promise<PooledClient> => {
+  replaceConnect(pool, async () => {
     const client = await connectWithRetry();
     // pg-pool assigns release() at every checkout; an expired client is closed instead of returned.
     const release = client.release;
     client.release = (error?: unknown) => release(error ?? (isExpired(client) ? true : undefined));
     return client;
-  };
-  // pg-pool's own query() calls this.connect(callback), so both forms go through the guard.
+  });
+  return pool;
+}
+
+/** Gives each new connection its own lifetime; returns whether a client has outlived its own. */
+function trackLifetimes(pool: PgPoolLike, options: PoolGuardOptions): (client: object) => boolean {
+  const { lifetimeSpread = 0.1, maxLifetimeSeconds = 0 } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const expiresAt = new WeakMap<object, number>();
+  if (maxLifetimeSeconds > 0) {
+    pool.on('connect', (client) => {
+      expiresAt.set(
+        client as object,
+        now() + connectionLifetimeMs(maxLifetimeSeconds, lifetimeSpread, random),
+      );
+    });
+  }
+  return (client) => now() >= (expiresAt.get(client) ?? Number.POSITIVE_INFINITY);
+}
+
+/** Routes both forms of `pool.connect` through `checkout`: pg-pool's own query() calls this.connect(callback). */
+function replaceConnect<P extends PgPoolLike>(pool: P, checkout: () => Promise<PooledClient>): void {
   pool.connect = ((
     callback?: (error: Error | undefined, client?: unknown, release?: (error?: unknown) => void) => void,
   ) => {
@@ -141,23 +146,29 @@ export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptio
     );
     return undefined;
   }) as P['connect'];
-  return pool;
 }
 
-function rejected(error: unknown, afterRenewal: boolean): PasswordlessError {
+/** Why the login was not retried, in words; `retried`: a fresh token was refused too. */
+const NOT_RETRIED: Record<RefusalReason | 'retried', string> = {
+  retried: 'The server refused a fresh token too',
+  'same-token':
+    'The server refused the token, and the identity SDK returned the same token again from its cache, so the login was not retried',
+  'too-soon':
+    'The server refused the token, which was renewed less than 30 s ago, so the login was not retried',
+  failed: 'The server refused the token, and no new one could be fetched, so the login was not retried',
+  replaced: 'The server refused the token',
+  renewed: 'The server refused the token',
+};
+
+function rejected(error: unknown, why: RefusalReason | 'retried'): PasswordlessError {
   const message = (error as Error).message;
-  return new PasswordlessError(
-    'TOKEN_REJECTED',
-    afterRenewal
-      ? `The server refused a fresh token too: ${message}`
-      : `The server refused the token, and the identity SDK returned the same token again from its cache, so the login was not retried: ${message}`,
-    {
-      cause: error,
-      hint: afterRenewal
-        ? 'The token is valid but does not fit the role: check that the role name equals the identity (case-sensitive) and was ' +
-          "created for it (Azure: select * from pgaadauth_create_principal('<identity name>', false, false))."
-        : 'The managed-identity SDK (MSAL) serves its cached token until 5 minutes before expiry and offers no way around that ' +
-          'cache: check the role mapping and the server clock; a new token comes once the cached one nears expiry.',
-    },
-  );
+  return new PasswordlessError('TOKEN_REJECTED', `${NOT_RETRIED[why]}: ${message}`, {
+    cause: error,
+    hint:
+      why === 'same-token'
+        ? 'The identity SDK serves its cached token until shortly before expiry and offers no way around that cache: ' +
+          'check the role mapping and the server clock (`pg-passwordless doctor` names the cause); a new token comes once the cached one nears expiry.'
+        : 'The token is valid but does not fit the role: check that the role exists, is named as the identity and was created for it. ' +
+          '`pg-passwordless doctor` with the same URL names the cause and the fix for your cloud.',
+  });
 }

@@ -1,9 +1,9 @@
 import type { ConnectionTarget } from '../core/connection-url.ts';
 import type { ConnectionParams, TokenHandle } from '../core/contract.ts';
+import { loadPeer } from '../core/load-peer.ts';
 import type { ResolvedSettings } from '../core/settings.ts';
 import type { DriverTls } from '../core/tls.ts';
 import { resolveConnection, type Settings } from '../index.ts';
-import { loadPeer } from '../plugins/load-peer.ts';
 import { guardPool, type PgPoolLike } from './pg-pool-guard.ts';
 
 export { connectionLifetimeMs, guardPool, type PgPoolLike, type PoolGuardOptions } from './pg-pool-guard.ts';

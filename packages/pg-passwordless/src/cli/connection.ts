@@ -1,13 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ConnectionTarget, Env } from '../core/connection-url.ts';
 import type { TokenHandle } from '../core/contract.ts';
-import { PasswordlessError, printable } from '../core/errors.ts';
-import { type CaSource, type DriverTls, resolveTls } from '../core/tls.ts';
-import { resolveConnection, type Settings } from '../index.ts';
-
-/** The clouds `--cloud` can switch on without any environment variable. */
-const CLOUDS = ['azure', 'aws', 'gcp'] as const;
-export type CliCloud = (typeof CLOUDS)[number];
+import { PasswordlessError } from '../core/errors.ts';
+import type { CaSource, DriverTls } from '../core/tls.ts';
+import { listClouds, resolveConnection, type Settings } from '../index.ts';
 
 /** What `token` and `exec` need: the target, the role, a token function, and how libpq must verify TLS. */
 export interface CliConnection {
@@ -44,27 +40,27 @@ export interface CliConnection {
  */
 export async function resolveCliConnection(options: {
   url?: string | undefined;
-  cloud?: CliCloud | undefined;
+  /** A registered cloud to switch on (`--cloud`), without any environment variable. */
+  cloud?: string | undefined;
   env?: Env;
 }): Promise<CliConnection> {
   const env = options.env ?? process.env;
   const url = options.url ?? env.DATABASE_URL ?? '';
-  const settings: Settings = { env };
+  const settings: Settings & Record<string, unknown> = { env };
   if (options.cloud) settings[options.cloud] = { enabled: true };
-  const { target, params, settings: resolved } = await resolveConnection(url, settings);
+  // The connection's own TLS decision: libpq in `exec` verifies as the driver does (verify-ca never
+  // with the public roots), with the CA from where the library took it.
+  const { target, params, tls } = await resolveConnection(url, settings);
   const password = params.password;
   if (!password) {
     throw new PasswordlessError(
       'CONFIG_INVALID',
       'No plugin is enabled, so there is no token for this target.',
       {
-        hint: 'Set PG_PASSWORDLESS_ENABLED=true and PG_PASSWORDLESS_AZURE_ENABLED=true (or _AWS_ / _GCP_), or pass --cloud azure|aws|gcp.',
+        hint: `Set PG_PASSWORDLESS_ENABLED=true and the switch of your cloud (PG_PASSWORDLESS_<CLOUD>_ENABLED=true), or pass --cloud ${(await listClouds({ env, logger: { warn: () => undefined } })).map((cloud) => cloud.name).join('|')}.`,
       },
     );
   }
-  // The library's own rule, with what the plugin verifies with as the cloud's CA: it says where the CA
-  // comes from, so libpq in `exec` verifies as the driver does (verify-ca never with the public roots).
-  const tls = resolveTls(target, resolved.tls, resolved.env, undefined, (params.ssl || undefined)?.ca);
   const user = params.user ?? target.user;
   if (!user) {
     throw new PasswordlessError(
@@ -80,34 +76,10 @@ export async function resolveCliConnection(options: {
     user,
     getToken: password,
     token: params.token,
-    sslmode: libpqSslMode(tls.sslmode),
-    ca: caForLibpq(tls.ca),
-    tls: params.ssl ?? tls.options,
+    sslmode: libpqSslMode(tls?.sslmode ?? 'verify-full'),
+    ca: caForLibpq(tls?.ca ?? { from: 'none' }),
+    tls: params.ssl ?? tls?.options ?? { rejectUnauthorized: true },
   };
-}
-
-/**
- * Parses `--cloud`'s value.
- *
- * @example
- * console.log(parseCloud('aws')); // aws
- * try {
- *   parseCloud('oracle');
- * } catch (error) {
- *   console.log((error as { code?: string }).code); // CONFIG_INVALID
- * }
- */
-export function parseCloud(value: string | undefined): CliCloud {
-  if (!CLOUDS.includes(value as CliCloud)) {
-    throw new PasswordlessError(
-      'CONFIG_INVALID',
-      `--cloud must be one of ${CLOUDS.join(', ')}, not ${printable(value ?? '')}.`,
-      {
-        hint: 'Or leave it out and enable a plugin through the environment.',
-      },
-    );
-  }
-  return value as CliCloud;
 }
 
 /** node-postgres's `no-verify` is `require` to libpq. */

@@ -3,19 +3,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { describeError, PasswordlessError } from '../core/errors.ts';
-import {
-  type CliCloud,
-  type CliConnection,
-  libpqUrl,
-  parseCloud,
-  resolveCliConnection,
-} from './connection.ts';
+import { describeError } from '../core/errors.ts';
+import { chosenCloud, cloudOptionHelp } from './cloud-option.ts';
+import { type CliConnection, libpqUrl, resolveCliConnection } from './connection.ts';
 import { relaySignals, type SignalRelay } from './exec-signals.ts';
+import { defineCommand } from './frame/command.ts';
+import type { Io } from './frame/io.ts';
+import type { ParsedArgs } from './frame/parsed-args.ts';
+import { withoutValue } from './frame/printable-argument.ts';
 import { keepPasswordFile, type LivePasswordFile } from './password-file.ts';
-import { printableArgument, withoutValue } from './printable-argument.ts';
 
-const EXEC_HELP = `Usage: pg-passwordless exec [options] -- <command> [args...]
+const EXEC_HELP = (cloudLine: string) => `Usage: pg-passwordless exec [options] -- <command> [args...]
 
 Runs the command with the connection set for it alone: PGHOST, PGPORT, PGUSER, PGDATABASE,
 PGSSLMODE (verify-full; verify-ca only with a private CA), PGSSLROOTCERT (and NODE_EXTRA_CA_CERTS for
@@ -36,68 +34,12 @@ signal's number when a signal ended it).
 
 Options:
   --url URL        the target (else DATABASE_URL, else PGHOST, PGPORT, PGUSER, PGDATABASE)
-  --cloud NAME     switch on the azure, aws or gcp plugin (else PG_PASSWORDLESS_ENABLED=true and
-                   PG_PASSWORDLESS_<CLOUD>_ENABLED=true choose)
+${cloudLine}
   --token-in-url   for tools that read neither PGPASSFILE nor a password function (Prisma's engines):
                    also put the current token into DATABASE_URL (percent-encoded) and PGPASSWORD. That is
-                   ONE token: it is not renewed, so the command must log in before it expires (Azure about
-                   an hour, RDS 15 minutes)
+                   ONE token: it is not renewed, so the command must log in before it expires (from 15
+                   minutes to about an hour, by cloud)
   -h, --help       show this help`;
-
-/** The exec command's flags, and the command to run. */
-export interface ExecArgs {
-  url: string | undefined;
-  cloud: CliCloud | undefined;
-  tokenInUrl: boolean;
-  help: boolean;
-  command: string[];
-}
-
-/**
- * Parses `pg-passwordless exec`'s arguments: options up to `--` (or up to the first word that is not
- * an option), the command after. Throws PasswordlessError(CONFIG_INVALID) on bad input.
- *
- * @example
- * const parsed = parseExecArgs(['--url', 'postgresql://app@db.example.com/orders', '--', 'psql', '-c', 'select 1']);
- * console.log(parsed.url, parsed.command); // postgresql://app@db.example.com/orders [ 'psql', '-c', 'select 1' ]
- */
-export function parseExecArgs(args: string[]): ExecArgs {
-  const parsed: ExecArgs = { url: undefined, cloud: undefined, tokenInUrl: false, help: false, command: [] };
-  let index = 0;
-  for (; index < args.length; index++) {
-    const arg = args[index] as string;
-    if (arg === '--') {
-      index++;
-      break;
-    }
-    if (!arg.startsWith('-')) break;
-    if (arg === '--token-in-url') parsed.tokenInUrl = true;
-    else if (arg === '-h' || arg === '--help') parsed.help = true;
-    else if (arg === '--url' || arg === '--cloud') {
-      const value = args[++index];
-      if (value === undefined) {
-        throw new PasswordlessError('CONFIG_INVALID', `${arg} needs a value.`, {
-          hint: 'Run "pg-passwordless exec --help".',
-        });
-      }
-      if (arg === '--url') parsed.url = value;
-      else parsed.cloud = parseCloud(value);
-    } else if (arg.startsWith('--url=')) parsed.url = arg.slice('--url='.length);
-    else if (arg.startsWith('--cloud=')) parsed.cloud = parseCloud(arg.slice('--cloud='.length));
-    else {
-      throw new PasswordlessError('CONFIG_INVALID', `Unknown option ${printableArgument(arg)} for "exec".`, {
-        hint: 'Put the command after "--": pg-passwordless exec -- psql -c "select 1".',
-      });
-    }
-  }
-  parsed.command = args.slice(index);
-  if (parsed.command.length === 0 && !parsed.help) {
-    throw new PasswordlessError('CONFIG_INVALID', 'No command to run.', {
-      hint: 'Put it after "--": pg-passwordless exec -- psql -c "select current_user".',
-    });
-  }
-  return parsed;
-}
 
 /**
  * The child's environment: the parent's, less anything that would override the connection (a
@@ -110,12 +52,13 @@ export function parseExecArgs(args: string[]): ExecArgs {
  * it stays in the URL: without the name check, only the named CA may do (node-postgres reads it).
  */
 function childEnv(
+  parentEnv: Io['env'],
   connection: CliConnection,
   passwordFile: LivePasswordFile,
   trust: ChildTrust,
   tokenInUrl: boolean,
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...parentEnv };
   for (const name of ['PGPASSWORD', 'PGHOSTADDR', 'PGSERVICE', 'PGSSLROOTCERT', 'PGDATABASE'])
     delete env[name];
   const { host, port, database } = connection.target;
@@ -156,12 +99,13 @@ interface ChildTrust {
  * NODE_EXTRA_CA_CERTS (kept, since the child may need it for other servers), in the private folder, 0600.
  */
 function nodeExtraCaFor(
+  parentEnv: Io['env'],
   connection: CliConnection,
   caFile: string | undefined,
   folder: string,
 ): string | undefined {
   if (!caFile || connection.ca === 'system' || connection.ca === 'none') return undefined;
-  const parent = process.env.NODE_EXTRA_CA_CERTS;
+  const parent = parentEnv.NODE_EXTRA_CA_CERTS;
   const inherited = parent ? readFileIfAny(parent) : '';
   const path = join(folder, 'node-extra-ca.crt');
   writeFileSync(path, `${inherited}\n${readFileSync(caFile, 'utf8')}\n`, { mode: 0o600, flag: 'wx' });
@@ -190,27 +134,34 @@ function caFileFor(connection: CliConnection, folder: string): string | undefine
   return path;
 }
 
-type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
-
 /**
  * `pg-passwordless exec [--url URL] [--cloud NAME] [--token-in-url] -- <command> [args...]`: runs the
  * command with the connection in its environment and a password file kept current for its whole
  * life; resolves with the command's exit code. Configuration errors are thrown before it starts.
  *
  * @example
- * const code = await runExecCommand(['--', process.execPath, '-e', 'console.log(process.env.PGUSER, process.env.PGSSLMODE)'], {
- *   stdout: process.stdout,
- *   stderr: process.stderr,
- * });
- * console.log(code); // 0, after the child printed: orders-api verify-full
+ * console.log(execCommand.name, execCommand.positionals); // exec command
  */
-export async function runExecCommand(args: string[], io: Io): Promise<number> {
-  const options = parseExecArgs(args);
-  if (options.help) {
-    io.stdout.write(`${EXEC_HELP}\n`);
-    return 0;
-  }
-  const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud });
+export const execCommand = defineCommand({
+  name: 'exec',
+  summary: 'run a command with the connection and a password file kept current (-- psql, pgbench, ...)',
+  options: { url: { type: 'string' }, cloud: { type: 'string' }, 'token-in-url': { type: 'boolean' } },
+  positionals: 'command',
+  help: async (io) => EXEC_HELP(await cloudOptionHelp(io.env, 17)),
+  run: runWithConnection,
+});
+
+async function runWithConnection(args: ParsedArgs, io: Io): Promise<number> {
+  if (args.command.length === 0)
+    throw args.error(
+      'No command to run.',
+      'Put it after "--": pg-passwordless exec -- psql -c "select current_user".',
+    );
+  const connection = await resolveCliConnection({
+    url: args.text('url'),
+    cloud: await chosenCloud(args, io.env),
+    env: io.env,
+  });
   const warn = (message: string) => io.stderr.write(`pg-passwordless: warning: ${message}\n`);
   // From before the folder exists to after it is removed, no catchable signal ends this process.
   const relay = relaySignals();
@@ -232,9 +183,12 @@ export async function runExecCommand(args: string[], io: Io): Promise<number> {
   process.once('exit', removeOnExit);
   try {
     const caFile = caFileFor(connection, passwordFile.folder);
-    const trust = { caFile, nodeExtraCaFile: nodeExtraCaFor(connection, caFile, passwordFile.folder) };
-    const env = childEnv(connection, passwordFile, trust, options.tokenInUrl);
-    return await runChild(options.command, env, io, relay);
+    const trust = {
+      caFile,
+      nodeExtraCaFile: nodeExtraCaFor(io.env, connection, caFile, passwordFile.folder),
+    };
+    const env = childEnv(io.env, connection, passwordFile, trust, args.flag('token-in-url'));
+    return await runChild(args.command, env, io, relay);
   } finally {
     process.removeListener('exit', removeOnExit);
     passwordFile.close();

@@ -89,18 +89,39 @@ export async function keepPasswordFile(
   source: PasswordFileSource,
   warn: (message: string) => void,
 ): Promise<LivePasswordFile> {
-  let current = await source.getToken();
+  const first = await source.getToken();
   for (const { folder, error } of removeLeftFolders(FOLDER_PREFIX).failed) {
     warn(`could not remove ${folder}, left by an earlier run that was killed: ${describeError(error)}`);
   }
   const folder = makeOwnedFolder(FOLDER_PREFIX);
-  const path = join(folder, 'pgpass');
-  let writes = 0;
-  let temporaries = 0;
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
+  const file = passwordFileWriter(folder, source);
+  try {
+    file.write(first);
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
+  const renewal = keepCurrent(source, file, warn);
+  return {
+    folder,
+    path: file.path,
+    get current() {
+      return file.current;
+    },
+    writes: () => file.writes,
+    close() {
+      renewal.stop();
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
 
-  const write = (token: string) => {
+/** Writes the file atomically (a temporary file, then rename), so a reader never sees half of it. */
+function passwordFileWriter(folder: string, source: PasswordFileSource) {
+  const path = join(folder, 'pgpass');
+  let temporaries = 0;
+  const state = { path, current: '', writes: 0, write };
+  function write(token: string): void {
     const line = pgpassLine({
       host: source.host,
       port: source.port,
@@ -111,50 +132,50 @@ export async function keepPasswordFile(
     const temporary = join(folder, `.pgpass-${temporaries++}`);
     writeFileSync(temporary, `${line}\n`, { mode: 0o600, flag: 'wx' });
     renameSync(temporary, path);
-    current = token;
-    writes++;
-  };
+    state.current = token;
+    state.writes++;
+  }
+  return state;
+}
+
+/**
+ * Keeps the file current: each new token from the cache (its `token` event) is written at once, and a
+ * timer checks again well before expiry (a tenth of the remaining life, between 1 s and 60 s).
+ */
+function keepCurrent(
+  source: PasswordFileSource,
+  file: ReturnType<typeof passwordFileWriter>,
+  warn: (message: string) => void,
+): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
   const check = async () => {
     try {
       const token = await source.getToken();
-      if (!closed && token !== current) write(token);
+      if (!stopped && token !== file.current) file.write(token);
     } catch (error) {
       // The token in the file may still be valid; the next check tries again. Never the token itself.
-      if (!closed)
+      if (!stopped)
         warn(`could not renew the token in the password file: ${describeError(error).split('\n')[0]}`);
     }
   };
   const schedule = () => {
-    if (closed) return;
+    if (stopped) return;
     const expiresAtMs = source.token?.expiresAtMs();
     const remainingMs = expiresAtMs === undefined ? MAX_CHECK_MS * 10 : expiresAtMs - Date.now();
     const delayMs = Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, remainingMs / 10));
     // unref: the child process keeps this one alive; the timer must not keep it alive after.
     timer = setTimeout(() => void check().finally(schedule), delayMs).unref();
   };
-
-  try {
-    write(current);
-  } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
-    throw error;
-  }
   const unsubscribe = source.token?.on((event) => {
     if (event.type === 'token' || event.type === 'invalidated') void check();
   });
   schedule();
   return {
-    folder,
-    path,
-    get current() {
-      return current;
-    },
-    writes: () => writes,
-    close() {
-      closed = true;
+    stop() {
+      stopped = true;
       clearTimeout(timer);
       unsubscribe?.();
-      rmSync(folder, { recursive: true, force: true });
     },
   };
 }

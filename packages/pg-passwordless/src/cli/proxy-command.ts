@@ -1,4 +1,4 @@
-import { PasswordlessError, printable } from '../core/errors.ts';
+import { PasswordlessError } from '../core/errors.ts';
 import {
   DEFAULT_LISTEN,
   describeListenAddress,
@@ -10,10 +10,13 @@ import { readLocalPassword } from '../proxy/local-password.ts';
 import { readLocalTls } from '../proxy/local-tls.ts';
 import { type RunningProxy, startProxy } from '../proxy/proxy.ts';
 import type { Upstream } from '../proxy/upstream.ts';
-import { type CliCloud, type CliConnection, parseCloud, resolveCliConnection } from './connection.ts';
-import { extraConnectionStringError, printableArgument } from './printable-argument.ts';
+import { chosenCloud, cloudOptionHelp } from './cloud-option.ts';
+import { type CliConnection, resolveCliConnection } from './connection.ts';
+import { defineCommand } from './frame/command.ts';
+import type { Io } from './frame/io.ts';
+import { type ParsedArgs, parseCommandArgs } from './frame/parsed-args.ts';
 
-const PROXY_HELP = `Usage: pg-passwordless proxy [URL] [options]
+const PROXY_HELP = (cloudLine: string) => `Usage: pg-passwordless proxy [URL] [options]
 
 A local PostgreSQL endpoint for tools that keep connections open or cannot run a command first
 (pgAdmin, DBeaver, Grafana, Prisma Studio, an app that only takes a URL). Each client connection gets
@@ -47,10 +50,10 @@ Options:
                               oldest makes room for a new one), so silent ones cannot lock logins out
   --shutdown-grace SECONDS    on SIGTERM or SIGINT, refuse new sessions and let open ones finish for
                               this long, then close them (default 10; a second signal closes at once)
-  --cloud NAME                switch on the azure, aws or gcp plugin (else PG_PASSWORDLESS_ENABLED=true
-                              and PG_PASSWORDLESS_<CLOUD>_ENABLED=true choose)
+${cloudLine}
   -h, --help                  show this help`;
 
+/** What `proxy`'s flags say, read and checked. */
 export interface ProxyArgs {
   url: string | undefined;
   listen: string;
@@ -60,105 +63,69 @@ export interface ProxyArgs {
   localTlsKey: string | undefined;
   maxSessions: number | undefined;
   shutdownGraceMs: number;
-  cloud: CliCloud | undefined;
-  help: boolean;
+  cloud: string | undefined;
 }
 
 /**
- * Parses `pg-passwordless proxy`'s arguments; throws PasswordlessError(CONFIG_INVALID) on bad input.
+ * `pg-passwordless proxy [URL] [--listen ADDR] [--local-password-file FILE] ...`: serves until SIGTERM
+ * or SIGINT, then shuts down within the grace period. Resolves with the exit code.
  *
  * @example
- * const args = parseProxyArgs(['postgresql://app@db.example.com/orders', '--listen', '6432']);
- * console.log(args.listen, args.shutdownGraceMs); // 6432 10000
+ * console.log(proxyCommand.name, Object.keys(proxyCommand.options).length); // proxy 9
  */
-export function parseProxyArgs(args: string[]): ProxyArgs {
-  const parsed: ProxyArgs = {
-    url: undefined,
-    listen: DEFAULT_LISTEN,
-    unixPort: 5432,
-    localPasswordFile: undefined,
-    localTlsCert: undefined,
-    localTlsKey: undefined,
-    maxSessions: undefined,
-    shutdownGraceMs: 10_000,
-    cloud: undefined,
-    help: false,
-  };
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index] as string;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? split(arg) : [arg, undefined];
-    const value = () => inline ?? requiredValue(name, args[++index]);
-    if (name === '-h' || name === '--help') parsed.help = true;
-    else if (name === '--listen') parsed.listen = value();
-    else if (name === '--unix-port') parsed.unixPort = number(name, value(), 1, 65_535, { whole: true });
-    else if (name === '--local-password-file') parsed.localPasswordFile = value();
-    else if (name === '--local-tls-cert') parsed.localTlsCert = value();
-    else if (name === '--local-tls-key') parsed.localTlsKey = value();
-    else if (name === '--max-sessions')
-      parsed.maxSessions = number(name, value(), 1, 1_000_000, { whole: true });
-    else if (name === '--shutdown-grace') parsed.shutdownGraceMs = number(name, value(), 0, 86_400) * 1_000;
-    else if (name === '--cloud') parsed.cloud = parseCloud(value());
-    else if (!arg.startsWith('-') && parsed.url === undefined) parsed.url = arg;
-    else if (!arg.startsWith('-')) throw extraConnectionStringError('proxy');
-    else {
-      throw new PasswordlessError(
-        'CONFIG_INVALID',
-        `Unknown argument ${printableArgument(arg)} for "proxy".`,
-        {
-          hint: 'Run "pg-passwordless proxy --help".',
-        },
-      );
-    }
-  }
-  if ((parsed.localTlsCert === undefined) !== (parsed.localTlsKey === undefined)) {
-    throw new PasswordlessError('CONFIG_INVALID', '--local-tls-cert and --local-tls-key go together.', {
-      hint: 'Pass both: the PEM certificate clients see and its private key.',
-    });
-  }
-  return parsed;
-}
-
-function split(arg: string): [string, string] {
-  const at = arg.indexOf('=');
-  return [arg.slice(0, at), arg.slice(at + 1)];
-}
-
-function requiredValue(name: string, value: string | undefined): string {
-  if (value === undefined || value === '') {
-    throw new PasswordlessError('CONFIG_INVALID', `${name} needs a value.`, {
-      hint: 'Run "pg-passwordless proxy --help".',
-    });
-  }
-  return value;
-}
-
-function number(name: string, value: string, min: number, max: number, { whole = false } = {}): number {
-  const parsed = Number(value);
-  const pattern = whole ? /^\d+$/ : /^\d+(\.\d+)?$/;
-  if (!pattern.test(value) || parsed < min || parsed > max) {
-    throw new PasswordlessError(
-      'CONFIG_INVALID',
-      `${name} must be a number from ${min} to ${max}, not ${printable(value)}.`,
-      {
-        hint: 'Run "pg-passwordless proxy --help".',
-      },
-    );
-  }
-  return parsed;
-}
-
-type Io = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+export const proxyCommand = defineCommand({
+  name: 'proxy',
+  summary: 'a local PostgreSQL endpoint that logs each client in with a current token (pgAdmin, ...)',
+  options: {
+    listen: { type: 'string' },
+    'unix-port': { type: 'string' },
+    'local-password-file': { type: 'string' },
+    'local-tls-cert': { type: 'string' },
+    'local-tls-key': { type: 'string' },
+    'max-sessions': { type: 'string' },
+    'shutdown-grace': { type: 'string' },
+    cloud: { type: 'string' },
+  },
+  positionals: 'connection',
+  help: async (io) => PROXY_HELP(await cloudOptionHelp(io.env, 28)),
+  run: async (args, io) => serve(await readProxyArgs(args, io), io),
+});
 
 /**
- * `pg-passwordless proxy [URL] [--listen ADDR] [--local-password-file FILE]`: serves until SIGTERM or
- * SIGINT, then shuts down within the grace period. Resolves with the exit code.
+ * Reads `proxy`'s arguments as the command does: parsed by the frame, checked, the defaults filled in.
+ *
+ * @example
+ * console.log((await parseProxyArgs(['--listen', '6432', '--shutdown-grace=1.5'])).shutdownGraceMs); // 1500
  */
-export async function runProxyCommand(args: string[], io: Io): Promise<number> {
-  const options = parseProxyArgs(args);
-  if (options.help) {
-    io.stdout.write(`${PROXY_HELP}\n`);
-    return 0;
+export async function parseProxyArgs(args: string[], env: Io['env'] = {}): Promise<ProxyArgs> {
+  const parsed = parseCommandArgs(args, { usage: 'pg-passwordless proxy', ...proxyCommand });
+  return readProxyArgs(parsed, { stdout: process.stdout, stderr: process.stderr, env });
+}
+
+/** The flags read through the frame's validators, with the proxy's defaults. */
+async function readProxyArgs(args: ParsedArgs, io: Io): Promise<ProxyArgs> {
+  const localTlsCert = args.text('local-tls-cert');
+  const localTlsKey = args.text('local-tls-key');
+  if ((localTlsCert === undefined) !== (localTlsKey === undefined)) {
+    throw args.error(
+      '--local-tls-cert and --local-tls-key go together.',
+      'Pass both: the PEM certificate clients see and its private key.',
+    );
   }
+  return {
+    url: args.connection,
+    listen: args.text('listen') ?? DEFAULT_LISTEN,
+    unixPort: args.wholeNumber('unix-port', { min: 1, max: 65_535 }) ?? 5432,
+    localPasswordFile: args.text('local-password-file'),
+    localTlsCert,
+    localTlsKey,
+    maxSessions: args.wholeNumber('max-sessions', { min: 1, max: 1_000_000 }),
+    shutdownGraceMs: (args.decimal('shutdown-grace', { min: 0, max: 86_400 }) ?? 10) * 1_000,
+    cloud: await chosenCloud(args, io.env),
+  };
+}
+
+async function serve(options: ProxyArgs, io: Io): Promise<number> {
   const listen = parseListenAddress(options.listen, options.unixPort);
   const localPassword = options.localPasswordFile ? readLocalPassword(options.localPasswordFile) : undefined;
   const localTls =
@@ -174,7 +141,7 @@ export async function runProxyCommand(args: string[], io: Io): Promise<number> {
       },
     );
   }
-  const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud });
+  const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud, env: io.env });
   // A first token now: a proxy that cannot get one says so at start, not at the first client's login.
   await connection.getToken();
   const log = (line: string) => io.stderr.write(`pg-passwordless proxy: ${line}\n`);

@@ -2,7 +2,9 @@ import { createTokenCache, type TokenCache, type TokenCacheOptions } from './tok
 
 /**
  * Shares token caches between host calls: an app that opens three pools for the same identity and
- * server fetches one token, not three. Keys name the identity and the target (never a secret).
+ * server fetches one token, not three. Keys name the identity and the target (never a secret); a
+ * `variant` names how the cache behaves (its `tokenCache` settings), so that a pool created with
+ * another budget or policy gets a cache of its own instead of silently sharing the first one's.
  *
  * @example
  * import { createCacheRegistry, SecretToken } from 'pg-passwordless';
@@ -12,11 +14,12 @@ import { createTokenCache, type TokenCache, type TokenCacheOptions } from './tok
  * const options = () => ({ source: { describe: () => 'fixed', fetchToken } });
  * const first = registry.getOrCreate('azure|client-id|scope', options);
  * const second = registry.getOrCreate('azure|client-id|scope', options);
- * console.log(second === first); // true: one cache, one token
+ * const patient = registry.getOrCreate('azure|client-id|scope', options, '{"timeoutMs":30000}');
+ * console.log(second === first, patient === first); // true false
  * registry.clear(); // closes every cache
  */
 export interface CacheRegistry {
-  getOrCreate(key: string | object, makeOptions: () => TokenCacheOptions): TokenCache;
+  getOrCreate(key: string | object, makeOptions: () => TokenCacheOptions, variant?: string): TokenCache;
   /** Closes and forgets every cache (tests, shutdown). */
   clear(): void;
 }
@@ -24,19 +27,30 @@ export interface CacheRegistry {
 /** Creates an empty registry. */
 export function createCacheRegistry(): CacheRegistry {
   const byName = new Map<string, TokenCache>();
-  // Caches keyed by a user's credential object die with it.
-  const byObject = new WeakMap<object, TokenCache>();
+  // Caches keyed by a user's credential object die with it, one per variant.
+  const byObject = new WeakMap<object, Map<string, TokenCache>>();
   const all = new Set<TokenCache>(); // the string-keyed ones, closed by clear()
   return {
-    getOrCreate(key, makeOptions) {
-      const existing = typeof key === 'string' ? byName.get(key) : byObject.get(key);
-      if (existing) return existing;
-      const cache = createTokenCache(makeOptions());
+    getOrCreate(key, makeOptions, variant = '') {
       if (typeof key === 'string') {
-        byName.set(key, cache);
-        all.add(cache);
-      } else {
-        byObject.set(key, cache);
+        const name = `${key}\u0000${variant}`;
+        let cache = byName.get(name);
+        if (!cache) {
+          cache = createTokenCache(makeOptions());
+          byName.set(name, cache);
+          all.add(cache);
+        }
+        return cache;
+      }
+      let variants = byObject.get(key);
+      if (!variants) {
+        variants = new Map();
+        byObject.set(key, variants);
+      }
+      let cache = variants.get(variant);
+      if (!cache) {
+        cache = createTokenCache(makeOptions());
+        variants.set(variant, cache);
       }
       return cache;
     },

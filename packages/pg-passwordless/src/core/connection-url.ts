@@ -44,7 +44,7 @@ export function parseConnectionUrl(connectionUrl: string, env: Env = {}): Connec
   if (connectionUrl.trim() === '') {
     if (!env.PGHOST) {
       throw new PasswordlessError('URL_INVALID', 'No connection URL was given and PGHOST is not set.', {
-        hint: 'Pass a URL such as postgresql://<role>@<server>.postgres.database.azure.com:5432/<database>, or set PGHOST.',
+        hint: 'Pass a URL such as postgresql://<role>@<server>:5432/<database>, or set PGHOST.',
       });
     }
     return completeTarget({}, {}, env, 'the empty connection URL');
@@ -161,7 +161,7 @@ function parsePort(value: string | undefined): number {
       'URL_INVALID',
       `The port ${printable(value)} is not a number between 1 and 65535.`,
       {
-        hint: 'Azure Database for PostgreSQL listens on 5432 (6432 for its built-in PgBouncer).',
+        hint: 'PostgreSQL listens on 5432 unless told otherwise (a pooler in front of it often on 6432).',
       },
     );
   }

@@ -1,36 +1,73 @@
-import type { ConnectionTarget } from './connection-url.ts';
-import type { ResolvedSettings } from './settings.ts';
-import type { DriverTls } from './tls.ts';
-import type { TokenCacheEvent, TokenCacheStats } from './token-cache.ts';
+import type { CacheRegistry } from './cache-registry.ts';
+import type { CloudDefinition } from './cloud.ts';
+import type { ConnectionTarget, Env } from './connection-url.ts';
+import type { Logger } from './logger.ts';
+import type { RefreshPolicyOptions } from './refresh-policy.ts';
+import type { RetryOptions } from './retry.ts';
+import type { DriverTls, TlsSettings } from './tls.ts';
+import type { TokenHandle } from './token-handle.ts';
+
+export type { TokenHandle } from './token-handle.ts';
 
 /**
- * The app's handle on the token cache behind a password function: one object, so that a later plugin
- * replaces it whole or not at all. It never exposes anything but the token itself through `getToken`.
- *
- * @example
- * import { createPool } from 'pg-passwordless/pg';
- *
- * const pool = await createPool(process.env.DATABASE_URL ?? '');
- * pool.token?.on((event) => console.log('token event', event.type));
- * console.log('token expires at', pool.token?.expiresAtMs(), pool.token?.stats());
- * await pool.end();
+ * The public contract of pg-passwordless in types: what plugins receive and return, and the settings
+ * of the plugin host. Types only, so that every part of the core can read it without import circles.
  */
-export interface TokenHandle {
-  /** The current token, fetched first only when no usable one is cached. */
-  getToken(): Promise<string>;
+
+/** How the token cache behaves; the defaults suit every cloud. */
+export interface TokenCacheSettings {
+  policy?: Partial<RefreshPolicyOptions>;
+  retry?: Partial<RetryOptions>;
   /**
-   * The server rejected the current token: drop it and fetch a new one, past the identity SDK's own
-   * cache where the SDK allows it. `renewed` is false when the SDK answered with the rejected token
-   * again (MSAL caches managed-identity tokens process-wide), so a retry would be pointless.
+   * How long a new connection may wait for a token when none is cached, the identity SDK's own
+   * retries included. Kept well under PostgreSQL's `authentication_timeout` (60 s).
    */
-  invalidate(): Promise<{ renewed: boolean }>;
-  /** When the cached token expires, or undefined when none is cached. */
-  expiresAtMs(): number | undefined;
-  /** Counters (fetches, cache hits, waits) for metrics. */
-  stats(): TokenCacheStats;
-  /** Subscribes to the cache's events (new token, retries, errors); returns the unsubscribe function. */
-  on(listener: (event: TokenCacheEvent) => void): () => void;
+  timeoutMs?: number;
 }
+
+/**
+ * The settings of the plugin host itself. Each cloud reads its own section (named as the cloud) from
+ * the same object; the package entry's `Settings` type lists the built-in sections.
+ */
+export interface CoreSettings {
+  /** Turns the plugin host on. Implied when a plugin section says `enabled: true`. */
+  enabled?: boolean;
+  /** Only these plugin names run. */
+  allow?: string[];
+  /** These plugin names never run. */
+  deny?: string[];
+  /** Extra plugins and clouds: objects, or module specifiers to import. */
+  plugins?: Array<Plugin | CloudDefinition | string>;
+  /** How long one plugin may take before it is skipped with a warning. */
+  pluginTimeoutMs?: number;
+  tls?: TlsSettings;
+  tokenCache?: TokenCacheSettings;
+  logger?: Logger;
+  /** The environment to read; `process.env` by default. */
+  env?: Env;
+  /** Where token caches are shared; one per process by default. */
+  caches?: CacheRegistry;
+}
+
+/** The host's settings after precedence is applied (explicit > environment > defaults). */
+export interface ResolvedCoreSettings {
+  enabled: boolean;
+  allow: ReadonlySet<string> | undefined;
+  deny: ReadonlySet<string>;
+  plugins: ReadonlyArray<Plugin | CloudDefinition | string>;
+  pluginTimeoutMs: number;
+  tls: TlsSettings;
+  tokenCache: TokenCacheSettings;
+  logger: Logger;
+  env: Env;
+  caches: CacheRegistry;
+}
+
+/**
+ * What a plugin receives: the resolved host settings, plus every plugin section as the caller gave
+ * it (a plugin resolves its own section against the environment).
+ */
+export type ResolvedSettings = ResolvedCoreSettings & { readonly [section: string]: unknown };
 
 /**
  * What plugins return and adapters consume: driver-neutral connection parameters. `password` is
@@ -67,39 +104,4 @@ export interface Plugin {
     settings: ResolvedSettings,
     target: ConnectionTarget,
   ): ConnectionParams | undefined | Promise<ConnectionParams | undefined>;
-}
-
-/** Whether a value has the shape of a plugin. */
-export function isPlugin(value: unknown): value is Plugin {
-  const candidate = value as Partial<Plugin> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.name === 'string' &&
-    candidate.name !== '' &&
-    typeof candidate.setDatabaseConnectionParams === 'function'
-  );
-}
-
-/**
- * Merges one plugin's result into the params so far, the later plugin winning key by key. The
- * password and the token handle travel together: a plugin that returns a handle brings the password
- * that reads it, and one that returns only a password function drops the handle it no longer backs.
- */
-export function mergeConnectionParams(into: ConnectionParams, result: ConnectionParams): void {
-  const { token, password, ...driverOptions } = result;
-  Object.assign(into, driverOptions);
-  if (token) {
-    // Not enumerable: spreading the params into a driver's options passes the password, not the handle.
-    Object.defineProperty(into, 'token', {
-      value: token,
-      enumerable: false,
-      configurable: true,
-      writable: true,
-    });
-    into.password = password ?? (() => token.getToken());
-  } else if (password !== undefined) {
-    into.password = password;
-    delete into.token;
-  }
 }

@@ -12,8 +12,7 @@ export type ErrorCode =
   | 'TLS_REQUIRED'
   | 'PLUGIN_INVALID'
   | 'PLUGIN_FAILED'
-  | 'CLOSED'
-  | 'EMULATOR_FAILED';
+  | 'CLOSED';
 
 export interface PasswordlessErrorOptions {
   /** What the user can do about it. */

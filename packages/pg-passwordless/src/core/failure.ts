@@ -80,8 +80,6 @@ const NETWORK_CODES = new Set([
  *   endpoint's answer lost (hence `endpointContacted`).
  *
  * @example
- * import { classifyFailure } from 'pg-passwordless';
- *
  * const failure = classifyFailure(
  *   Object.assign(new Error('throttled'), { status: 429, response: { headers: { 'retry-after': '2' } } }),
  * );

@@ -1,4 +1,4 @@
-import { type Clock, sleep } from './clock.ts';
+import { type Clock, sleep, systemClock } from './clock.ts';
 import { classifyFailure } from './failure.ts';
 
 export interface RetryOptions {
@@ -43,8 +43,6 @@ export const UNKNOWN_RETRY_AFTER_MS = 1_000;
  * retried on its own (gaxios: 3 times), which would multiply the requests to a failing endpoint.
  *
  * @example
- * import { isRetryable } from 'pg-passwordless';
- *
  * isRetryable(Object.assign(new Error('reset'), { code: 'ECONNRESET' })); // true
  * isRetryable(Object.assign(new Error('forbidden'), { statusCode: 403 })); // false
  */
@@ -58,8 +56,6 @@ export function isRetryable(error: unknown): boolean {
  * it, else {@link UNKNOWN_RETRY_AFTER_MS} when the endpoint throttled us or failed without saying how.
  *
  * @example
- * import { minimumRetryDelayMs } from 'pg-passwordless';
- *
  * minimumRetryDelayMs(Object.assign(new Error('throttled'), { status: 429, headers: { 'retry-after': '3' } })); // 3000
  */
 export function minimumRetryDelayMs(error: unknown, nowMs?: number): number | undefined {
@@ -73,8 +69,6 @@ export function minimumRetryDelayMs(error: unknown, nowMs?: number): number | un
  * The last error is rethrown unchanged.
  *
  * @example
- * import { systemClock, withRetry } from 'pg-passwordless';
- *
  * let attempts = 0;
  * const answer = await withRetry(
  *   async () => {
@@ -82,16 +76,14 @@ export function minimumRetryDelayMs(error: unknown, nowMs?: number): number | un
  *     return 'ok';
  *   },
  *   { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 50 },
- *   systemClock,
- *   Math.random,
  * );
  * console.log(answer, attempts); // ok 3
  */
 export async function withRetry<T>(
   operation: () => Promise<T>,
   options: RetryOptions,
-  clock: Clock,
-  random: () => number,
+  clock: Clock = systemClock,
+  random: () => number = Math.random,
   onRetry?: (error: unknown, delayMs: number) => void,
   /** Whether the waits between attempts keep the process alive (yes when a caller is waiting). */
   keepAlive = true,

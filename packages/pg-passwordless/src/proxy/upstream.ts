@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, createSecureContext, type SecureContext } from 'node:tls';
 import { describeError, PasswordlessError } from '../core/errors.ts';
+import { createRefusedLoginPolicy, isRefusedLogin, type RefusedLoginPolicy } from '../core/refused-login.ts';
 import { serverIdentityOptions } from '../core/server-identity.ts';
 import {
   type ConnectionScope,
@@ -38,13 +39,6 @@ export interface UpstreamSession {
   remote: { host: string; port: number };
 }
 
-/** The SQLSTATEs of a refused login: the token may be the reason, so it is renewed once. */
-const LOGIN_REFUSED = new Set(['28000', '28P01']);
-/**
- * A refused login renews the token at most this often: a token revoked or rotated early is replaced
- * at once, but a role that is missing or not mapped would otherwise cost an identity request per login.
- */
-const RENEWAL_INTERVAL_MS = 30_000;
 /** Longest wait for the server to take a cancel request. */
 const CANCEL_TIMEOUT_MS = 10_000;
 
@@ -59,14 +53,15 @@ export class UpstreamConnector {
   #tlsSession: Buffer | undefined;
   /** Built once: loading the CA certificates for every login costs a third of a millisecond each. */
   #secureContext: SecureContext | undefined;
-  #lastRenewalMs = Number.NEGATIVE_INFINITY;
-  /** The renewal under way, shared by every login refused meanwhile. */
-  #renewal: Promise<boolean> | undefined;
-  /** Logins retried with a renewed token. */
-  renewals = 0;
+  /** What a refused login does: the core's policy, as for the pool and the doctor. */
+  readonly #refusals: RefusedLoginPolicy | undefined;
 
   constructor(upstream: Upstream) {
     this.#upstream = upstream;
+    const { invalidate } = upstream;
+    this.#refusals = invalidate
+      ? createRefusedLoginPolicy({ getToken: () => upstream.getToken(), invalidate: () => invalidate() })
+      : undefined;
     if (upstream.tls !== false) this.#secureContext = createSecureContext(upstream.tls);
   }
 
@@ -93,10 +88,14 @@ export class UpstreamConnector {
       if (login.kind === 'authentication') {
         throw upstreamFailure(
           `the server asked for authentication method ${login.method}, not for a password (cleartext), which token logins use`,
-          'Check that the server has Entra ID / IAM authentication on for this role (Azure: pgaadauth; RDS: rds_iam; Cloud SQL: an IAM user).',
+          'Check that the server takes token logins for this role: `pg-passwordless doctor` with the same URL names the setting your cloud needs.',
         );
       }
-      if (attempt === 0 && LOGIN_REFUSED.has(login.fields.C ?? '') && (await this.#tokenReplaced(token))) {
+      if (
+        attempt === 0 &&
+        isRefusedLogin({ code: login.fields.C }) &&
+        (await this.#retryAfterRefusal(token))
+      ) {
         continue;
       }
       throw new LoginRefusal(login.error, 'loginsRejected');
@@ -135,33 +134,18 @@ export class UpstreamConnector {
     }
   }
 
+  /** Logins retried with a renewed token. */
+  get renewals(): number {
+    return this.#refusals?.renewals() ?? 0;
+  }
+
   /**
-   * Whether a login refused with `refused` should be tried again: another login renewed the token
-   * meanwhile, or a renewal is under way (all refused logins wait for the one), or this one renews it.
-   * Renewals start at most every 30 s.
+   * Whether a login refused with `refused` should be tried again, as the core's refused-login policy
+   * says: another login renewed the token meanwhile, or a renewal is under way (all refused logins wait
+   * for the one), or this one renews it; renewals start at most every 30 s.
    */
-  async #tokenReplaced(refused: string): Promise<boolean> {
-    const current = await this.#upstream.getToken().catch(() => refused);
-    // Checked after the wait: another refused login may have started the renewal meanwhile.
-    if (this.#renewal) return this.#renewal;
-    if (current !== refused) return true;
-    const now = Date.now();
-    if (!this.#upstream.invalidate || now - this.#lastRenewalMs < RENEWAL_INTERVAL_MS) return false;
-    this.#lastRenewalMs = now;
-    this.#renewal = this.#upstream
-      .invalidate()
-      .then(
-        ({ renewed }) => renewed,
-        () => false,
-      )
-      .then((renewed) => {
-        if (renewed) this.renewals++;
-        return renewed;
-      })
-      .finally(() => {
-        this.#renewal = undefined;
-      });
-    return this.#renewal;
+  async #retryAfterRefusal(refused: string): Promise<boolean> {
+    return (await this.#refusals?.afterRefusal(refused))?.retry ?? false;
   }
 
   async #connect(scope: ConnectionScope): Promise<Omit<UpstreamSession, 'greeting' | 'backendKey'>> {

@@ -1,12 +1,11 @@
+import { cloudSwitchVariable } from '../core/cloud.ts';
+import { isCloudOn } from '../core/cloud-connection.ts';
 import type { Env } from '../core/connection-url.ts';
 import { parseConnectionUrl, redactUrl } from '../core/connection-url.ts';
 import { PasswordlessError } from '../core/errors.ts';
 import type { ResolvedSettings } from '../core/settings.ts';
 import { buildTlsOptions } from '../core/tls.ts';
-import { resolveConnection, resolveSettings } from '../index.ts';
-import { resolveAwsSettings } from '../plugins/aws/settings.ts';
-import { resolveAzureSettings } from '../plugins/azure/settings.ts';
-import { resolveGcpSettings } from '../plugins/gcp/settings.ts';
+import { builtInClouds, resolveConnection, resolveSettings } from '../index.ts';
 import { appPgPaths, loadPg } from './find-pg.ts';
 import { type PreloadTarget, patchPg } from './patch-pg.ts';
 
@@ -62,21 +61,24 @@ export function installPreload(
 function checkedTarget(env: Env, settings: ResolvedSettings): PreloadTarget {
   const url = env.DATABASE_URL ?? '';
   const target = parseConnectionUrl(url, env);
-  // Validates sslmode and reads the CA file now; each plugin builds its own. The aws plugin brings the
-  // RDS bundle, a private CA: verify-ca with no CA named is then the plugin's to allow, not refused here.
-  const cloudCa = resolveAwsSettings(settings).enabled ? [] : undefined;
-  buildTlsOptions(target, settings.tls, env, undefined, cloudCa);
+  // Validates sslmode and reads the CA file now; each cloud builds its own. A cloud that brings a
+  // private CA (the RDS bundle) makes verify-ca with no CA named its own to allow, not refused here.
+  const withCa = builtInClouds.find((cloud) => cloud.privateCa && isCloudOn(cloud, settings, false));
+  buildTlsOptions(
+    target,
+    settings.tls,
+    env,
+    undefined,
+    withCa?.privateCa ? { pem: [], label: withCa.privateCa } : undefined,
+  );
   const switchedOn =
-    resolveAzureSettings(settings).enabled ||
-    resolveAwsSettings(settings).enabled ||
-    resolveGcpSettings(settings).enabled ||
-    settings.plugins.length > 0;
+    builtInClouds.some((cloud) => isCloudOn(cloud, settings, false)) || settings.plugins.length > 0;
   if (!switchedOn) {
     throw new PasswordlessError(
       'CONFIG_INVALID',
       'PG_PASSWORDLESS_ENABLED=true, but no plugin is switched on, so there is no token to connect with.',
       {
-        hint: 'Set PG_PASSWORDLESS_AZURE_ENABLED, PG_PASSWORDLESS_AWS_ENABLED or PG_PASSWORDLESS_GCP_ENABLED to true, or name a plugin in PG_PASSWORDLESS_PLUGINS.',
+        hint: `Set ${builtInClouds.map((cloud) => cloudSwitchVariable(cloud.name)).join(', ')} to true, or name a plugin or cloud in PG_PASSWORDLESS_PLUGINS.`,
       },
     );
   }

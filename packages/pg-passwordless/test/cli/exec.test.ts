@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type CloudName, type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import { parseExecArgs } from '../../src/cli/exec-command.ts';
+import { execCommand } from '../../src/cli/exec-command.ts';
+import { parseCommandArgs } from '../../src/cli/frame/parsed-args.ts';
 import { loadRdsCaBundle } from '../../src/plugins/aws/rds-ca.ts';
 import { bin, runCli, runProgram, startCli } from './run-cli.ts';
 
@@ -205,6 +206,8 @@ describe('pg-passwordless exec (Azure)', () => {
   });
 
   it('parses options up to "--" and explains mistakes', async () => {
+    const parseExecArgs = (args: string[]) =>
+      parseCommandArgs(args, { usage: 'pg-passwordless exec', ...execCommand });
     assert.deepEqual(parseExecArgs(['--url', 'postgresql://a@b/c', '--', 'psql', '--', 'x']).command, [
       'psql',
       '--',
@@ -212,7 +215,8 @@ describe('pg-passwordless exec (Azure)', () => {
     ]);
     assert.deepEqual(parseExecArgs(['psql', '-c', 'select 1']).command, ['psql', '-c', 'select 1']);
     assert.throws(() => parseExecArgs(['--url']), { code: 'CONFIG_INVALID' });
-    assert.throws(() => parseExecArgs(['--']), { code: 'CONFIG_INVALID' });
+    const none = await runCli(['exec', '--'], emulator.env);
+    assert.match(none.stderr, /CONFIG_INVALID: No command to run/);
     const unknown = await runCli(['exec', '--nope', '--', 'true'], emulator.env);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^pg-passwordless: CONFIG_INVALID: Unknown option "--nope" for "exec"/);

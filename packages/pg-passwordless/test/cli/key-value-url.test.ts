@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import type { DoctorReport } from '../../src/cli/doctor.ts';
+import type { DoctorReport } from '../../src/doctor/report.ts';
 import { type CliResult, runCli, runProgram, startCli } from './run-cli.ts';
 
 /** The password a portal's string carries; it must never be printed. */
@@ -124,9 +124,13 @@ describe('a key/value connection string (Azure emulator)', () => {
     assert.equal(json.code, 0, json.stdout + json.stderr);
     const report = JSON.parse(json.stdout) as DoctorReport;
     assert.equal(report.ok, true);
-    const { gate, plugins, ...target } = report.steps.find((step) => step.step === 'settings')?.data ?? {};
+    const { gate, plugins, caSource, trustStore, userFrom, ...target } =
+      report.steps.find((step) => step.step === 'settings')?.data ?? {};
     assert.equal(gate, true);
     assert.deepEqual(plugins, ['azure']);
+    assert.equal(caSource, 'sslrootcert', 'the CA named in the key/value string');
+    assert.match(String(trustStore), /^sslrootcert=/);
+    assert.equal(userFrom, 'the connection string');
     assert.deepEqual(target, {
       host,
       port: Number(port),

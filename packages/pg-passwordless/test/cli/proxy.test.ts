@@ -412,7 +412,7 @@ for (const cloud of ['aws', 'gcp'] as const satisfies readonly CloudName[]) {
 }
 
 describe('proxy pieces', () => {
-  it('parses --listen forms and the local URL for each', () => {
+  it('parses --listen forms and the local URL for each', async () => {
     assert.deepEqual(parseListenAddress('6432'), { kind: 'tcp', host: '127.0.0.1', port: 6432 });
     assert.deepEqual(parseListenAddress('[::1]:5433'), { kind: 'tcp', host: '::1', port: 5433 });
     assert.deepEqual(parseListenAddress('/run/pg', 6432), {
@@ -426,9 +426,9 @@ describe('proxy pieces', () => {
       localUrl({ kind: 'tcp', host: '::1', port: 5433 }, 'orders@shop', 'orders'),
       'postgresql://orders%40shop@[::1]:5433/orders?sslmode=disable',
     );
-    assert.equal(parseProxyArgs(['--shutdown-grace=1.5']).shutdownGraceMs, 1_500);
-    assert.equal(parseProxyArgs(['--max-sessions=250']).maxSessions, 250);
-    assert.equal(parseProxyArgs([]).maxSessions, undefined, 'the proxy’s own default');
+    assert.equal((await parseProxyArgs(['--shutdown-grace=1.5'])).shutdownGraceMs, 1_500);
+    assert.equal((await parseProxyArgs(['--max-sessions=250'])).maxSessions, 250);
+    assert.equal((await parseProxyArgs([])).maxSessions, undefined, 'the proxy’s own default');
   });
 
   it('loopback means every address of the name', async () => {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { libpqUrl } from '../../src/cli/connection.ts';
 import { escapePgpassField, pgpassLine } from '../../src/cli/password-file.ts';
-import { parseTokenArgs, refusesTerminal } from '../../src/cli/token-command.ts';
+import { refusesTerminal } from '../../src/cli/token-command.ts';
 import { bin, hasProgram, runCli, runProgram } from './run-cli.ts';
 
 describe('pg-passwordless token (Azure)', () => {
@@ -95,11 +95,16 @@ describe('pg-passwordless token (Azure)', () => {
   });
 
   it('explains bad arguments and a missing plugin with a code, without a stack', async () => {
-    assert.throws(() => parseTokenArgs(['--json', '--url']), { code: 'CONFIG_INVALID' });
-    assert.throws(() => parseTokenArgs(['--cloud', 'oracle']), { code: 'CONFIG_INVALID' });
+    const both = await runCli(['token', '--json', '--url'], emulator.env);
+    assert.match(both.stderr, /^pg-passwordless: CONFIG_INVALID: --json and --url cannot be used together/);
+    const oracle = await runCli(['token', '--cloud', 'oracle'], emulator.env);
+    assert.match(
+      oracle.stderr,
+      /^pg-passwordless: CONFIG_INVALID: --cloud must be one of azure, aws, gcp, not "oracle"/,
+    );
     const unknown = await runCli(['token', '--nope'], emulator.env);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^pg-passwordless: CONFIG_INVALID: Unknown argument "--nope"/);
+    assert.match(unknown.stderr, /^pg-passwordless: CONFIG_INVALID: Unknown option "--nope" for "token"/);
     const { PG_PASSWORDLESS_ENABLED, ...gateOff } = emulator.env;
     const off = await runCli(['token'], gateOff);
     assert.equal(off.code, 1);

@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { CloudDefinition } from '../../src/core/cloud.ts';
+import { cloudOptions, isCloudOn } from '../../src/core/cloud-connection.ts';
+import type { ResolvedSettings } from '../../src/core/contract.ts';
 import { resolveSettings } from '../../src/core/settings.ts';
-import {
-  resolveAwsSettings,
-  resolveAzureSettings,
-  resolveGcpSettings,
-  type Settings,
-} from '../../src/index.ts';
+import { builtInClouds, type Settings } from '../../src/index.ts';
+
+/** A built-in cloud's section as it resolves: its switch and its options. */
+function section(name: string, settings: ResolvedSettings): Record<string, unknown> & { enabled: boolean } {
+  const cloud = builtInClouds.find((candidate) => candidate.name === name);
+  if (!cloud) throw new Error(`no cloud ${name}`);
+  return { ...cloudOptions(cloud as CloudDefinition, settings), enabled: isCloudOn(cloud, settings, false) };
+}
+const resolveAzureSettings = (settings: ResolvedSettings) => section('azure', settings);
+const resolveAwsSettings = (settings: ResolvedSettings) => section('aws', settings);
+const resolveGcpSettings = (settings: ResolvedSettings) => section('gcp', settings);
 
 const resolve = (settings: Settings | undefined, env: Record<string, string>) =>
   resolveSettings(settings, env);

@@ -79,7 +79,11 @@ describe('verify-ca: only with a CA the user named or the cloud’s own', () => 
     ['PGSSLROOTCERT=system', () => resolveTls(verifyCa, {}, { PGSSLROOTCERT: 'system' }, read)],
     [
       'sslrootcert=system, even with the cloud’s CA at hand (system names the public roots)',
-      () => resolveTls(target('?sslmode=verify-ca&sslrootcert=system'), {}, {}, read, 'RDS bundle'),
+      () =>
+        resolveTls(target('?sslmode=verify-ca&sslrootcert=system'), {}, {}, read, {
+          pem: 'RDS bundle',
+          label: 'the RDS CA bundle',
+        }),
     ],
     [
       'allowInsecure (it is for the modes that verify nothing)',
@@ -123,8 +127,8 @@ describe('verify-ca: only with a CA the user named or the cloud’s own', () => 
         { from: 'PGSSLROOTCERT', file: '/env.pem' },
       ],
       [
-        resolveTls(verifyCa, {}, {}, read, ['RDS root 1', 'RDS root 2']),
-        { from: 'cloud', pem: 'RDS root 1\nRDS root 2' },
+        resolveTls(verifyCa, {}, {}, read, { pem: ['RDS root 1', 'RDS root 2'], label: 'the RDS CA bundle' }),
+        { from: 'cloud', pem: 'RDS root 1\nRDS root 2', label: 'the RDS CA bundle' },
       ],
     ] as const;
     for (const [resolved, ca] of cases) {
@@ -138,17 +142,24 @@ describe('verify-ca: only with a CA the user named or the cloud’s own', () => 
   });
 
   it('sslrootcert=system is fine with verify-full: the system store, not the cloud’s CA', () => {
-    const resolved = resolveTls(target('?sslrootcert=system'), {}, {}, read, 'RDS bundle');
+    const resolved = resolveTls(target('?sslrootcert=system'), {}, {}, read, {
+      pem: 'RDS bundle',
+      label: 'the RDS CA bundle',
+    });
     assert.deepEqual(resolved.ca, { from: 'system' });
     assert.deepEqual(resolved.options, { rejectUnauthorized: true });
   });
 
   it('says where the CA comes from for verify-full, and that nothing is verified below it', () => {
     assert.deepEqual(resolveTls(target(), {}, {}).ca, { from: 'system' });
-    assert.deepEqual(resolveTls(target(), {}, {}, read, 'RDS bundle').ca, {
-      from: 'cloud',
-      pem: 'RDS bundle',
-    });
+    assert.deepEqual(
+      resolveTls(target(), {}, {}, read, { pem: 'RDS bundle', label: 'the RDS CA bundle' }).ca,
+      {
+        from: 'cloud',
+        pem: 'RDS bundle',
+        label: 'the RDS CA bundle',
+      },
+    );
     const insecure = resolveTls(target('?sslmode=require'), { allowInsecure: true }, {});
     assert.deepEqual(
       { sslmode: insecure.sslmode, ca: insecure.ca },

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { azureScope, cloudOfHost } from '../../src/plugins/azure/cloud.ts';
-import { userFromClaims } from '../../src/plugins/azure/user.ts';
+import { roleFromClaims } from '../../src/plugins/azure/role.ts';
+import { azureScope, cloudOfHost } from '../../src/plugins/azure/scope.ts';
+
+const userFromClaims = (claims: Record<string, unknown>) => roleFromClaims(claims).name;
 
 describe('azure cloud and scope', () => {
   it('follows the server host to its cloud', () => {

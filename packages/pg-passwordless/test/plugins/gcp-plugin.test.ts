@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import { cloudSqlUserOf } from '../../src/plugins/gcp/plugin.ts';
+import { cloudSqlUserOf } from '../../src/plugins/gcp/role.ts';
 import { gatewayClientConfig, tryLogin } from '../helpers/pg-client.ts';
 import { runScenario } from '../helpers/run-scenario.ts';
 

@@ -1,8 +1,8 @@
 // One Azure scenario per process, run by test/plugins/azure-plugin.test.ts against the emulator.
 // Prints one JSON line of facts about the result; never a token.
 import { createPool } from '../../src/adapters/pg.ts';
+import { readJwtClaims } from '../../src/core/jwt-claims.ts';
 import { setDatabaseConnectionParams } from '../../src/index.ts';
-import { readJwtClaims } from '../../src/plugins/jwt-claims.ts';
 
 const scenario = process.argv[2];
 const env = process.env;

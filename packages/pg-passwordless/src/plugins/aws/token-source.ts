@@ -3,7 +3,7 @@ import { PasswordlessError } from '../../core/errors.ts';
 import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
-import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './settings.ts';
+import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './options.ts';
 
 /** An RDS IAM token is accepted for 15 minutes after it was signed. */
 export const RDS_TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -46,9 +46,9 @@ const HINTS = {
  * and signs in a later second than any token before it.
  *
  * @example
- * import * as rdsSigner from '@aws-sdk/rds-signer';
- * import { createTokenCache, rdsTokenSource } from 'pg-passwordless';
- *
+ * // Inside the aws cloud (its own exports, as a reader of this file sees them):
+ * const rdsSigner = await import('@aws-sdk/rds-signer');
+ * const { createTokenCache } = await import('pg-passwordless');
  * const source = rdsTokenSource(rdsSigner, {
  *   hostname: 'orders.abc123.us-east-1.rds.amazonaws.com',
  *   port: 5432,
@@ -56,6 +56,7 @@ const HINTS = {
  *   region: 'us-east-1',
  * });
  * const cache = createTokenCache({ source });
+ * cache.close();
  */
 export function rdsTokenSource(
   signerModule: RdsSignerModule,

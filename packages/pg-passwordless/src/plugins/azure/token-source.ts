@@ -3,7 +3,7 @@ import { PasswordlessError } from '../../core/errors.ts';
 import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, TokenSource } from '../../core/token-source.ts';
-import type { TokenCredentialLike } from './settings.ts';
+import type { TokenCredentialLike } from './options.ts';
 
 /**
  * Retries of the SDK's own pipeline per getToken: none. MSAL drops the endpoint's answer headers, so our
@@ -18,9 +18,7 @@ const SDK_MAX_RETRIES = 0;
  * the SDK's own retries switched off (ours count every request, and honour Retry-After).
  *
  * @example
- * import { DefaultAzureCredential } from '@azure/identity';
- * import { azureCredentialOptions } from 'pg-passwordless';
- *
+ * const { DefaultAzureCredential } = await import('@azure/identity');
  * const credential = new DefaultAzureCredential(azureCredentialOptions(process.env.AZURE_CLIENT_ID));
  */
 export function azureCredentialOptions(clientId?: string): {
@@ -52,15 +50,15 @@ const HINTS = {
  * A credential without a cache (one the user wrote) gives a new token on every call anyway.
  *
  * @example
- * import { DefaultAzureCredential } from '@azure/identity';
- * import { azureCredentialOptions, azureTokenSource, createTokenCache } from 'pg-passwordless';
- *
+ * const { DefaultAzureCredential } = await import('@azure/identity');
+ * const { createTokenCache } = await import('pg-passwordless');
  * const source = azureTokenSource(
  *   new DefaultAzureCredential(azureCredentialOptions()),
  *   'https://ossrdbms-aad.database.windows.net/.default',
  *   'DefaultAzureCredential',
  * );
  * const cache = createTokenCache({ source });
+ * cache.close();
  */
 export function azureTokenSource(credential: TokenCredentialLike, scope: string, label: string): TokenSource {
   const describe = () => `Microsoft Entra ID (${label}, scope ${scope})`;

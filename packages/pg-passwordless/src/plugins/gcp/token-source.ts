@@ -2,7 +2,7 @@ import { PasswordlessError } from '../../core/errors.ts';
 import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
-import type { GoogleAuthLike } from './settings.ts';
+import type { GoogleAuthLike } from './options.ts';
 
 /** The scope the Cloud SQL connectors request for IAM database logins. */
 export const SQLSERVICE_LOGIN_SCOPE = 'https://www.googleapis.com/auth/sqlservice.login';
@@ -34,10 +34,10 @@ type RefreshableClient = Awaited<ReturnType<GoogleAuthLike['getClient']>> & {
  * failing cold fetch sends at most 4 requests in about 2 s (16 in 10 s otherwise).
  *
  * @example
- * import { GoogleAuth } from 'google-auth-library';
- * import { createTokenCache, gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from 'pg-passwordless';
- *
+ * const { GoogleAuth } = await import('google-auth-library');
+ * const { createTokenCache } = await import('pg-passwordless');
  * const cache = createTokenCache({ source: gcpTokenSource(new GoogleAuth({ scopes: [SQLSERVICE_LOGIN_SCOPE] })) });
+ * cache.close();
  */
 export function gcpTokenSource(auth: GoogleAuthLike, now: () => number = Date.now): TokenSource {
   const describe = () => 'Google Application Default Credentials (scope sqlservice.login)';

@@ -1,0 +1,79 @@
+import type { CloudDoctor, LoginContext, TokenFacts } from '../../core/doctor-hooks.ts';
+import { formatDuration } from '../../core/doctor-readings.ts';
+import { describeAwsCredential } from './credential-chain.ts';
+import type { AwsSettings } from './options.ts';
+
+/**
+ * What an RDS IAM token shows without its signature: it is a presigned URL without its scheme,
+ * `host:port/?Action=connect&DBUser=...`, with the endpoint, user, region and date it was signed for.
+ *
+ * @example
+ * const facts = readRdsToken('db.example.com:5432/?Action=connect&DBUser=app&X-Amz-Date=20260101T000000Z&X-Amz-Expires=900&X-Amz-Credential=AKIA%2F20260101%2Fus-east-1%2Frds-db%2Faws4_request');
+ * console.log(facts?.dbUser, facts?.region); // app us-east-1
+ */
+export function readRdsToken(token: string): TokenFacts | undefined {
+  const split = token.indexOf('/?');
+  if (split < 0 || !token.includes('X-Amz-')) return undefined;
+  const hostPort = token.slice(0, split);
+  const query = new URLSearchParams(token.slice(split + 2));
+  if (query.get('Action') !== 'connect') return undefined;
+  const portMatch = /^(.*):(\d+)$/.exec(hostPort);
+  // X-Amz-Credential is <access key id>/<date>/<region>/rds-db/aws4_request: only the region is shown.
+  const region = query.get('X-Amz-Credential')?.split('/')[2];
+  const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(query.get('X-Amz-Date') ?? '');
+  const [year, month, day, hour, minute, second] = (date?.slice(1) ?? []).map(Number);
+  const issuedAtMs =
+    date && year !== undefined && month !== undefined
+      ? Date.UTC(year, month - 1, day, hour, minute, second)
+      : undefined;
+  const expires = Number(query.get('X-Amz-Expires'));
+  const expiresInSeconds = Number.isFinite(expires) && expires > 0 ? expires : undefined;
+  const facts: TokenFacts = {
+    kind: 'rds-iam',
+    signingHost: portMatch?.[1] ?? hostPort,
+    signingPort: portMatch ? Number(portMatch[2]) : undefined,
+    dbUser: query.get('DBUser') ?? undefined,
+    region,
+    issuedAtMs,
+    // RDS honours a token for 15 minutes at most, whatever X-Amz-Expires says.
+    expiresAtMs:
+      issuedAtMs !== undefined ? issuedAtMs + Math.min(expiresInSeconds ?? 900, 900) * 1000 : undefined,
+    summary: '',
+  };
+  facts.summary = `an RDS IAM token signed for ${hostPort}, DBUser ${facts.dbUser ?? '(none)'}, region ${region ?? '(none)'}, X-Amz-Expires ${expiresInSeconds ?? '(none)'}`;
+  return { ...facts, expiresInSeconds };
+}
+
+/** RDS says only "PAM authentication failed": list what the token shows that does not fit. */
+function rdsHint(context: LoginContext): string {
+  const now = context.now();
+  const { token, user, host, port } = context;
+  const found: string[] = [];
+  if (token?.dbUser !== undefined && token.dbUser !== user)
+    found.push(`the token was signed for DBUser "${token.dbUser}", the login user is "${user}"`);
+  if (token?.signingHost !== undefined && (token.signingHost !== host || token.signingPort !== port))
+    found.push(
+      `the token was signed for ${token.signingHost}:${token.signingPort}, the connection goes to ${host}:${port} (right for RDS Proxy or a custom name only when it is the RDS endpoint behind it)`,
+    );
+  if (token?.issuedAtMs !== undefined && token.issuedAtMs > now + 5 * 60_000)
+    found.push(`the token is dated ${formatDuration(token.issuedAtMs - now)} after this machine's clock`);
+  if (token?.expiresAtMs !== undefined && token.expiresAtMs <= now) found.push('the token has expired');
+  const causes = found.length > 0 ? `What the token shows: ${found.join('; ')}. ` : '';
+  return (
+    `${causes}RDS says only "PAM authentication failed"; the usual causes: the user lacks the grant (GRANT rds_iam TO "${user}";), ` +
+    `the IAM policy does not allow rds-db:connect on dbuser/${user}, the token was signed for another host, port, user or region, ` +
+    `or it expired (15 minutes) or the clocks differ (sync NTP).`
+  );
+}
+
+/** What the doctor asks of the AWS cloud. */
+export const awsDoctor: CloudDoctor<AwsSettings> = {
+  describeCredential: describeAwsCredential,
+  readToken: readRdsToken,
+  explainRefusal: ({ message, said }, context) =>
+    /PAM authentication failed/i.test(message)
+      ? { code: 'RDS_IAM_FAILED', detail: said, hint: rdsHint(context) }
+      : undefined,
+  roleMissingHint: ({ user }) => `Create the user: CREATE USER "${user}"; GRANT rds_iam TO "${user}";`,
+  caHint: 'RDS: the bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+};
