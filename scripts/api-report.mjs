@@ -88,7 +88,7 @@ export function apiReport() {
     for (const [subpath, entry] of Object.entries(manifest.exports)) {
       if (typeof entry !== 'object' || !entry.types) continue;
       const exported = exportsOf(join(folder, entry.types));
-      lines.push(`## ${join(name, subpath).replace(/\/\.$/, '')}`, '', '```ts');
+      lines.push(`## ${join(name, subpath).replace(/\/\.$/, '')}`, '', '```text');
       for (const exportName of [...exported.keys()].sort()) lines.push(exported.get(exportName));
       lines.push('```', '');
     }

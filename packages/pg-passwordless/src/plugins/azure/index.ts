@@ -1,7 +1,7 @@
 import { defineCloud } from '../../core/cloud.ts';
 import { loadPeer } from '../../core/load-peer.ts';
 import { azureDoctor } from './doctor.ts';
-import { type AzureSettings, resolveAzureOptions, type TokenCredentialLike } from './options.ts';
+import { resolveAzureOptions, type TokenCredentialLike } from './options.ts';
 import { roleFromToken } from './role.ts';
 import { azureScope } from './scope.ts';
 import { azureCredentialOptions, azureTokenSource, describeDefaultCredential } from './token-source.ts';

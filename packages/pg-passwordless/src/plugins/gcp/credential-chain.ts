@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Env } from '../../core/connection-url.ts';
 import { credentialInCode } from '../../core/credential-chain.ts';
 import type { CredentialContext, CredentialFinding } from '../../core/doctor-hooks.ts';
 import type { GcpSettings } from './options.ts';
