@@ -79,7 +79,9 @@ describe('README snippets and @examples, as written', () => {
         `${snippet.origin} does not type-check:\n${errors.join('\n')}\n${snippet.code}`,
       );
       const emulator = emulators.get(cloudOf(snippet.code)) as Emulator;
-      const { code, stdout, stderr } = await runScript(file, [], emulator.env, 30_000);
+      // A guard against a hang, not a speed goal: an example that starts an embedded PGlite takes 25 s
+      // on a loaded two-core machine.
+      const { code, stdout, stderr } = await runScript(file, [], emulator.env, 120_000);
       assert.equal(
         code,
         0,
