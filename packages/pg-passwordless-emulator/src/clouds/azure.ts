@@ -142,13 +142,27 @@ export async function createAzureCloud(
       PG_PASSWORDLESS_AZURE_ENABLED: 'true',
     }),
     stop: () => signedIn?.stop(),
+    ...controlsOf({ server, directory, signedIn, context, lifetimeSeconds }),
+  };
+}
+
+/** The Azure handles of the running emulator, over its directory and the credential it plays. */
+function controlsOf(played: {
+  server: EntraServer;
+  directory: Directory;
+  signedIn: SignedIn | undefined;
+  context: CloudContext;
+  lifetimeSeconds: () => number;
+}): AzureControls {
+  const { server, directory, signedIn, context } = played;
+  return {
     identities: directory.identities,
     addIdentity: directory.addIdentity,
     addRole: directory.addRole,
     issueToken: (identityName, issue = {}) =>
       issueNamedToken(server, directory, identityName, {
         ...issue,
-        lifetimeSeconds: issue.lifetimeSeconds ?? lifetimeSeconds(),
+        lifetimeSeconds: issue.lifetimeSeconds ?? played.lifetimeSeconds(),
         nowMs: issue.nowMs ?? context.now(),
       }),
     issueFederatedToken: (federated) =>

@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Emulator, type FederatedTokenOptions, startEmulator } from 'pg-passwordless-emulator';
 import type { DoctorReport, DoctorStep } from '../../src/doctor/report.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { runCli, startProgram } from '../cli/run-cli.ts';
 import { runScenario } from '../helpers/run-scenario.ts';
 import { assertBuildIsCurrent, runApp } from '../register/run-app.ts';
 
@@ -61,6 +62,26 @@ function itWorksThrough(emulator: () => Emulator, env: () => Record<string, stri
     const run = await runCli(['exec', '--', 'psql', '-X', '-At', '-c', 'select current_user'], env());
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'orders-api');
+  });
+
+  it('a token the server stops accepting: the pool fetches a newly issued one with a fresh credential, and logs in', async () => {
+    const scenario = fileURLToPath(new URL('../scenarios/azure-refused-token.ts', import.meta.url));
+    const running = startProgram(process.execPath, ['--import', 'tsx', scenario], env(), 60_000);
+    await running.waitFor('READY');
+    const before = emulator().counters();
+    assert.ok(emulator().revokeAcceptedTokens() >= 1, 'the pool had logged in');
+    running.child.kill('SIGUSR2');
+    const done = await running.done;
+    assert.equal(done.code, 0, done.stderr);
+    const output = JSON.parse(done.stdout.trim().split('\n').pop() ?? '{}');
+    assert.deepEqual(output, { role: 'orders-api', invalidations: 1 });
+    const after = emulator().counters();
+    assert.equal(
+      after.gateway.loginsRejected - before.gateway.loginsRejected,
+      1,
+      'the old token was refused once',
+    );
+    assert.equal(after.tokensIssued - before.tokensIssued, 1, 'one token newly issued');
   });
 
   it('doctor: every step ok, and the credential line names the path and its file', async () => {

@@ -138,6 +138,23 @@ describe('azureTokenSource: Retry-After and backoff', () => {
   });
 });
 
+describe('azureTokenSource: a token the server refused', () => {
+  it('forceRefresh fetches with a fresh credential, whose MSAL cache is empty: the token comes newly issued', async () => {
+    let built = 0;
+    const fresh = () => {
+      built++;
+      return scriptedCredential(['token']).credential;
+    };
+    const { credential, calls } = scriptedCredential(['token']);
+    const source = azureTokenSource(credential, SCOPE, 'test', { renewCredential: fresh });
+    await source.fetchToken();
+    assert.equal(built, 0, 'an ordinary fetch keeps the credential (and its cache)');
+    await source.fetchToken({ forceRefresh: true });
+    assert.equal(built, 1);
+    assert.equal(calls(), 1, 'the refused token’s credential is not asked again');
+  });
+});
+
 describe('azureTokenSource: what to fix', () => {
   const env = {
     AZURE_CLIENT_ID: '0b6f7e4c-1111-4000-8000-000000000001',

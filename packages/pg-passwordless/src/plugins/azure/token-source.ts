@@ -15,8 +15,8 @@ export interface AzureSourceOptions {
   /** The variables the hints name (the token file, the client id); none by default. */
   env?: Env;
   /**
-   * A new instance of the credential, to fetch with after the identity endpoint answered 429 or 5xx.
-   * MSAL then refuses to send the same request again for 60 s, whatever the Retry-After: msal-common's
+   * A new instance of the credential, to fetch with when the server refused the token (forceRefresh),
+   * and after the identity endpoint answered 429 or 5xx: MSAL then refuses to send the same request again for 60 s, whatever the Retry-After: msal-common's
    * ThrottlingUtils reads `headers['Retry-After']` and falls back to DEFAULT_THROTTLE_TIME_SECONDS (60),
    * while @azure/identity's IdentityClient hands it the headers with lower-case names
    * (`response.headers.toJSON()`). That throttle lives in the credential's MSAL application; this source
@@ -40,8 +40,11 @@ const MAX_UNSEEN_BACKOFF_MS = 32_000;
  * fetch fails at once (retryable, with the time left) and nothing is sent. A 429 whose header could not
  * be seen (a credential built by the caller) backs off 1 s, 2 s, 4 s... instead.
  *
- * `forceRefresh` cannot get past MSAL: managed identity asks MSAL for `acquireToken({ resource })` with
- * no way to skip its process-wide cache, so the same token may come back, and the token cache sees it.
+ * `forceRefresh` (the server refused the token) fetches with a fresh credential where the source can
+ * build one: the MSAL cache of workload identity and service principals belongs to the credential
+ * instance, so the token comes newly issued. Managed identity's cache is process-wide (MSAL asks
+ * `acquireToken({ resource })` with no way to skip it): the same token may come back, and the token
+ * cache sees it.
  *
  * @example
  * const { DefaultAzureCredential } = await import('@azure/identity');
@@ -65,9 +68,10 @@ export function azureTokenSource(
   let current = credential;
   return {
     describe,
-    // forceRefresh is not passed on: no TokenCredential option skips MSAL's cache (see above).
-    async fetchToken(): Promise<FetchedToken> {
+    // forceRefresh is not passed to getToken: no TokenCredential option skips MSAL's cache (see above).
+    async fetchToken(fetchOptions): Promise<FetchedToken> {
       throttle.check(describe());
+      if (fetchOptions?.forceRefresh && options.renewCredential) current = options.renewCredential();
       options.answers?.reset();
       let accessToken: Awaited<ReturnType<TokenCredentialLike['getToken']>>;
       try {
