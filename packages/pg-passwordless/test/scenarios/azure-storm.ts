@@ -27,6 +27,7 @@ const stormEnded = new Promise<number>((resolve) => {
 
 let calls = 0;
 let failures = 0;
+let firstFailure: { afterMs: number; code?: string; status?: number } | undefined;
 const retryAfterSeenMs = new Set<number>();
 while (Date.now() - startedAtMs < stormMs) {
   calls++;
@@ -34,8 +35,14 @@ while (Date.now() - startedAtMs < stormMs) {
     await password();
   } catch (error) {
     failures++;
-    const wait = classifyFailure(error).retryAfterMs;
-    if (wait !== undefined && wait >= 1000) retryAfterSeenMs.add(Math.round(wait / 1000) * 1000);
+    const failure = classifyFailure(error);
+    firstFailure ??= {
+      afterMs: Date.now() - startedAtMs,
+      code: (error as { code?: string }).code,
+      status: failure.status,
+    };
+    if (failure.retryAfterMs !== undefined && failure.retryAfterMs >= 1000)
+      retryAfterSeenMs.add(Math.round(failure.retryAfterMs / 1000) * 1000);
   }
 }
 const stormEndedAtMs = await stormEnded;
@@ -51,6 +58,7 @@ console.log(
     stormEndedAtMs,
     calls,
     failures,
+    firstFailure,
     retryAfterSeenMs: [...retryAfterSeenMs],
     recovered,
     fetches: params.token?.stats().fetches,
