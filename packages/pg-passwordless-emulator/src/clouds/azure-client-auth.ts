@@ -38,20 +38,19 @@ export interface ClientAuthContext {
  * credential), then the scope. Answers the client, or Entra's refusal.
  *
  * @example
- * const { makeServicePrincipal } = await import('./azure-identities.ts');
- * const { createApplicationCredentials } = await import('./azure-client-credentials.ts');
- * const client = { principal: makeServicePrincipal('orders-api'), application: createApplicationCredentials('orders-api') };
- * const context = { clients: () => [client], tokenUrl: 'https://127.0.0.1/t/oauth2/v2.0/token', nowMs: Date.now() };
+ * const tenant = '72f988bf-0000-4000-8000-00000000e1e1';
+ * const context = { clients: () => [], tokenUrl: `https://127.0.0.1/${tenant}/oauth2/v2.0/token`, nowMs: Date.now() };
  * const form = new URLSearchParams({
  *   grant_type: 'client_credentials',
- *   client_id: client.principal.clientId,
- *   client_secret: client.application.secret,
+ *   client_id: '0b6f7e4c-1111-4000-8000-000000000001',
+ *   client_secret: 'a secret',
  *   scope: 'https://ossrdbms-aad.database.windows.net/.default',
  * });
- * console.log('client' in (await authenticateClient(form, context))); // true
- * form.set('client_secret', 'guess');
- * const refused = await authenticateClient(form, context);
- * console.log('refusal' in refused && refused.refusal.code); // 7000215
+ * const unknown = await authenticateClient(form, context);
+ * console.log('refusal' in unknown && unknown.refusal.code, 'refusal' in unknown && unknown.refusal.status); // 700016 400
+ * form.set('grant_type', 'password');
+ * const grant = await authenticateClient(form, context);
+ * console.log('refusal' in grant && grant.refusal.error); // unsupported_grant_type
  */
 export async function authenticateClient(
   form: URLSearchParams,

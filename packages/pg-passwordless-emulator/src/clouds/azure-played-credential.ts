@@ -56,7 +56,7 @@ export interface PlayedCredential {
  */
 export function checkAzureCredential(options: {
   azureCredential?: AzureCredentialKind;
-  identities?: ReadonlyArray<{ kind?: EntraPrincipal['kind'] }>;
+  identities?: ReadonlyArray<{ name: string; kind?: EntraPrincipal['kind'] }>;
 }): void {
   const kind = options.azureCredential ?? 'managed-identity';
   if (kind === 'managed-identity' || !options.identities) return;
@@ -76,8 +76,13 @@ export function checkAzureCredential(options: {
  * and the certificate file (its PEM with the private key), in a private folder of the emulator.
  *
  * @example
- * const { makeServicePrincipal } = await import('./azure-identities.ts');
- * const played = await playEntraCredential('service-principal', makeServicePrincipal('orders-api'), '72f988bf-0000-4000-8000-00000000e1e1');
+ * const principal = {
+ *   name: 'orders-api',
+ *   kind: 'application' as const,
+ *   clientId: '0b6f7e4c-1111-4000-8000-000000000001',
+ *   objectId: '5c2a9d3e-2222-4000-8000-000000000002',
+ * };
+ * const played = await playEntraCredential('service-principal', principal, '72f988bf-0000-4000-8000-00000000e1e1');
  * console.log(Object.keys(played.clientEnv('https://127.0.0.1:8443')));
  * // [ 'AZURE_AUTHORITY_HOST', 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH' ]
  * played.stop();

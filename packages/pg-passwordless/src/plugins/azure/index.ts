@@ -12,8 +12,10 @@ type AzureIdentity = typeof import('@azure/identity');
 /**
  * Azure Database for PostgreSQL with Microsoft Entra ID tokens. Switched on by
  * `PG_PASSWORDLESS_AZURE_ENABLED=true` (behind `PG_PASSWORDLESS_ENABLED`) or `{ azure: { enabled: true } }`.
- * Uses `DefaultAzureCredential` (a user-assigned managed identity when `PG_PASSWORDLESS_AZURE_CLIENT_ID`
- * is set) or any credential passed in settings; the scope follows the server's sovereign cloud.
+ * Uses `DefaultAzureCredential` as the environment configures it: a managed identity (user-assigned
+ * when `PG_PASSWORDLESS_AZURE_CLIENT_ID` is set), workload identity, or a service principal (see
+ * defaultCredentialSource); or any credential passed in settings. The scope follows the server's
+ * sovereign cloud.
  *
  * @example
  * import { setDatabaseConnectionParams } from 'pg-passwordless';
