@@ -210,7 +210,7 @@ describe('azureTokenSource: what to fix', () => {
 });
 
 describe('createAnswerRecorder: the SDK’s own HTTP client, its failing answers recorded', () => {
-  it('records the status, the Retry-After headers and the AADSTS codes of failures, nothing of successes', async () => {
+  it('records the status, the Retry-After headers and the AADSTS codes of the latest request’s failure, nothing of successes', async () => {
     const server = createServer((request, response) => {
       if (request.url === '/throttled') {
         response.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' });
@@ -237,9 +237,19 @@ describe('createAnswerRecorder: the SDK’s own HTTP client, its failing answers
         errorCodes: [50196],
       });
       await send('/token');
-      assert.equal(recorder.lastFailure()?.status, 429, 'a success leaves the last failure');
+      assert.equal(recorder.lastFailure(), undefined, 'the latest request succeeded');
+      await send('/throttled');
+      await assert.rejects(
+        (recorder as AnswerRecorder).httpClient.sendRequest(
+          createPipelineRequest({
+            url: 'http://127.0.0.1:1/refused',
+            allowInsecureConnection: true,
+          }) as never,
+        ),
+      );
+      assert.equal(recorder.lastFailure(), undefined, 'no answer: an earlier failure does not stand for it');
+      await send('/throttled');
       recorder.reset();
-      await send('/token');
       assert.equal(recorder.lastFailure(), undefined);
     } finally {
       server.close();

@@ -27,7 +27,11 @@ export interface AnswerRecorder {
   httpClient: HttpClientLike;
   /** Forgets what was recorded (before each getToken). */
   reset(): void;
-  /** The last failing answer (status 400 or more) since the last reset. */
+  /**
+   * The answer to the latest request, when it was a failure (status 400 or more): undefined when it
+   * succeeded, got no answer (a network error), or nothing was sent since the last reset. An earlier
+   * request's failure never stands for a later one's (the IMDS availability probe expects a 400).
+   */
   lastFailure(): EndpointAnswer | undefined;
 }
 
@@ -56,8 +60,9 @@ export function createAnswerRecorder(): AnswerRecorder | undefined {
   return {
     httpClient: {
       async sendRequest(request: never) {
+        last = undefined;
         const response = await inner.sendRequest(request);
-        if (response.status >= 400) last = answerOf(response);
+        last = response.status >= 400 ? answerOf(response) : undefined;
         return response;
       },
     },
