@@ -13,6 +13,7 @@ import {
   type UsageErrorFactory,
 } from 'pg-passwordless/cli-frame';
 import type { IdentityInput } from './clouds/azure.ts';
+import { PRINCIPAL_KIND } from './clouds/azure-played-credential.ts';
 import { EmulatorError } from './emulator-error.ts';
 import type { EmulatorOptions } from './emulator-options.ts';
 import { loopbackHost } from './loopback-host.ts';
@@ -48,9 +49,17 @@ Options:
   --port N                         gateway port (default: a free port)
   --identity-port N                identity endpoint port (default: a free port)
   --token-lifetime SECONDS         lifetime of issued tokens (default 3600)
-  --identity NAME                  azure: a system-assigned managed identity (default: orders-api)
+  --identity NAME                  azure: the identity the credential signs in as (default: orders-api):
+                                   a system-assigned managed identity, a user-assigned one for
+                                   workload-identity, an application for service-principal
   --user-identity NAME[=CLIENT_ID] azure: a user-assigned managed identity (repeatable)
   --azure-cloud public|usgov|china azure: the audience the gateway expects (default public)
+  --azure-credential KIND          azure: what the client environment signs in with (default
+                                   managed-identity: the App Service endpoint); workload-identity: a
+                                   federated token file exchanged at the Entra token endpoint (HTTPS,
+                                   AZURE_AUTHORITY_HOST); service-principal: a client secret and a
+                                   certificate file at that endpoint (unset AZURE_CLIENT_SECRET to
+                                   sign in with the certificate)
   --aws-user NAME                  aws: an IAM database user, granted rds_iam (default: app_user)
   --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
                                    emulator.iam.gserviceaccount.com); its user is the email without
@@ -87,6 +96,7 @@ const OPTIONS: OptionsConfig = {
   'user-identity': { type: 'string', multiple: true },
   cloud: { type: 'string' },
   'azure-cloud': { type: 'string' },
+  'azure-credential': { type: 'string' },
   'aws-user': { type: 'string', multiple: true },
   'gcp-service-account': { type: 'string', multiple: true },
   'password-role': { type: 'string' },
@@ -104,6 +114,8 @@ const OPTIONS: OptionsConfig = {
 /** Bad arguments are the emulator's own errors, as everything it throws. */
 const usageError: UsageErrorFactory = (message, hint) =>
   new EmulatorError('CONFIG_INVALID', message, { hint });
+
+const AZURE_CREDENTIALS = ['managed-identity', 'workload-identity', 'service-principal'] as const;
 
 /** A port, or 0 for a free one. */
 const PORT = { min: 0, max: 65_535 };
@@ -130,10 +142,13 @@ function readEmulatorArgs(
   args: ParsedArgs,
   env: Io['env'],
 ): { options: EmulatorOptions; exportFile?: string; detach: boolean } {
-  // The system-assigned identity is `orders-api` unless --identity names others; user-assigned ones come on top.
-  const system = args.texts('identity');
+  const azureCredential = args.oneOf('azure-credential', AZURE_CREDENTIALS);
+  // The identity the credential signs in as is `orders-api` unless --identity names others (of the
+  // credential's kind); user-assigned ones come on top.
+  const named = args.texts('identity');
+  const kind = PRINCIPAL_KIND[azureCredential ?? 'managed-identity'];
   const identities: IdentityInput[] = [
-    ...(system.length > 0 ? system : ['orders-api']).map((name) => ({ name, kind: 'system' as const })),
+    ...(named.length > 0 ? named : ['orders-api']).map((name) => ({ name, kind })),
     ...args.texts('user-identity').map((spec) => {
       const [name, clientId] = spec.split('=');
       return { name: name as string, kind: 'user' as const, ...(clientId ? { clientId } : {}) };
@@ -152,6 +167,7 @@ function readEmulatorArgs(
     tokenLifetimeSeconds: args.wholeNumber('token-lifetime', { min: 1, max: Number.POSITIVE_INFINITY }),
     cloud: args.oneOf('cloud', ['azure', 'aws', 'gcp'] as const),
     azureCloud: args.oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
+    azureCredential,
     ...(args.texts('aws-user').length > 0 ? { awsUsers: args.texts('aws-user') } : {}),
     ...(args.texts('gcp-service-account').length > 0
       ? { gcpServiceAccounts: args.texts('gcp-service-account') }

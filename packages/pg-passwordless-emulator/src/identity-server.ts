@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { FaultInjector } from './faults.ts';
 
@@ -23,6 +24,11 @@ export interface Route {
    * sends, so its requests (any method) are neither counted nor logged as identity requests.
    */
   control?: boolean;
+  /**
+   * Served over HTTPS only (the secure listener), and only there: an Entra authority must be https
+   * (@azure/identity refuses any other), while the managed-identity endpoints are plain http.
+   */
+  secure?: boolean;
 }
 
 /** One request as the identity server saw it (secret headers are not kept). */
@@ -37,6 +43,8 @@ export interface LoggedRequest {
 export interface IdentityServer {
   url: string;
   port: number;
+  /** The HTTPS listener's origin, when the server was given a certificate (`tls`). */
+  secureUrl?: string;
   /** How many identity requests arrived: any path but a control route's, faults and 404s included. */
   requests(): number;
   /** The most recent identity requests (control routes left out), oldest first (at most 1,000). */
@@ -45,9 +53,10 @@ export interface IdentityServer {
 }
 
 /**
- * One HTTP server for the identity endpoints of every emulated cloud, on loopback. Each cloud adds its
- * routes; faults and request counters are shared. Requests to `control` routes are served but not
- * counted, so that reading the counters over HTTP does not change them.
+ * One HTTP server for the identity endpoints of every emulated cloud, on loopback, plus an HTTPS
+ * listener for the `secure` routes when given a certificate (an Entra authority). Each cloud adds its
+ * routes; faults and request counters are shared by both listeners. Requests to `control` routes are
+ * served but not counted, so that reading the counters over HTTP does not change them.
  *
  * @example
  * const routes: Route[] = [
@@ -83,25 +92,44 @@ export interface IdentityServer {
 export async function startIdentityServer(
   routes: Route[],
   faults: FaultInjector,
-  options: { host: string; port: number },
+  options: { host: string; port: number; tls?: { cert: string; key: string } },
 ): Promise<IdentityServer> {
   const recorder = requestRecorder();
   // Any method: a control path asked with the wrong one is still no SDK's request.
   const isControl = (path: string) => routes.some((route) => route.control && route.matches(path));
-  const server: Server = createServer((request, response) => {
+  const handler = (secure: boolean) => (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://emulator');
     if (!isControl(url.pathname)) recorder.record(request, url);
-    void serve(routes, faults, request, response);
-  });
-
-  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
-  const { port } = server.address() as AddressInfo;
+    const served = routes.filter((route) => Boolean(route.secure) === secure);
+    void serve(served, faults, request, response);
+  };
+  const plain = await listen(createServer(handler(false)), options.host, options.port);
+  const secure = options.tls
+    ? await listen(
+        createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler(true)),
+        options.host,
+        0,
+      )
+    : undefined;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
-    url: `http://${host}:${port}`,
-    port,
+    url: `http://${host}:${plain.port}`,
+    port: plain.port,
+    ...(secure ? { secureUrl: `https://${host}:${secure.port}` } : {}),
     requests: recorder.count,
     requestLog: recorder.log,
+    close: async () => {
+      await plain.close();
+      await secure?.close();
+    },
+  };
+}
+
+/** Listens on host:port (0: a free port); `close` ends open connections too. */
+async function listen(server: Server, host: string, port: number) {
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -7,7 +7,7 @@ import { startExternalBackend } from './backend-external.ts';
 import { startPgliteBackend } from './backend-pglite.ts';
 import { findPostgresBinaries, startPostgresBackend } from './backend-postgres.ts';
 import { type CertificateNames, createCertificates } from './certificates.ts';
-import type { AzureControls } from './clouds/azure.ts';
+import { type AzureControls, checkAzureCredential } from './clouds/azure.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './clouds/cloud.ts';
 import { createCloud, type PlayedCloud } from './clouds/create-cloud.ts';
 import { controlRoutes } from './control-routes.ts';
@@ -40,6 +40,7 @@ import { makeOwnedTempFolder, removeStaleTempFolders } from './temp-folders.ts';
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = loopbackHost(options.host ?? '127.0.0.1');
   const names = certificateNamesOf(options.certificateNames);
+  if ((options.cloud ?? 'azure') === 'azure') checkAzureCredential(options);
   removeStaleTempFolders();
   const teardown = createTeardown();
   const tls = writeCertificates(host, names, options.outDir, teardown);
@@ -50,6 +51,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const backend = await startBackend(options.backend ?? 'auto');
     teardown.add(() => backend.stop());
     const played = await createCloud(options.cloud ?? 'azure', cloudContext(host, backend, state), options);
+    teardown.add(() => played.cloud.stop?.());
     const passwordRoles = await addPasswordRole(backend, options.passwordRole);
     const validator = withRevocation(withPasswordRoles(played.cloud.validator, passwordRoles));
     const setup = { host, options, backend, tls, state, teardown, validator };
@@ -86,6 +88,8 @@ function createTeardown(): Teardown {
 interface GatewayTls {
   caPath: string;
   secureContext: SecureContext;
+  /** The same certificate and key, PEM, for the identity server's HTTPS listener. */
+  server: { cert: string; key: string };
 }
 
 function writeCertificates(
@@ -105,7 +109,11 @@ function writeCertificates(
     key: certificates.serverKeyPem,
     minVersion: 'TLSv1.2',
   });
-  return { caPath, secureContext };
+  return {
+    caPath,
+    secureContext,
+    server: { cert: certificates.serverCertPem, key: certificates.serverKeyPem },
+  };
 }
 
 /** What changes while the emulator runs: faults, the token lifetime, what was issued, the gateway's port. */
@@ -198,6 +206,8 @@ async function startServices(setup: Setup, routes: Route[]): Promise<Services> {
   const identityServer = await startIdentityServer(routes, state.faults, {
     host,
     port: options.identityPort ?? 0,
+    // An HTTPS listener, with the gateway's certificate, for routes that must be https (an Entra authority).
+    ...(routes.some((route) => route.secure) ? { tls: setup.tls.server } : {}),
   });
   teardown.add(() => identityServer.close());
   const gateway = await startGateway({
@@ -234,7 +244,7 @@ function clientEnvironment(setup: Setup, cloud: EmulatedCloud, services: Service
   const identityUrl = services.identityServer.url;
   const user = cloud.defaultUser();
   return {
-    ...cloud.clientEnv(identityUrl),
+    ...cloud.clientEnv(identityUrl, services.identityServer.secureUrl),
     PGHOST: host,
     PGPORT: String(port),
     PGDATABASE: backend.database,
@@ -303,6 +313,7 @@ function azureControls(played: PlayedCloud, pooled: PgbouncerGateway | undefined
       pooled?.addUser(role.roleName);
     },
     issueToken: (name, issue) => azure?.issueToken(name, issue) ?? notAzure(),
+    issueFederatedToken: (options) => azure?.issueFederatedToken(options) ?? notAzure(),
   };
 }
 

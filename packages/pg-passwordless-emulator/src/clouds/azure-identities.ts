@@ -44,6 +44,40 @@ export function makeIdentity(
   };
 }
 
+/**
+ * An application's service principal, as an app registration creates it: it signs in at the token
+ * endpoint with a client secret or a certificate, and its tokens carry no `xms_mirid` (it is no Azure
+ * resource). Its display name is the PostgreSQL role name Azure expects.
+ */
+export interface ServicePrincipal {
+  name: string;
+  kind: 'application';
+  clientId: string;
+  objectId: string;
+}
+
+/** Anything Entra issues app-only tokens to here: a managed identity or an application. */
+export type EntraPrincipal = ManagedIdentity | ServicePrincipal;
+
+/**
+ * Makes an application's service principal with fresh ids.
+ *
+ * @example
+ * const principal = makeServicePrincipal('orders-api');
+ * console.log(principal.kind, principal.clientId !== principal.objectId); // application true
+ */
+export function makeServicePrincipal(
+  name: string,
+  ids: Partial<Pick<ServicePrincipal, 'clientId' | 'objectId'>> = {},
+): ServicePrincipal {
+  return {
+    name,
+    kind: 'application',
+    clientId: ids.clientId ?? randomUUID(),
+    objectId: ids.objectId ?? randomUUID(),
+  };
+}
+
 /** Which identity a managed-identity request asks for: none given means the system-assigned one. */
 export interface IdentitySelector {
   clientId?: string;

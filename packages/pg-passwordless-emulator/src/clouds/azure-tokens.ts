@@ -1,7 +1,7 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { compactVerify, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { entraIssuers } from './azure-facts.ts';
-import type { ManagedIdentity } from './azure-identities.ts';
+import type { EntraPrincipal } from './azure-identities.ts';
 
 /** The emulator's token-signing key, as Entra's keys are published in its JWKS. */
 export interface SigningKey {
@@ -26,7 +26,8 @@ export async function createSigningKey(): Promise<SigningKey> {
 }
 
 export interface IssueOptions {
-  identity: ManagedIdentity;
+  /** A managed identity (its token names its resource in `xms_mirid`) or an application's service principal. */
+  identity: EntraPrincipal;
   /** The resource the token is for: its `aud`. */
   resource: string;
   tenantId: string;
@@ -37,8 +38,10 @@ export interface IssueOptions {
 }
 
 /**
- * Issues an app-only Entra v1 access token for a managed identity, with the claims Azure's tokens carry
- * (`aud`, `iss`, `tid`, `oid`, `appid`, `idtyp`, `xms_mirid`, `iat`, `nbf`, `exp`).
+ * Issues an app-only Entra v1 access token for a managed identity or an application, with the claims
+ * Azure's tokens carry (`aud`, `iss`, `tid`, `oid`, `appid`, `idtyp`, `iat`, `nbf`, `exp`, and a managed
+ * identity's `xms_mirid`). Whichever endpoint hands it out, the token for the database's resource is
+ * the same kind: the resource, not the endpoint, decides the token's version.
  *
  * @example
  * const key = await createSigningKey();
@@ -77,7 +80,7 @@ export async function issueAzureToken(
     appid: identity.clientId,
     appidacr: '2',
     idtyp: 'app',
-    xms_mirid: identity.resourceId,
+    ...(identity.kind === 'application' ? {} : { xms_mirid: identity.resourceId }),
     uti: randomUUID().replaceAll('-', ''),
     ver: '1.0',
   })

@@ -24,8 +24,10 @@ export interface EmulatedCloud {
   validator: LoginValidator;
   /** The role a client logs in as by default (PGUSER). */
   defaultUser: () => string;
-  /** Cloud-specific client variables, given the identity server's base URL. */
-  clientEnv: (identityUrl: string) => Record<string, string>;
+  /** Cloud-specific client variables, given the identity server's base URL (and its HTTPS listener's, when routes are `secure`). */
+  clientEnv: (identityUrl: string, secureIdentityUrl?: string) => Record<string, string>;
+  /** Undoes what the cloud set up besides routes (files it wrote, timers), when the emulator stops. */
+  stop?: () => void;
 }
 
 /**

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { Env } from '../../core/connection-url.ts';
 import { type ChainSource, credentialInCode, firstSource } from '../../core/credential-chain.ts';
 import type { CredentialContext, CredentialFinding } from '../../core/doctor-hooks.ts';
+import { type FileReading, readCertificateFile, readFederatedTokenFile } from './credential-files.ts';
 import type { AzureSettings } from './options.ts';
 
 const has = (env: Env, name: string) => Boolean(env[name]);
@@ -9,7 +11,9 @@ const missing = (env: Env, names: string[]) => names.filter((name) => !has(env, 
 /**
  * Which source of DefaultAzureCredential will give the token here, from the environment alone: environment
  * (a service principal), workload identity, managed identity and its source, developer logins.
- * Endpoints and variable names are shown; secret values never are.
+ * Endpoints, variable names and the files named are shown (a certificate's subject and thumbprint, a
+ * federated token's issuer, audience, subject and expiry); secret values and tokens never are. A file
+ * that cannot be read, an expired federated token or one for another audience fails the step.
  *
  * @example
  * const finding = describeAzureCredential({
@@ -20,15 +24,15 @@ const missing = (env: Env, names: string[]) => names.filter((name) => !has(env, 
  * // ManagedIdentityCredential, App Service source (IDENTITY_ENDPOINT + IDENTITY_HEADER): http://127.0.0.1:41741/msi/token, system-assigned
  * console.log(finding.skipped[0]); // EnvironmentCredential: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or a certificate, or a username) not set
  */
-export function describeAzureCredential({
-  env,
-  options,
-}: CredentialContext<AzureSettings>): CredentialFinding {
+export function describeAzureCredential(context: CredentialContext<AzureSettings>): CredentialFinding {
+  const { env, options } = context;
   if (options.credential) return credentialInCode(options.credential);
   const narrowed = env.AZURE_TOKEN_CREDENTIALS?.trim().toLowerCase();
   const scope: ChainScope = {
     env,
     clientId: options.clientId,
+    read: context.readFile ?? ((path) => readFileSync(path, 'utf8')),
+    nowMs: Date.now(),
     narrowed,
     note: narrowed ? ` [AZURE_TOKEN_CREDENTIALS=${narrowed}]` : '',
     // AZURE_TOKEN_CREDENTIALS narrows the chain to `prod`, `dev` or one credential's name.
@@ -50,13 +54,16 @@ export function describeAzureCredential({
 interface ChainScope {
   env: Env;
   clientId: string | undefined;
+  read: (path: string) => string;
+  nowMs: number;
   narrowed: string | undefined;
   note: string;
   allowed(credential: string): boolean;
 }
 
-/** 1. EnvironmentCredential: a service principal from variables. */
-function environmentCredential({ env, narrowed, note, allowed }: ChainScope): ReturnType<ChainSource> {
+/** 1. EnvironmentCredential: a service principal from variables (a secret first, then a certificate, then a user). */
+function environmentCredential(scope: ChainScope): ReturnType<ChainSource> {
+  const { env, narrowed, note, allowed } = scope;
   if (!allowed('EnvironmentCredential'))
     return `EnvironmentCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`;
   const secretKind = has(env, 'AZURE_CLIENT_SECRET')
@@ -67,26 +74,49 @@ function environmentCredential({ env, narrowed, note, allowed }: ChainScope): Re
         ? 'AZURE_USERNAME + AZURE_PASSWORD'
         : undefined;
   const absent = missing(env, ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID']);
-  if (absent.length === 0 && secretKind) {
-    return {
-      ok: true,
-      chosen: `EnvironmentCredential (AZURE_TENANT_ID + AZURE_CLIENT_ID + ${secretKind}): tenant ${env.AZURE_TENANT_ID}, client id ${env.AZURE_CLIENT_ID}${note}`,
-    };
+  if (absent.length > 0 || !secretKind) {
+    if (!secretKind) absent.push('AZURE_CLIENT_SECRET (or a certificate, or a username)');
+    return `EnvironmentCredential: ${absent.join(', ')} not set`;
   }
-  if (!secretKind) absent.push('AZURE_CLIENT_SECRET (or a certificate, or a username)');
-  return `EnvironmentCredential: ${absent.join(', ')} not set`;
+  const certificatePath = env.AZURE_CLIENT_CERTIFICATE_PATH;
+  const reading =
+    secretKind === 'AZURE_CLIENT_CERTIFICATE_PATH' && certificatePath
+      ? readCertificateFile(certificatePath, scope.read, scope.nowMs)
+      : undefined;
+  const what =
+    secretKind === 'AZURE_CLIENT_SECRET'
+      ? `a client secret${certificatePath ? ' (AZURE_CLIENT_CERTIFICATE_PATH is set too: the secret wins)' : ''}`
+      : reading
+        ? `certificate ${certificatePath} (${reading.summary})`
+        : 'a username and password';
+  const chosen = `EnvironmentCredential (AZURE_TENANT_ID + AZURE_CLIENT_ID + ${secretKind}): ${what}, tenant ${env.AZURE_TENANT_ID}, client id ${env.AZURE_CLIENT_ID}${authorityOf(env)}${note}`;
+  return findingOf(chosen, reading);
 }
 
-/** 2. WorkloadIdentityCredential: AKS workload identity. */
-function workloadIdentityCredential({ env, narrowed, note, allowed }: ChainScope): ReturnType<ChainSource> {
+/** 2. WorkloadIdentityCredential: AKS workload identity, a federated token file exchanged at Entra. */
+function workloadIdentityCredential(scope: ChainScope): ReturnType<ChainSource> {
+  const { env, narrowed, note, allowed } = scope;
   if (!allowed('WorkloadIdentityCredential'))
     return `WorkloadIdentityCredential: excluded by AZURE_TOKEN_CREDENTIALS=${narrowed}`;
-  const absent = missing(env, ['AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID']);
+  const clientId = scope.clientId ?? env.AZURE_CLIENT_ID;
+  const absent = missing(env, ['AZURE_FEDERATED_TOKEN_FILE', 'AZURE_TENANT_ID']);
+  if (!clientId) absent.splice(1, 0, 'AZURE_CLIENT_ID');
   if (absent.length > 0) return `WorkloadIdentityCredential: ${absent.join(', ')} not set`;
-  return {
-    ok: true,
-    chosen: `WorkloadIdentityCredential (AZURE_FEDERATED_TOKEN_FILE + AZURE_CLIENT_ID + AZURE_TENANT_ID): token file ${env.AZURE_FEDERATED_TOKEN_FILE}, client id ${env.AZURE_CLIENT_ID}${note}`,
-  };
+  const file = env.AZURE_FEDERATED_TOKEN_FILE as string;
+  const reading = readFederatedTokenFile(file, scope.read, scope.nowMs);
+  const chosen = `WorkloadIdentityCredential (AZURE_FEDERATED_TOKEN_FILE + AZURE_CLIENT_ID + AZURE_TENANT_ID): token file ${file} (${reading.summary}), client id ${clientId}, tenant ${env.AZURE_TENANT_ID}${authorityOf(env)}${note}`;
+  return findingOf(chosen, reading);
+}
+
+/** The authority the confidential credentials ask, when the environment names one. */
+function authorityOf(env: Env): string {
+  return env.AZURE_AUTHORITY_HOST ? `, authority ${env.AZURE_AUTHORITY_HOST} (AZURE_AUTHORITY_HOST)` : '';
+}
+
+/** A chosen source whose file is wrong fails the step, with what to fix. */
+function findingOf(chosen: string, reading: FileReading | undefined): Omit<CredentialFinding, 'skipped'> {
+  if (!reading?.problem) return { ok: true, chosen };
+  return { ok: false, chosen: `${chosen}; ${reading.problem}`, hint: reading.hint };
 }
 
 const DEVELOPER_LOGINS =

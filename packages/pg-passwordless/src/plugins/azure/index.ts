@@ -1,18 +1,21 @@
 import { defineCloud } from '../../core/cloud.ts';
 import { loadPeer } from '../../core/load-peer.ts';
+import { defaultCredentialSource } from './default-credential.ts';
 import { azureDoctor } from './doctor.ts';
-import { resolveAzureOptions, type TokenCredentialLike } from './options.ts';
+import { resolveAzureOptions } from './options.ts';
 import { roleFromToken } from './role.ts';
 import { azureScope } from './scope.ts';
-import { azureCredentialOptions, azureTokenSource, describeDefaultCredential } from './token-source.ts';
+import { azureTokenSource } from './token-source.ts';
 
 type AzureIdentity = typeof import('@azure/identity');
 
 /**
  * Azure Database for PostgreSQL with Microsoft Entra ID tokens. Switched on by
  * `PG_PASSWORDLESS_AZURE_ENABLED=true` (behind `PG_PASSWORDLESS_ENABLED`) or `{ azure: { enabled: true } }`.
- * Uses `DefaultAzureCredential` (a user-assigned managed identity when `PG_PASSWORDLESS_AZURE_CLIENT_ID`
- * is set) or any credential passed in settings; the scope follows the server's sovereign cloud.
+ * Uses `DefaultAzureCredential` as the environment configures it: a managed identity (user-assigned
+ * when `PG_PASSWORDLESS_AZURE_CLIENT_ID` is set), workload identity, or a service principal (see
+ * defaultCredentialSource); or any credential passed in settings. The scope follows the server's
+ * sovereign cloud.
  *
  * @example
  * import { setDatabaseConnectionParams } from 'pg-passwordless';
@@ -40,15 +43,10 @@ export const azureCloud = defineCloud({
       // only for the first of them (the reference builds one per engine, a second for migrations).
       cacheKey: `${clientId ?? ''}|${scope}`,
       credential,
-      createSource: () => {
-        const chosen: TokenCredentialLike =
-          credential ??
-          new (identity as AzureIdentity).DefaultAzureCredential(azureCredentialOptions(clientId));
-        const label = credential
-          ? (credential.constructor?.name ?? 'TokenCredential')
-          : describeDefaultCredential(env, clientId);
-        return azureTokenSource(chosen, scope, label);
-      },
+      createSource: () =>
+        credential
+          ? azureTokenSource(credential, scope, credential.constructor?.name ?? 'TokenCredential', { env })
+          : defaultCredentialSource(identity as AzureIdentity, { scope, clientId, env }),
       // Without a user in the URL (or PGUSER), the token says which role to use, where it says so reliably.
       roleWhenUnnamed: ({ getToken }) => roleFromToken(getToken),
       facts: { scope },
