@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import type { FaultInjector } from './faults.ts';
 
 /** What a route answers. */
@@ -34,9 +35,23 @@ export interface LoggedRequest {
   atMs: number;
 }
 
+/**
+ * An HTTPS twin of the identity server (same routes, faults and counters), for endpoints that only
+ * exist over HTTPS (OAuth token endpoints). `tunnelHosts` are hosts an SDK cannot be pointed away from:
+ * the plain HTTP port then also answers `CONNECT host:443` for them (an HTTPS proxy, as `HTTPS_PROXY`
+ * names one) and serves the tunnelled requests itself, so the certificate must name those hosts too.
+ */
+export interface IdentityTls {
+  certPem: string;
+  keyPem: string;
+  tunnelHosts: readonly string[];
+}
+
 export interface IdentityServer {
   url: string;
   port: number;
+  /** The HTTPS twin's origin, when started with `tls`. */
+  httpsUrl?: string;
   /** How many identity requests arrived: any path but a control route's, faults and 404s included. */
   requests(): number;
   /** The most recent identity requests (control routes left out), oldest first (at most 1,000). */
@@ -83,30 +98,69 @@ export interface IdentityServer {
 export async function startIdentityServer(
   routes: Route[],
   faults: FaultInjector,
-  options: { host: string; port: number },
+  options: { host: string; port: number; tls?: IdentityTls },
 ): Promise<IdentityServer> {
   const recorder = requestRecorder();
   // Any method: a control path asked with the wrong one is still no SDK's request.
   const isControl = (path: string) => routes.some((route) => route.control && route.matches(path));
-  const server: Server = createServer((request, response) => {
+  const answer = (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://emulator');
     if (!isControl(url.pathname)) recorder.record(request, url);
     void serve(routes, faults, request, response);
-  });
-
-  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
-  const { port } = server.address() as AddressInfo;
+  };
+  const server: Server = createServer(answer);
+  const secure = options.tls
+    ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' }, answer)
+    : undefined;
+  if (secure && options.tls) server.on('connect', tunnelInto(secure, options.tls.tunnelHosts));
+  const port = await listen(server, options.port, options.host);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const httpsUrl = secure ? `https://${host}:${await listen(secure, 0, options.host)}` : undefined;
   return {
     url: `http://${host}:${port}`,
     port,
+    ...(httpsUrl ? { httpsUrl } : {}),
     requests: recorder.count,
     requestLog: recorder.log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      await Promise.all([server, secure].map((one) => (one ? closeServer(one) : undefined)));
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+/**
+ * Answers `CONNECT host:443` for the hosts it may stand in for by handing the client's socket to the
+ * HTTPS server, which does the TLS handshake (with a certificate naming those hosts, signed by the
+ * emulator's CA) and serves the requests; any other target is refused, so the emulator is no proxy to
+ * anywhere else.
+ */
+function tunnelInto(secure: Server, tunnelHosts: readonly string[]) {
+  return (request: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const target = request.url ?? '';
+    const [host, port] = [target.slice(0, target.lastIndexOf(':')), target.slice(target.lastIndexOf(':') + 1)];
+    if (port !== '443' || !tunnelHosts.includes(host)) {
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n` +
+          `pg-passwordless-emulator tunnels only to ${tunnelHosts.map((name) => `${name}:443`).join(', ')}, not ${target}.\n`,
+      );
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    secure.emit('connection', socket);
   };
 }
 
@@ -178,4 +232,23 @@ function send(response: ServerResponse, answer: RouteAnswer): void {
   const contentType = typeof answer.body === 'string' ? 'text/plain' : 'application/json';
   response.writeHead(answer.status, { 'Content-Type': contentType, ...answer.headers });
   response.end(text);
+}
+
+/**
+ * A request's body as text, at most 64 KiB (identity requests are small; a larger one is refused).
+ *
+ * @example
+ * const { Readable } = await import('node:stream');
+ * const request = Readable.from([Buffer.from('grant_type=x')]) as unknown as IncomingMessage;
+ * console.log(await readRequestBody(request)); // grant_type=x
+ */
+export async function readRequestBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > 64 * 1024) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

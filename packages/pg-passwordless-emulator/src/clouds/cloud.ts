@@ -15,6 +15,8 @@ export interface CloudContext {
   onIssued: () => void;
   /** Where the gateway listens, for clouds whose tokens name the endpoint (RDS). Known once it started. */
   gatewayHostPorts: () => string[];
+  /** A private (0700) folder for the files a client is handed (key files, token files), removed at stop. */
+  privateFolder: () => string;
 }
 
 /** One emulated cloud: its identity endpoints, how its database checks a login, and what a client needs. */
@@ -26,6 +28,14 @@ export interface EmulatedCloud {
   defaultUser: () => string;
   /** Cloud-specific client variables, given the identity server's base URL. */
   clientEnv: (identityUrl: string) => Record<string, string>;
+  /**
+   * Endpoints the cloud serves over HTTPS only (OAuth token endpoints): the identity server then also
+   * listens with TLS (the emulator's CA), and tunnels `CONNECT` to `tunnelHosts`, hosts an SDK posts to
+   * whatever its configuration says.
+   */
+  https?: { tunnelHosts: readonly string[] };
+  /** Called once the identity endpoints listen, with their origins: files that name them are written then. */
+  started?(endpoints: { identityUrl: string; httpsUrl?: string }): Promise<void> | void;
 }
 
 /**
