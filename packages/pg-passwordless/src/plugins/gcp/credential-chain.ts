@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import type { Env } from '../../core/connection-url.ts';
 import { credentialInCode } from '../../core/credential-chain.ts';
 import type { CredentialContext, CredentialFinding } from '../../core/doctor-hooks.ts';
-import { GOOGLE_TOKEN_URL, type GoogleCredentialFile, readGoogleCredentialFile } from './credential-file.ts';
+import {
+  GOOGLE_TOKEN_URL,
+  type GoogleCredentialFile,
+  missingSubjectTokenHint,
+  readGoogleCredentialFile,
+} from './credential-file.ts';
 import type { GcpSettings } from './options.ts';
 
 /**
@@ -113,7 +118,7 @@ function describeExternalAccount(
       ok: false,
       chosen: chosen(`${what}; ${file.subjectTokenFile} does not exist`),
       skipped: [],
-      hint: `The platform writes the subject token (a projected Kubernetes service account token, a CI job's OIDC token): mount it at ${file.subjectTokenFile}, or fix credential_source.file in ${file.path}.`,
+      hint: missingSubjectTokenHint(file),
     };
   }
   return {

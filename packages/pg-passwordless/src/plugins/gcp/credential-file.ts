@@ -70,3 +70,14 @@ function otherSubjectTokenSource(source: Record<string, unknown>): string | unde
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, one]) => one !== undefined)) as T;
 }
+
+/**
+ * What to do when the subject token file of an external account is missing: the platform writes it.
+ *
+ * @example
+ * console.log(missingSubjectTokenHint({ path: '/etc/gcp/wif.json', type: 'external_account', subjectTokenFile: '/var/run/token' }));
+ * // The platform writes the subject token (a projected Kubernetes service account token, a CI job's OIDC token): mount it at /var/run/token, or fix credential_source.file in /etc/gcp/wif.json.
+ */
+export function missingSubjectTokenHint(file: GoogleCredentialFile): string {
+  return `The platform writes the subject token (a projected Kubernetes service account token, a CI job's OIDC token): mount it at ${file.subjectTokenFile ?? '(no file)'}, or fix credential_source.file in ${file.path}.`;
+}

@@ -36,8 +36,25 @@ const SETUP = {
   },
 };
 
-function setupOf(context: LoginContext) {
-  return SETUP[context.facts.service === 'AlloyDB' ? 'AlloyDB' : 'Cloud SQL'];
+type ServiceTitle = keyof typeof SETUP;
+
+/** The service the server's words name, else the one the connection was set up for. */
+function serviceOf(context: LoginContext, said?: string): ServiceTitle {
+  if (said) return /alloydb/i.test(said) ? 'AlloyDB' : 'Cloud SQL';
+  return context.facts.service === 'AlloyDB' ? 'AlloyDB' : 'Cloud SQL';
+}
+
+/** What to do about a refused IAM login: ask for the right service's token, log in as the right user, or set the user up. */
+function refusalHint(service: ServiceTitle, context: LoginContext, rightUser: string | undefined): string {
+  const askedFor = serviceOf(context);
+  if (askedFor !== service) {
+    const name = service === 'AlloyDB' ? 'alloydb' : 'cloudsql';
+    return `The server is ${service}, but the token was asked for ${askedFor} (scope ${context.facts.scope ?? '?'}): set PG_PASSWORDLESS_GCP_SERVICE=${name} (gcp.service in code).`;
+  }
+  if (rightUser) {
+    return `Log in as "${rightUser}" (the service account's email without .gserviceaccount.com), or use that account's credentials.`;
+  }
+  return `Create the user (${SETUP[service].create(context.user)}) and give it ${SETUP[service].needs}.`;
 }
 
 /** What the doctor asks of the GCP cloud. */
@@ -45,22 +62,20 @@ export const gcpDoctor: CloudDoctor<GcpSettings> = {
   describeCredential: describeGcpCredential,
   readToken: readGoogleToken,
   explainRefusal: ({ message, said }, context) => {
-    const service = REFUSED.exec(message)?.[1];
-    if (!service) return undefined;
+    const words = REFUSED.exec(message)?.[1];
+    if (!words) return undefined;
     const { user, facts } = context;
+    const service = serviceOf(context, words);
     const account = facts.serviceAccount;
     const expected = account ? iamDatabaseUserOf(account) : undefined;
-    const mismatch = expected && expected !== user;
-    const setup = setupOf(context);
+    const mismatch = expected !== undefined && expected !== user;
     return {
-      code: service.toLowerCase() === 'alloydb' ? 'ALLOYDB_IAM_FAILED' : 'CLOUD_SQL_IAM_FAILED',
+      code: service === 'AlloyDB' ? 'ALLOYDB_IAM_FAILED' : 'CLOUD_SQL_IAM_FAILED',
       detail: `${said}${mismatch ? `; the token belongs to ${account}, whose database user is "${expected}", not "${user}"` : ''}`,
-      hint: mismatch
-        ? `Log in as "${expected}" (the service account's email without .gserviceaccount.com), or use that account's credentials.`
-        : `Create the user (${setup.create(user)}) and give it ${setup.needs}.`,
+      hint: refusalHint(service, context, mismatch ? expected : undefined),
     };
   },
-  roleMissingHint: (context) => `Create the IAM user: ${setupOf(context).create(context.user)}`,
+  roleMissingHint: (context) => `Create the IAM user: ${SETUP[serviceOf(context)].create(context.user)}`,
   caHint:
     'Cloud SQL: the instance’s server-ca.pem; AlloyDB: the cluster CA (caCert of the AlloyDB API’s generateClientCertificate)',
 };

@@ -2,7 +2,7 @@ import { PasswordlessError } from '../../core/errors.ts';
 import { type FailureHints, failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
-import { GOOGLE_TOKEN_URL, type GoogleCredentialFile } from './credential-file.ts';
+import { GOOGLE_TOKEN_URL, type GoogleCredentialFile, missingSubjectTokenHint } from './credential-file.ts';
 import type { GcpService, GoogleAuthLike } from './options.ts';
 import { googleRefusalOf, remedyFor, withoutRequest } from './token-failure.ts';
 
@@ -89,6 +89,13 @@ export function gcpTokenSource(auth: GoogleAuthLike, options: GcpSourceOptions =
 /** The failure as a typed error: the endpoint's refusal in its own words when it gave one, and the remedy. */
 function fetchFailure(error: unknown, where: string, file: GoogleCredentialFile | undefined): PasswordlessError {
   const cause = withoutRequest(error);
+  const missing = file?.subjectTokenFile && /does not exist, or it is not a file/.test(String((cause as Error).message));
+  if (missing) {
+    return new PasswordlessError('CREDENTIAL_UNAVAILABLE', `${where}: the subject token file ${file.subjectTokenFile} does not exist.`, {
+      cause,
+      hint: missingSubjectTokenHint(file),
+    });
+  }
   const refusal = googleRefusalOf(cause);
   const hints = hintsFor(file);
   const remedy = refusal && remedyFor(refusal, file);
