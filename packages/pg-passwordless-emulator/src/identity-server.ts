@@ -150,7 +150,10 @@ function closeServer(server: Server): Promise<void> {
 function tunnelInto(secure: Server, tunnelHosts: readonly string[]) {
   return (request: IncomingMessage, socket: Socket, head: Buffer): void => {
     const target = request.url ?? '';
-    const [host, port] = [target.slice(0, target.lastIndexOf(':')), target.slice(target.lastIndexOf(':') + 1)];
+    const [host, port] = [
+      target.slice(0, target.lastIndexOf(':')),
+      target.slice(target.lastIndexOf(':') + 1),
+    ];
     if (port !== '443' || !tunnelHosts.includes(host)) {
       socket.end(
         `HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n` +

@@ -4,9 +4,9 @@
 // generateAccessToken, with Google's words for each refusal; and the flags that choose them.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
@@ -26,11 +26,17 @@ interface Answer {
 /** POSTs to an HTTPS URL of the emulator, trusting its CA. */
 function post(url: string, body: string, ca: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(url, { method: 'POST', ca, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } }, (response) => {
-      let text = '';
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-    });
+    const request = httpsRequest(
+      url,
+      { method: 'POST', ca, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -95,13 +101,24 @@ describe('emulator: the token endpoint of a service-account key file', () => {
   /** An assertion as Google's docs form it, signed with the file's key unless told otherwise. */
   async function assertion(claims: JWTPayload = {}, privateKeyPem = key.private_key): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ iss: key.client_email, scope: LOGIN_SCOPE, aud: key.token_uri, iat: now, exp: now + 3600, ...claims })
+    return new SignJWT({
+      iss: key.client_email,
+      scope: LOGIN_SCOPE,
+      aud: key.token_uri,
+      iat: now,
+      exp: now + 3600,
+      ...claims,
+    })
       .setProtectedHeader({ alg: 'RS256' })
       .sign(await importPKCS8(privateKeyPem, 'RS256'));
   }
   const form = async (claims?: JWTPayload, privateKeyPem?: string) =>
-    new URLSearchParams({ grant_type: JWT_BEARER, assertion: await assertion(claims, privateKeyPem) }).toString();
-  const refusal = (answer: Answer) => `${answer.status} ${answer.body.error}: ${answer.body.error_description}`;
+    new URLSearchParams({
+      grant_type: JWT_BEARER,
+      assertion: await assertion(claims, privateKeyPem),
+    }).toString();
+  const refusal = (answer: Answer) =>
+    `${answer.status} ${answer.body.error}: ${answer.body.error_description}`;
 
   it('at token_uri: an access token for the key’s account, which logs in as its IAM user', async () => {
     const answer = await post(key.token_uri, await form(), ca);
@@ -124,7 +141,11 @@ describe('emulator: the token endpoint of a service-account key file', () => {
   });
 
   it('through the tunnel, as oauth2.googleapis.com: the audience is Google’s own URL there', async () => {
-    const google = await postThroughTunnel(emulator, await form({ aud: 'https://oauth2.googleapis.com/token' }), ca);
+    const google = await postThroughTunnel(
+      emulator,
+      await form({ aud: 'https://oauth2.googleapis.com/token' }),
+      ca,
+    );
     assert.equal(google.status, 200, JSON.stringify(google.body));
     const elsewhere = await postThroughTunnel(emulator, await form(), ca);
     assert.equal(refusal(elsewhere), '400 invalid_grant: Invalid JWT: Failed audience check.');
@@ -140,19 +161,42 @@ describe('emulator: the token endpoint of a service-account key file', () => {
   });
 
   it('refuses with Google’s words: audience, account, signature, timeframe, scope, grant', async () => {
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     const now = Math.floor(Date.now() / 1000);
     const cases: Array<[string, string]> = [
-      [await form({ aud: 'https://oauth2.googleapis.com/token' }), '400 invalid_grant: Invalid JWT: Failed audience check.'],
-      [await form({ iss: 'nobody@shop.iam.gserviceaccount.com' }), '400 invalid_grant: Invalid grant: account not found'],
+      [
+        await form({ aud: 'https://oauth2.googleapis.com/token' }),
+        '400 invalid_grant: Invalid JWT: Failed audience check.',
+      ],
+      [
+        await form({ iss: 'nobody@shop.iam.gserviceaccount.com' }),
+        '400 invalid_grant: Invalid grant: account not found',
+      ],
       [await form({}, other), '400 invalid_grant: Invalid JWT Signature.'],
-      [await form({ iat: now - 7200, exp: now - 3600 }), /^400 invalid_grant: Invalid JWT: Token must be a short-lived token \(60 minutes\)/.source],
-      [await form({ exp: now + 7200 }), /^400 invalid_grant: Invalid JWT: Token must be a short-lived token/.source],
-      [await form({ iat: now + 600, exp: now + 1200 }), /^400 invalid_grant: Invalid JWT: Token must be a short-lived token/.source],
+      [
+        await form({ iat: now - 7200, exp: now - 3600 }),
+        /^400 invalid_grant: Invalid JWT: Token must be a short-lived token \(60 minutes\)/.source,
+      ],
+      [
+        await form({ exp: now + 7200 }),
+        /^400 invalid_grant: Invalid JWT: Token must be a short-lived token/.source,
+      ],
+      [
+        await form({ iat: now + 600, exp: now + 1200 }),
+        /^400 invalid_grant: Invalid JWT: Token must be a short-lived token/.source,
+      ],
       [await form({ scope: '' }), '400 invalid_scope: Empty or missing scope not allowed.'],
-      [await form({ scope: 'email' }), '400 invalid_scope: Invalid OAuth scope or ID token audience provided.'],
+      [
+        await form({ scope: 'email' }),
+        '400 invalid_scope: Invalid OAuth scope or ID token audience provided.',
+      ],
       ['grant_type=client_credentials', '400 unsupported_grant_type: Invalid grant_type: client_credentials'],
-      [`grant_type=${encodeURIComponent(JWT_BEARER)}&assertion=not-a-jwt`, '400 invalid_grant: Invalid JWT Signature.'],
+      [
+        `grant_type=${encodeURIComponent(JWT_BEARER)}&assertion=not-a-jwt`,
+        '400 invalid_grant: Invalid JWT Signature.',
+      ],
     ];
     for (const [body, expected] of cases) {
       const answer = refusal(await post(key.token_uri, body, ca));
@@ -193,8 +237,15 @@ describe('emulator: workload identity federation (STS and generateAccessToken)',
       }).toString(),
       ca,
     );
-  const impersonate = (bearer: string, body: object = { scope: [LOGIN_SCOPE], lifetime: '3600s' }, url = file.service_account_impersonation_url) =>
-    post(url, JSON.stringify(body), ca, { 'content-type': 'application/json', authorization: `Bearer ${bearer}` });
+  const impersonate = (
+    bearer: string,
+    body: object = { scope: [LOGIN_SCOPE], lifetime: '3600s' },
+    url = file.service_account_impersonation_url,
+  ) =>
+    post(url, JSON.stringify(body), ca, {
+      'content-type': 'application/json',
+      authorization: `Bearer ${bearer}`,
+    });
 
   before(async () => {
     emulator = await startEmulator({ cloud: 'gcp', gcpCredential: 'external-account', backend: 'pglite' });
@@ -224,7 +275,10 @@ describe('emulator: workload identity federation (STS and generateAccessToken)',
       ssl: { ca },
     });
     client.on('error', () => {});
-    await assert.rejects(client.connect(), /Cloud SQL IAM service account authentication failed for user "orders@pg-passwordless-emulator\.iam"/);
+    await assert.rejects(
+      client.connect(),
+      /Cloud SQL IAM service account authentication failed for user "orders@pg-passwordless-emulator\.iam"/,
+    );
   });
 
   it('refuses an exchange with STS’s words: audience form, unknown provider, foreign audience, expiry, issuer', async () => {
@@ -232,21 +286,40 @@ describe('emulator: workload identity federation (STS and generateAccessToken)',
       const { status, body } = await answer;
       return `${status} ${body.error}: ${body.error_description}`;
     };
-    assert.match(await words(exchange({ audience: 'projects/1/providers/x' })), /^400 invalid_request: Invalid value for "audience"\. This value should be the full resource name/);
+    assert.match(
+      await words(exchange({ audience: 'projects/1/providers/x' })),
+      /^400 invalid_request: Invalid value for "audience"\. This value should be the full resource name/,
+    );
     assert.match(
       await words(exchange({ audience: file.audience.replace(/providers\/[^/]+$/, 'providers/deleted') })),
       /^400 invalid_target: The target service indicated by the "audience" parameters is invalid\./,
     );
-    const other = new SignJWT({ iss: 'https://kubernetes.default.svc.cluster.local', aud: `https:${file.audience}`, exp: Math.floor(Date.now() / 1000) + 60 })
+    const other = new SignJWT({
+      iss: 'https://kubernetes.default.svc.cluster.local',
+      aud: `https:${file.audience}`,
+      exp: Math.floor(Date.now() / 1000) + 60,
+    })
       .setProtectedHeader({ alg: 'RS256' })
       .sign(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
-    assert.match(await words(exchange({ subject_token: await other })), /^400 invalid_grant: The subject token is not signed by the provider’s issuer/);
+    assert.match(
+      await words(exchange({ subject_token: await other })),
+      /^400 invalid_grant: The subject token is not signed by the provider’s issuer/,
+    );
     await emulator.gcp?.writeSubjectToken({ audience: 'https://ci.example.com' });
-    assert.equal(await words(exchange()), '400 invalid_grant: The audience in ID Token [https://ci.example.com] does not match the expected audience.');
+    assert.equal(
+      await words(exchange()),
+      '400 invalid_grant: The audience in ID Token [https://ci.example.com] does not match the expected audience.',
+    );
     await emulator.gcp?.writeSubjectToken({ lifetimeSeconds: -1 });
-    assert.match(await words(exchange()), /^400 invalid_grant: ID Token issued at \d+ is stale to sign-in\.$/);
+    assert.match(
+      await words(exchange()),
+      /^400 invalid_grant: ID Token issued at \d+ is stale to sign-in\.$/,
+    );
     await emulator.gcp?.writeSubjectToken();
-    assert.match(await words(exchange({ grant_type: JWT_BEARER })), /^400 invalid_request: grant_type must be urn:ietf:params:oauth:grant-type:token-exchange/);
+    assert.match(
+      await words(exchange({ grant_type: JWT_BEARER })),
+      /^400 invalid_request: grant_type must be urn:ietf:params:oauth:grant-type:token-exchange/,
+    );
   });
 
   it('generateAccessToken: the account’s token for the federated principal, else 401 or 403 as Google answers', async () => {
@@ -260,7 +333,10 @@ describe('emulator: workload identity federation (STS and generateAccessToken)',
     assert.equal(status(await impersonate('ya29.forged')), '401 UNAUTHENTICATED');
     const otherAccount = file.service_account_impersonation_url.replace('orders@', 'billing@');
     assert.equal(status(await impersonate(federated, undefined, otherAccount)), '403 PERMISSION_DENIED');
-    assert.equal(status(await impersonate(federated, { scope: [LOGIN_SCOPE], lifetime: '7200s' })), '400 INVALID_ARGUMENT');
+    assert.equal(
+      status(await impersonate(federated, { scope: [LOGIN_SCOPE], lifetime: '7200s' })),
+      '400 INVALID_ARGUMENT',
+    );
     emulator.gcp?.allowImpersonation(false);
     try {
       const denied = await impersonate(federated);
@@ -276,7 +352,10 @@ describe('emulator: workload identity federation (STS and generateAccessToken)',
 
 describe('emulator: the gcp flags', () => {
   it('--gcp-credential and --service choose the credential and the database', () => {
-    const { options } = parseEmulatorArgs(['--cloud', 'gcp', '--gcp-credential', 'external-account', '--service', 'alloydb'], {});
+    const { options } = parseEmulatorArgs(
+      ['--cloud', 'gcp', '--gcp-credential', 'external-account', '--service', 'alloydb'],
+      {},
+    );
     assert.equal(options.gcpCredential, 'external-account');
     assert.equal(options.gcpService, 'alloydb');
     assert.throws(() => parseEmulatorArgs(['--cloud', 'gcp', '--gcp-credential', 'json'], {}), {

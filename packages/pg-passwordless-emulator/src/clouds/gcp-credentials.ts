@@ -12,7 +12,12 @@ import {
   writeSubjectTokenFile,
 } from './gcp-federation.ts';
 import { generateAccessTokenRoutes } from './gcp-impersonation.ts';
-import { createServiceAccountKey, type ServiceAccountKey, serviceAccountKeyFile, tokenEndpointRoutes } from './gcp-key-file.ts';
+import {
+  createServiceAccountKey,
+  type ServiceAccountKey,
+  serviceAccountKeyFile,
+  tokenEndpointRoutes,
+} from './gcp-key-file.ts';
 import { GOOGLE_TOKEN_URL } from './gcp-oauth-facts.ts';
 import type { TokenStore } from './gcp-tokens.ts';
 
@@ -122,7 +127,10 @@ export function keyFileCredential(context: CredentialContext): ClientCredential 
     https: { tunnelHosts: [new URL(GOOGLE_TOKEN_URL).hostname] },
     started: ({ httpsUrl }) => {
       file = join(context.cloud.privateFolder(), 'service-account-key.json');
-      const json = serviceAccountKeyFile(key, { projectId: context.projectId, tokenUri: `${httpsUrl}/token` });
+      const json = serviceAccountKeyFile(key, {
+        projectId: context.projectId,
+        tokenUri: `${httpsUrl}/token`,
+      });
       writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
     },
     env: (identityUrl) => ({
@@ -167,8 +175,11 @@ export async function externalAccountCredential(context: CredentialContext): Pro
   return {
     kind: 'external-account',
     ...without('external-account'),
-    routes: federationRoutes(context, provider, (principal, account) =>
-      impersonationAllowed && principal === provider.principal && account === context.serviceAccount,
+    routes: federationRoutes(
+      context,
+      provider,
+      (principal, account) =>
+        impersonationAllowed && principal === provider.principal && account === context.serviceAccount,
     ),
     https: { tunnelHosts: [] },
     started: async ({ httpsUrl }) => {
@@ -216,7 +227,13 @@ function federationRoutes(
 ): Route[] {
   const { cloud, tokens } = context;
   return [
-    ...stsRoutes({ provider, tokens, now: cloud.now, lifetimeSeconds: context.lifetimeSeconds, onIssued: cloud.onIssued }),
+    ...stsRoutes({
+      provider,
+      tokens,
+      now: cloud.now,
+      lifetimeSeconds: context.lifetimeSeconds,
+      onIssued: cloud.onIssued,
+    }),
     ...generateAccessTokenRoutes({
       mayImpersonate,
       tokens,

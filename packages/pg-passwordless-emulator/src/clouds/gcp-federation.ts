@@ -46,7 +46,9 @@ const PROVIDER = 'emulator';
  * const token = await provider.signSubjectToken(Date.now(), 3600);
  * console.log(await provider.verifies(token)); // true
  */
-export async function createWorkloadIdentityProvider(projectNumber: string): Promise<WorkloadIdentityProvider> {
+export async function createWorkloadIdentityProvider(
+  projectNumber: string,
+): Promise<WorkloadIdentityProvider> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const resourceName = providerResourceName(projectNumber, POOL, PROVIDER);
   const issuer = 'https://kubernetes.default.svc.cluster.local';
@@ -192,7 +194,8 @@ export function stsRoutes(state: StsState): Route[] {
 
 /** The request itself: a token exchange for an access token, from an OIDC token, for this provider. */
 function checkExchange(form: URLSearchParams, resourceName: string): OAuthRefusal | undefined {
-  if (form.get('grant_type') !== STS.grantType) return REFUSED.malformed(`grant_type must be ${STS.grantType}`);
+  if (form.get('grant_type') !== STS.grantType)
+    return REFUSED.malformed(`grant_type must be ${STS.grantType}`);
   if (form.get('requested_token_type') !== STS.requestedTokenType)
     return REFUSED.malformed(`requested_token_type must be ${STS.requestedTokenType}`);
   if (!(STS.subjectTokenTypes as readonly string[]).includes(form.get('subject_token_type') ?? ''))

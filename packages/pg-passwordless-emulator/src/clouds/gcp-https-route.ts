@@ -24,7 +24,10 @@ export function googleHttpsRoute(
       if (!(request.socket as TLSSocket).encrypted) {
         return { status: 403, body: { error: 'invalid_request', error_description: 'HTTPS is required.' } };
       }
-      return handle(request, new URL(`${url.pathname}${url.search}`, `https://${request.headers.host ?? ''}`));
+      return handle(
+        request,
+        new URL(`${url.pathname}${url.search}`, `https://${request.headers.host ?? ''}`),
+      );
     },
   };
 }

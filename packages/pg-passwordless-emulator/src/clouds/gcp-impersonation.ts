@@ -6,8 +6,8 @@ import { googleHttpsRoute } from './gcp-https-route.ts';
 import {
   GENERATE_ACCESS_TOKEN_PATH,
   type GoogleApiRefusal,
-  IAM_CREDENTIALS_REFUSALS as REFUSED,
   MAX_GENERATED_TOKEN_LIFETIME_SECONDS,
+  IAM_CREDENTIALS_REFUSALS as REFUSED,
 } from './gcp-oauth-facts.ts';
 import { isUsable, type TokenStore } from './gcp-tokens.ts';
 
@@ -45,9 +45,12 @@ export function generateAccessTokenRoutes(state: ImpersonationState): Route[] {
     googleHttpsRoute(
       (path) => GENERATE_ACCESS_TOKEN_PATH.test(path),
       async (request, addressed): Promise<RouteAnswer> => {
-        const serviceAccount = decodeURIComponent(GENERATE_ACCESS_TOKEN_PATH.exec(addressed.pathname)?.[1] ?? '');
+        const serviceAccount = decodeURIComponent(
+          GENERATE_ACCESS_TOKEN_PATH.exec(addressed.pathname)?.[1] ?? '',
+        );
         const caller = state.tokens.lookUp(bearerOf(request));
-        if (!caller || !isUsable(caller, state.now(), CALLER_SCOPES)) return googleError(REFUSED.unauthenticated);
+        if (!caller || !isUsable(caller, state.now(), CALLER_SCOPES))
+          return googleError(REFUSED.unauthenticated);
         if (!state.mayImpersonate(caller.principal, serviceAccount)) return googleError(REFUSED.denied);
         const asked = await readRequest(request);
         if ('error' in asked) return asked.error;
@@ -85,9 +88,17 @@ async function readRequest(
   const scopes = Array.isArray(body.scope) ? body.scope.filter((one) => typeof one === 'string') : [];
   const lifetime = /^(\d+)s$/.exec(typeof body.lifetime === 'string' ? body.lifetime : '3600s');
   const lifetimeSeconds = Number(lifetime?.[1] ?? Number.NaN);
-  if (scopes.length === 0 || !(lifetimeSeconds > 0 && lifetimeSeconds <= MAX_GENERATED_TOKEN_LIFETIME_SECONDS)) {
+  if (
+    scopes.length === 0 ||
+    !(lifetimeSeconds > 0 && lifetimeSeconds <= MAX_GENERATED_TOKEN_LIFETIME_SECONDS)
+  ) {
     const message = `scope must list at least one scope, and lifetime be "<seconds>s" up to ${MAX_GENERATED_TOKEN_LIFETIME_SECONDS}s (emulator wording).`;
-    return { error: googleError({ status: 400, body: { error: { code: 400, message, status: 'INVALID_ARGUMENT' } } }) };
+    return {
+      error: googleError({
+        status: 400,
+        body: { error: { code: 400, message, status: 'INVALID_ARGUMENT' } },
+      }),
+    };
   }
   return { scopes, lifetimeSeconds };
 }

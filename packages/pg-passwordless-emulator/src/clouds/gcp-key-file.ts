@@ -107,8 +107,14 @@ export function tokenEndpointRoutes(state: TokenEndpointState): Route[] {
         const email = checked.claims.iss as string;
         const scopes = String(checked.claims.scope).split(' ');
         state.onIssued();
-        const token = state.tokens.issue({ serviceAccount: email, principal: email, scopes }, lifetimeSeconds);
-        return { status: 200, body: { access_token: token, expires_in: lifetimeSeconds, token_type: 'Bearer' } };
+        const token = state.tokens.issue(
+          { serviceAccount: email, principal: email, scopes },
+          lifetimeSeconds,
+        );
+        return {
+          status: 200,
+          body: { access_token: token, expires_in: lifetimeSeconds, token_type: 'Bearer' },
+        };
       },
     ),
   ];

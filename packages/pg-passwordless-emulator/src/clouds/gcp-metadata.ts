@@ -53,8 +53,14 @@ export function metadataRoutes(instance: MetadataInstance): Route[] {
       const scopes = (url.searchParams.get('scopes') ?? DEFAULT_SCOPE).split(',');
       const lifetimeSeconds = instance.lifetimeSeconds();
       instance.onIssued();
-      const token = instance.tokens.issue({ serviceAccount: email, principal: email, scopes }, lifetimeSeconds);
-      return { status: 200, body: { access_token: token, expires_in: lifetimeSeconds, token_type: 'Bearer' } };
+      const token = instance.tokens.issue(
+        { serviceAccount: email, principal: email, scopes },
+        lifetimeSeconds,
+      );
+      return {
+        status: 200,
+        body: { access_token: token, expires_in: lifetimeSeconds, token_type: 'Bearer' },
+      };
     }),
   ];
 }

@@ -182,7 +182,8 @@ export const STS_REFUSALS = {
  * caller needs `iam.serviceAccounts.getAccessToken` on the account, which a federated principal gets from
  * `roles/iam.workloadIdentityUser`.
  */
-export const GENERATE_ACCESS_TOKEN_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
+export const GENERATE_ACCESS_TOKEN_PATH =
+  /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
 
 /** The `lifetime` the API takes by default and at most ("3600s", unless an organization policy extends it). */
 export const MAX_GENERATED_TOKEN_LIFETIME_SECONDS = 3600;

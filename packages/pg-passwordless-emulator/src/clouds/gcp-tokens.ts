@@ -49,6 +49,8 @@ export function createTokenStore(now: () => number, defaultLifetimeSeconds: () =
  */
 export function isUsable(issued: IssuedToken | undefined, nowMs: number, scopes: readonly string[]): boolean {
   return (
-    issued !== undefined && nowMs < issued.expiresAtMs && issued.scopes.some((scope) => scopes.includes(scope))
+    issued !== undefined &&
+    nowMs < issued.expiresAtMs &&
+    issued.scopes.some((scope) => scopes.includes(scope))
   );
 }

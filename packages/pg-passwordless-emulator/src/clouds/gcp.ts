@@ -7,7 +7,12 @@ import {
   keyFileCredential,
   metadataCredential,
 } from './gcp-credentials.ts';
-import { DATABASE_SERVICES, DEFAULT_TOKEN_LIFETIME_SECONDS, databaseUserOf, type GcpService } from './gcp-facts.ts';
+import {
+  DATABASE_SERVICES,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+  databaseUserOf,
+  type GcpService,
+} from './gcp-facts.ts';
 import { metadataRoutes } from './gcp-metadata.ts';
 import { createTokenStore } from './gcp-tokens.ts';
 import { gcpIamValidator } from './gcp-validator.ts';
@@ -92,7 +97,13 @@ export async function createGcpCloud(
     tokens,
     lifetimeSeconds,
   });
-  const metadata = metadataRoutes({ projectId, serviceAccounts, tokens, lifetimeSeconds, onIssued: context.onIssued });
+  const metadata = metadataRoutes({
+    projectId,
+    serviceAccounts,
+    tokens,
+    lifetimeSeconds,
+    onIssued: context.onIssued,
+  });
   const loginScopes = [...DATABASE_SERVICES[service].loginScopes];
   return {
     name: 'gcp',
@@ -113,7 +124,10 @@ export async function createGcpCloud(
     credentialFile: () => credential.file(),
     subjectTokenFile: () => credential.subjectTokenFile(),
     issueToken: (email, issue = {}) =>
-      tokens.issue({ serviceAccount: email, principal: email, scopes: issue.scopes ?? loginScopes.slice(0, 1) }, issue.lifetimeSeconds),
+      tokens.issue(
+        { serviceAccount: email, principal: email, scopes: issue.scopes ?? loginScopes.slice(0, 1) },
+        issue.lifetimeSeconds,
+      ),
     writeSubjectToken: (claims) => credential.writeSubjectToken(claims),
     deleteKey: () => credential.deleteKey(),
     allowImpersonation: (allowed) => credential.allowImpersonation(allowed),
@@ -135,9 +149,17 @@ function credentialOf(
 }
 
 /** An option that must be one of a few words, checked before anything starts. */
-function choice<const T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+function choice<const T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
   if (value === undefined || (allowed as readonly string[]).includes(value)) return value as T | undefined;
-  throw new EmulatorError('CONFIG_INVALID', `${name} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}.`, {
-    hint: `Use ${allowed.map((one) => `'${one}'`).join(' or ')}.`,
-  });
+  throw new EmulatorError(
+    'CONFIG_INVALID',
+    `${name} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}.`,
+    {
+      hint: `Use ${allowed.map((one) => `'${one}'`).join(' or ')}.`,
+    },
+  );
 }

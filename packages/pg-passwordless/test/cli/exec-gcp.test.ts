@@ -29,7 +29,10 @@ for (const gcpCredential of ['key-file', 'external-account'] as const) {
     });
 
     it('exec: psql prints the role', async () => {
-      const result = await runCli(['exec', '--', 'psql', '-X', '-At', '-c', 'select current_user'], emulator.env);
+      const result = await runCli(
+        ['exec', '--', 'psql', '-X', '-At', '-c', 'select current_user'],
+        emulator.env,
+      );
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout.trim(), USER);
     });

@@ -15,7 +15,9 @@ const USER = 'orders@shop-prod.iam';
 const ALLOYDB_LOGIN = 'https://www.googleapis.com/auth/alloydb.login';
 const refused = (user: string) => `AlloyDB IAM user authentication failed for user "${user}"`;
 
-describe('gcp AlloyDB: the login scope, the user naming and the refusals of AlloyDB', { concurrency: 1 }, () => {
+describe('gcp AlloyDB: the login scope, the user naming and the refusals of AlloyDB', {
+  concurrency: 1,
+}, () => {
   let emulator: Emulator;
 
   before(async () => {
@@ -49,14 +51,20 @@ describe('gcp AlloyDB: the login scope, the user naming and the refusals of Allo
   it('refuses a Cloud SQL login token and another account’s token with AlloyDB’s text; takes cloud-platform', async () => {
     const gcp = emulator.gcp;
     assert.ok(gcp);
-    const cloudSql = gcp.issueToken(ACCOUNT, { scopes: ['https://www.googleapis.com/auth/sqlservice.login'] });
+    const cloudSql = gcp.issueToken(ACCOUNT, {
+      scopes: ['https://www.googleapis.com/auth/sqlservice.login'],
+    });
     const wrongScope = await tryLogin(gatewayClientConfig(emulator, USER, cloudSql));
     assert.equal(wrongScope.error?.message, refused(USER));
     assert.equal((wrongScope.error as { code?: string } | undefined)?.code, '28000');
     const other = await tryLogin(gatewayClientConfig(emulator, USER, gcp.issueToken(REPORTS)));
     assert.equal(other.error?.message, refused(USER));
     const platform = await tryLogin(
-      gatewayClientConfig(emulator, USER, gcp.issueToken(ACCOUNT, { scopes: ['https://www.googleapis.com/auth/cloud-platform'] })),
+      gatewayClientConfig(
+        emulator,
+        USER,
+        gcp.issueToken(ACCOUNT, { scopes: ['https://www.googleapis.com/auth/cloud-platform'] }),
+      ),
     );
     assert.equal(platform.error, undefined, 'AlloyDB takes a cloud-platform token too');
     await platform.client?.end();
@@ -74,7 +82,10 @@ describe('gcp AlloyDB: the login scope, the user naming and the refusals of Allo
   });
 
   it('exec: psql prints the role', async () => {
-    const result = await runCli(['exec', '--', 'psql', '-X', '-At', '-c', 'select current_user'], emulator.env);
+    const result = await runCli(
+      ['exec', '--', 'psql', '-X', '-At', '-c', 'select current_user'],
+      emulator.env,
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim(), USER);
   });
@@ -89,7 +100,10 @@ describe('gcp AlloyDB: the login scope, the user naming and the refusals of Allo
   it('doctor names AlloyDB and its scope, and explains a refused user with AlloyDB’s setup', async () => {
     const healthy = await gcpDoctor(emulator.env);
     assert.equal(healthy.code, 0, JSON.stringify(healthy.report));
-    assert.match(healthy.step('credential').detail, /service AlloyDB, scope https:\/\/www\.googleapis\.com\/auth\/alloydb\.login/);
+    assert.match(
+      healthy.step('credential').detail,
+      /service AlloyDB, scope https:\/\/www\.googleapis\.com\/auth\/alloydb\.login/,
+    );
 
     const { gateway } = emulator;
     const url = `postgresql://reports%40shop-prod.iam@${gateway.host}:${gateway.port}/postgres`;
@@ -106,12 +120,18 @@ describe('gcp AlloyDB: the login scope, the user naming and the refusals of Allo
     assert.equal(code, 1);
     const login = step('login');
     assert.equal(login.code, 'ALLOYDB_IAM_FAILED');
-    assert.match(login.hint ?? '', /The server is AlloyDB, but the token was asked for Cloud SQL .*PG_PASSWORDLESS_GCP_SERVICE=alloydb/);
+    assert.match(
+      login.hint ?? '',
+      /The server is AlloyDB, but the token was asked for Cloud SQL .*PG_PASSWORDLESS_GCP_SERVICE=alloydb/,
+    );
   });
 
   it('an unknown service is a configuration error with the choices', async () => {
     const result = await runCli(['token'], { ...emulator.env, PG_PASSWORDLESS_GCP_SERVICE: 'spanner' });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /CONFIG_INVALID: PG_PASSWORDLESS_GCP_SERVICE must be cloudsql or alloydb, not "spanner"/);
+    assert.match(
+      result.stderr,
+      /CONFIG_INVALID: PG_PASSWORDLESS_GCP_SERVICE must be cloudsql or alloydb, not "spanner"/,
+    );
   });
 });

@@ -13,7 +13,9 @@ import { runScenario } from '../helpers/run-scenario.ts';
 const ACCOUNT = 'orders@shop-prod.iam.gserviceaccount.com';
 const USER = 'orders@shop-prod.iam';
 
-describe('gcp workload identity federation: the real GoogleAuth against the emulator’s STS', { concurrency: 1 }, () => {
+describe('gcp workload identity federation: the real GoogleAuth against the emulator’s STS', {
+  concurrency: 1,
+}, () => {
   let emulator: Emulator;
   let file: Record<string, unknown>;
 
@@ -80,8 +82,14 @@ describe('gcp workload identity federation: the real GoogleAuth against the emul
     const { code, step } = await gcpDoctor(emulator.env);
     assert.equal(code, 0, JSON.stringify(step('token')));
     const { detail } = step('credential');
-    assert.ok(detail.includes(`(type external_account: workload identity federation, the subject token in ${emulator.gcp?.subjectTokenFile()}`));
-    assert.ok(detail.includes(`exchanged at ${file.token_url} for ${file.audience} then impersonating ${ACCOUNT}`));
+    assert.ok(
+      detail.includes(
+        `(type external_account: workload identity federation, the subject token in ${emulator.gcp?.subjectTokenFile()}`,
+      ),
+    );
+    assert.ok(
+      detail.includes(`exchanged at ${file.token_url} for ${file.audience} then impersonating ${ACCOUNT}`),
+    );
     assert.equal(step('token').data?.serviceAccount, ACCOUNT);
     assert.equal(step('login').status, 'ok');
   });
@@ -122,7 +130,10 @@ describe('gcp workload identity federation: the real GoogleAuth against the emul
       const { code, step } = await gcpDoctor(emulator.env);
       assert.equal(code, 1);
       const token = step('token');
-      assert.match(token.detail, /PERMISSION_DENIED: Permission 'iam\.serviceAccounts\.getAccessToken' denied/);
+      assert.match(
+        token.detail,
+        /PERMISSION_DENIED: Permission 'iam\.serviceAccounts\.getAccessToken' denied/,
+      );
       assert.match(token.hint ?? '', /roles\/iam\.workloadIdentityUser on the account/);
     } finally {
       emulator.gcp?.allowImpersonation(true);

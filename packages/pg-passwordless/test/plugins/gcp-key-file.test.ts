@@ -13,7 +13,9 @@ import { runScenario } from '../helpers/run-scenario.ts';
 const ACCOUNT = 'orders@shop-prod.iam.gserviceaccount.com';
 const USER = 'orders@shop-prod.iam';
 
-describe('gcp key file: the real GoogleAuth against the emulator’s token endpoint', { concurrency: 1 }, () => {
+describe('gcp key file: the real GoogleAuth against the emulator’s token endpoint', {
+  concurrency: 1,
+}, () => {
   let emulator: Emulator;
   let clockAheadMs = 0;
 
@@ -29,10 +31,9 @@ describe('gcp key file: the real GoogleAuth against the emulator’s token endpo
   after(() => emulator?.stop());
 
   it('writes a service-account key file whose token_uri is the emulator’s, and no metadata server is named', () => {
-    const file = JSON.parse(readFileSync(emulator.env.GOOGLE_APPLICATION_CREDENTIALS as string, 'utf8')) as Record<
-      string,
-      string
-    >;
+    const file = JSON.parse(
+      readFileSync(emulator.env.GOOGLE_APPLICATION_CREDENTIALS as string, 'utf8'),
+    ) as Record<string, string>;
     assert.equal(file.type, 'service_account');
     assert.equal(file.client_email, ACCOUNT);
     assert.match(file.private_key as string, /^-----BEGIN PRIVATE KEY-----/);
@@ -73,7 +74,9 @@ describe('gcp key file: the real GoogleAuth against the emulator’s token endpo
     const credential = step('credential');
     assert.equal(credential.status, 'ok');
     const file = emulator.gcp?.credentialFile() as string;
-    assert.ok(credential.detail.includes(`GOOGLE_APPLICATION_CREDENTIALS=${file} (type service_account, ${ACCOUNT}`));
+    assert.ok(
+      credential.detail.includes(`GOOGLE_APPLICATION_CREDENTIALS=${file} (type service_account, ${ACCOUNT}`),
+    );
     assert.match(
       credential.detail,
       /google-auth-library posts its assertions to https:\/\/oauth2\.googleapis\.com\/token, not the file's token_uri https:\/\/127\.0\.0\.1:\d+\/token/,
@@ -90,7 +93,10 @@ describe('gcp key file: the real GoogleAuth against the emulator’s token endpo
       assert.equal(code, 1);
       const token = step('token');
       assert.equal(token.code, 'TOKEN_ENDPOINT_FAILED');
-      assert.match(token.detail, /refused \(400\): invalid_grant: Invalid JWT: Token must be a short-lived token \(60 minutes\)/);
+      assert.match(
+        token.detail,
+        /refused \(400\): invalid_grant: Invalid JWT: Token must be a short-lived token \(60 minutes\)/,
+      );
       assert.match(token.hint ?? '', /clock/);
     } finally {
       clockAheadMs = 0;
@@ -117,6 +123,9 @@ describe('gcp key file: the real GoogleAuth against the emulator’s token endpo
     assert.equal(code, 1);
     const token = step('token');
     assert.match(token.detail, /invalid_grant: Invalid JWT Signature\./);
-    assert.match(token.hint ?? '', /is not a key of orders@shop-prod\.iam\.gserviceaccount\.com .*keys create/);
+    assert.match(
+      token.hint ?? '',
+      /is not a key of orders@shop-prod\.iam\.gserviceaccount\.com .*keys create/,
+    );
   });
 });

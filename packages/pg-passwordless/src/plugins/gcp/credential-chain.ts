@@ -78,7 +78,8 @@ function describeFile(path: string, context: CredentialContext<GcpSettings>): Cr
       hint: 'Download the key again, or make the file with `gcloud iam workload-identity-pools create-cred-config`.',
     };
   }
-  if (file.type === 'service_account') return { ok: true, chosen: chosen(describeKey(file, context.env)), skipped: [] };
+  if (file.type === 'service_account')
+    return { ok: true, chosen: chosen(describeKey(file, context.env)), skipped: [] };
   if (file.type === 'external_account') return describeExternalAccount(file, context, chosen);
   if (file.type === 'authorized_user') {
     return { ok: true, chosen: chosen('type authorized_user: the gcloud login of a person'), skipped: [] };
@@ -94,7 +95,8 @@ function describeFile(path: string, context: CredentialContext<GcpSettings>): Cr
  */
 function describeKey(file: GoogleCredentialFile, env: Env): string {
   const parts = [`type service_account, ${file.account ?? 'no client_email'}`];
-  const ignored = file.tokenUri && file.tokenUri !== GOOGLE_TOKEN_URL ? `, not the file's token_uri ${file.tokenUri}` : '';
+  const ignored =
+    file.tokenUri && file.tokenUri !== GOOGLE_TOKEN_URL ? `, not the file's token_uri ${file.tokenUri}` : '';
   parts.push(`google-auth-library posts its assertions to ${GOOGLE_TOKEN_URL}${ignored}`);
   const proxy = env.HTTPS_PROXY || env.https_proxy;
   if (proxy) parts.push(`through HTTPS_PROXY=${withoutUserInfo(proxy)}`);
@@ -107,7 +109,9 @@ function describeExternalAccount(
   chosen: (what: string) => string,
 ): CredentialFinding {
   const exists = context.fileExists ?? existsSync;
-  const from = file.subjectTokenFile ? `the subject token in ${file.subjectTokenFile}` : `a subject token from ${file.subjectTokenSource ?? 'an unknown source'}`;
+  const from = file.subjectTokenFile
+    ? `the subject token in ${file.subjectTokenFile}`
+    : `a subject token from ${file.subjectTokenSource ?? 'an unknown source'}`;
   const what = [
     `type external_account: workload identity federation, ${from} exchanged at ${file.tokenUrl ?? 'https://sts.googleapis.com/v1/token'}`,
     `for ${file.audience ?? 'no audience'}`,

@@ -50,7 +50,9 @@ export function readGoogleCredentialFile(
     path,
     type: text(json.type) ?? 'unknown',
     // The account an external account impersonates is named in the URL, as google-auth-library reads it.
-    account: text(json.client_email) ?? /serviceAccounts\/([^:/]+):generateAccessToken$/.exec(impersonation ?? '')?.[1],
+    account:
+      text(json.client_email) ??
+      /serviceAccounts\/([^:/]+):generateAccessToken$/.exec(impersonation ?? '')?.[1],
     tokenUri: text(json.token_uri),
     tokenUrl: text(json.token_url),
     audience: text(json.audience),

@@ -26,13 +26,16 @@ const REFUSED = /(Cloud SQL|AlloyDB) IAM (service account|user) authentication f
 /** How to make the IAM user, and what its principal needs, per service. */
 const SETUP = {
   'Cloud SQL': {
-    create: (user: string) => `gcloud sql users create ${user} --instance=<instance> --type=cloud_iam_service_account`,
-    needs: 'roles/cloudsql.instanceUser for the account, the sqlservice.login scope, and cloudsql.iam_authentication=on',
+    create: (user: string) =>
+      `gcloud sql users create ${user} --instance=<instance> --type=cloud_iam_service_account`,
+    needs:
+      'roles/cloudsql.instanceUser for the account, the sqlservice.login scope, and cloudsql.iam_authentication=on',
   },
   AlloyDB: {
     create: (user: string) =>
       `gcloud alloydb users create ${user} --cluster=<cluster> --region=<region> --type=IAM_BASED`,
-    needs: 'roles/alloydb.databaseUser and roles/serviceusage.serviceUsageConsumer for the account, the alloydb.login (or cloud-platform) scope, and alloydb.iam_authentication=on',
+    needs:
+      'roles/alloydb.databaseUser and roles/serviceusage.serviceUsageConsumer for the account, the alloydb.login (or cloud-platform) scope, and alloydb.iam_authentication=on',
   },
 };
 

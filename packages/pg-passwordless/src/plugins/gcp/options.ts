@@ -40,9 +40,13 @@ export function resolveGcpOptions(section: Partial<GcpSettings>, env: Env): GcpS
   const service = section.service ?? fromEnv ?? 'cloudsql';
   if (!SERVICES.includes(service)) {
     const where = section.service === undefined ? 'PG_PASSWORDLESS_GCP_SERVICE' : 'gcp.service';
-    throw new PasswordlessError('CONFIG_INVALID', `${where} must be cloudsql or alloydb, not ${printable(service)}.`, {
-      hint: 'Use cloudsql for Cloud SQL for PostgreSQL (the default) or alloydb for AlloyDB for PostgreSQL.',
-    });
+    throw new PasswordlessError(
+      'CONFIG_INVALID',
+      `${where} must be cloudsql or alloydb, not ${printable(service)}.`,
+      {
+        hint: 'Use cloudsql for Cloud SQL for PostgreSQL (the default) or alloydb for AlloyDB for PostgreSQL.',
+      },
+    );
   }
   return { ...section, service: service as GcpService };
 }

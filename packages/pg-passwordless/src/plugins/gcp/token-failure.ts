@@ -19,13 +19,16 @@ export interface GoogleRefusal {
  */
 export function googleRefusalOf(error: unknown): GoogleRefusal | undefined {
   for (let node = error, depth = 0; node && typeof node === 'object' && depth < 5; depth++) {
-    const data = (node as { response?: { data?: unknown } }).response?.data as Record<string, unknown> | undefined;
+    const data = (node as { response?: { data?: unknown } }).response?.data as
+      | Record<string, unknown>
+      | undefined;
     if (data && typeof data === 'object') {
       if (typeof data.error === 'string') {
         return { error: data.error, description: String(data.error_description ?? '') };
       }
       const api = data.error as { status?: unknown; message?: unknown } | undefined;
-      if (api && typeof api === 'object') return { error: String(api.status ?? ''), description: String(api.message ?? '') };
+      if (api && typeof api === 'object')
+        return { error: String(api.status ?? ''), description: String(api.message ?? '') };
     }
     node = (node as { cause?: unknown }).cause;
   }
@@ -93,7 +96,10 @@ const REMEDIES: Array<[RegExp, (file: GoogleCredentialFile | undefined) => strin
  * console.log(remedyFor({ error: 'invalid_grant', description: 'ID Token issued at 1700000000 is stale to sign-in.' }, undefined)?.startsWith('The subject token has expired'));
  * // true
  */
-export function remedyFor(refusal: GoogleRefusal, file: GoogleCredentialFile | undefined): string | undefined {
+export function remedyFor(
+  refusal: GoogleRefusal,
+  file: GoogleCredentialFile | undefined,
+): string | undefined {
   const words = `${refusal.error}: ${refusal.description}`;
   return REMEDIES.find(([pattern]) => pattern.test(words))?.[1](file);
 }
@@ -121,14 +127,19 @@ export function withoutRequest(error: unknown, depth = 0): unknown {
   const copy = new Error(source.message.replace(JWT_LIKE, '[token]')) as Error & Record<string, unknown>;
   copy.name = source.name;
   copy.stack = (source.stack ?? '').replace(JWT_LIKE, '[token]');
-  for (const field of ['code', 'status', 'errno', 'syscall']) if (source[field] !== undefined) copy[field] = source[field];
+  for (const field of ['code', 'status', 'errno', 'syscall'])
+    if (source[field] !== undefined) copy[field] = source[field];
   const response = source.response as { status?: unknown; headers?: unknown; data?: unknown } | undefined;
   if (response && typeof response === 'object') {
     const refusal = googleRefusalOf(source);
-    copy.response = { status: response.status, headers: response.headers, ...(refusal ? { data: refusalData(response.data) } : {}) };
+    copy.response = {
+      status: response.status,
+      headers: response.headers,
+      ...(refusal ? { data: refusalData(response.data) } : {}),
+    };
   }
-  const attempts = (source.config as { retryConfig?: { currentRetryAttempt?: unknown } } | undefined)?.retryConfig
-    ?.currentRetryAttempt;
+  const attempts = (source.config as { retryConfig?: { currentRetryAttempt?: unknown } } | undefined)
+    ?.retryConfig?.currentRetryAttempt;
   copy.config = attempts === undefined ? {} : { retryConfig: { currentRetryAttempt: attempts } };
   if (source.cause !== undefined) copy.cause = withoutRequest(source.cause, depth + 1);
   return copy;

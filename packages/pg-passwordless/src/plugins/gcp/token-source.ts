@@ -87,14 +87,23 @@ export function gcpTokenSource(auth: GoogleAuthLike, options: GcpSourceOptions =
 }
 
 /** The failure as a typed error: the endpoint's refusal in its own words when it gave one, and the remedy. */
-function fetchFailure(error: unknown, where: string, file: GoogleCredentialFile | undefined): PasswordlessError {
+function fetchFailure(
+  error: unknown,
+  where: string,
+  file: GoogleCredentialFile | undefined,
+): PasswordlessError {
   const cause = withoutRequest(error);
-  const missing = file?.subjectTokenFile && /does not exist, or it is not a file/.test(String((cause as Error).message));
+  const missing =
+    file?.subjectTokenFile && /does not exist, or it is not a file/.test(String((cause as Error).message));
   if (missing) {
-    return new PasswordlessError('CREDENTIAL_UNAVAILABLE', `${where}: the subject token file ${file.subjectTokenFile} does not exist.`, {
-      cause,
-      hint: missingSubjectTokenHint(file),
-    });
+    return new PasswordlessError(
+      'CREDENTIAL_UNAVAILABLE',
+      `${where}: the subject token file ${file.subjectTokenFile} does not exist.`,
+      {
+        cause,
+        hint: missingSubjectTokenHint(file),
+      },
+    );
   }
   const refusal = googleRefusalOf(cause);
   const hints = hintsFor(file);
@@ -128,7 +137,9 @@ function hintsFor(file: GoogleCredentialFile | undefined): FailureHints {
   return {
     unavailable:
       'Run on GCP with a service account, set GOOGLE_APPLICATION_CREDENTIALS, or start `npx pg-passwordless-emulator --cloud gcp`.',
-    rejected: 'Check the service account, its access scopes and its IAM database role (roles/cloudsql.instanceUser, roles/alloydb.databaseUser).',
-    transient: 'The metadata server is unreachable, throttling or failing; pg-passwordless retries with backoff.',
+    rejected:
+      'Check the service account, its access scopes and its IAM database role (roles/cloudsql.instanceUser, roles/alloydb.databaseUser).',
+    transient:
+      'The metadata server is unreachable, throttling or failing; pg-passwordless retries with backoff.',
   };
 }
