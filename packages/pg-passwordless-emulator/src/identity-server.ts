@@ -242,7 +242,7 @@ function send(response: ServerResponse, answer: RouteAnswer): void {
  *
  * @example
  * const { Readable } = await import('node:stream');
- * const request = Readable.from([Buffer.from('grant_type=x')]) as unknown as IncomingMessage;
+ * const request = Readable.from([Buffer.from('grant_type=x')]) as unknown as import('node:http').IncomingMessage;
  * console.log(await readRequestBody(request)); // grant_type=x
  */
 export async function readRequestBody(request: IncomingMessage): Promise<string> {

@@ -11,7 +11,8 @@ import { isUsable, type TokenStore } from './gcp-tokens.ts';
  * const tokens = { issue: () => '', lookUp: () => ({ serviceAccount: 'orders@shop.iam.gserviceaccount.com', principal: 'orders@shop.iam.gserviceaccount.com', scopes: ['https://www.googleapis.com/auth/alloydb.login'], expiresAtMs: Date.now() + 60_000 }) };
  * const validator = gcpIamValidator('alloydb', tokens, Date.now);
  * console.log((await validator.check('orders@shop.iam', 'ya29.opaque')).ok); // true
- * console.log((await validator.check('reports@shop.iam', 'ya29.opaque')).message);
+ * const refused = await validator.check('reports@shop.iam', 'ya29.opaque');
+ * console.log(refused.ok ? 'accepted' : refused.message);
  * // AlloyDB IAM user authentication failed for user "reports@shop.iam"
  */
 export function gcpIamValidator(service: GcpService, tokens: TokenStore, now: () => number): LoginValidator {
