@@ -140,6 +140,20 @@ describe('gcp workload identity federation: the real GoogleAuth against the emul
     }
   });
 
+  it('an unreachable STS: a network failure, naming the token_url of the file', async () => {
+    emulator.setFaults({ drop: true });
+    try {
+      const { code, step } = await gcpDoctor(emulator.env);
+      assert.equal(code, 1);
+      const token = step('token');
+      assert.equal(token.code, 'TOKEN_ENDPOINT_FAILED');
+      assert.match(token.detail, /could not be reached/);
+      assert.ok(token.hint?.includes(`The token exchange at ${file.token_url}`), token.hint);
+    } finally {
+      emulator.clearFaults();
+    }
+  });
+
   it('a missing subject token file: the credential step fails, and the token step says what is missing', async () => {
     const tokenFile = emulator.gcp?.subjectTokenFile() as string;
     renameSync(tokenFile, `${tokenFile}.away`);
