@@ -20,6 +20,11 @@ export interface Route {
   /** Headers every answer of this route carries (GCP's Metadata-Flavor), faults included. */
   alwaysHeaders?: Record<string, string>;
   /**
+   * Served over HTTPS only (the secure listener), and only there: OAuth token endpoints exist only over
+   * HTTPS, while the metadata and managed-identity endpoints are plain http.
+   */
+  secure?: boolean;
+  /**
    * A route of the emulator's own control API: what a test or a benchmark asks, not what an SDK
    * sends, so its requests (any method) are neither counted nor logged as identity requests.
    */
@@ -36,22 +41,22 @@ export interface LoggedRequest {
 }
 
 /**
- * An HTTPS twin of the identity server (same routes, faults and counters), for endpoints that only
- * exist over HTTPS (OAuth token endpoints). `tunnelHosts` are hosts an SDK cannot be pointed away from:
- * the plain HTTP port then also answers `CONNECT host:443` for them (an HTTPS proxy, as `HTTPS_PROXY`
- * names one) and serves the tunnelled requests itself, so the certificate must name those hosts too.
+ * The certificate of the identity server's HTTPS listener, which serves the `secure` routes (same faults
+ * and counters). `tunnelHosts` are hosts an SDK cannot be pointed away from: the plain HTTP port then
+ * also answers `CONNECT host:443` for them (an HTTPS proxy, as `HTTPS_PROXY` names one) and hands the
+ * tunnel to the HTTPS listener, so the certificate must name those hosts too.
  */
 export interface IdentityTls {
-  certPem: string;
-  keyPem: string;
-  tunnelHosts: readonly string[];
+  cert: string;
+  key: string;
+  tunnelHosts?: readonly string[];
 }
 
 export interface IdentityServer {
   url: string;
   port: number;
-  /** The HTTPS twin's origin, when started with `tls`. */
-  httpsUrl?: string;
+  /** The HTTPS listener's origin, when the server was given a certificate (`tls`). */
+  secureUrl?: string;
   /** How many identity requests arrived: any path but a control route's, faults and 404s included. */
   requests(): number;
   /** The most recent identity requests (control routes left out), oldest first (at most 1,000). */
@@ -60,9 +65,10 @@ export interface IdentityServer {
 }
 
 /**
- * One HTTP server for the identity endpoints of every emulated cloud, on loopback. Each cloud adds its
- * routes; faults and request counters are shared. Requests to `control` routes are served but not
- * counted, so that reading the counters over HTTP does not change them.
+ * One HTTP server for the identity endpoints of every emulated cloud, on loopback, plus an HTTPS
+ * listener for the `secure` routes when given a certificate (OAuth token endpoints). Each cloud adds its
+ * routes; faults and request counters are shared by both listeners. Requests to `control` routes are
+ * served but not counted, so that reading the counters over HTTP does not change them.
  *
  * @example
  * const routes: Route[] = [
@@ -103,23 +109,25 @@ export async function startIdentityServer(
   const recorder = requestRecorder();
   // Any method: a control path asked with the wrong one is still no SDK's request.
   const isControl = (path: string) => routes.some((route) => route.control && route.matches(path));
-  const answer = (request: IncomingMessage, response: ServerResponse) => {
+  const handler = (secure: boolean) => (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://emulator');
     if (!isControl(url.pathname)) recorder.record(request, url);
-    void serve(routes, faults, request, response);
+    const served = routes.filter((route) => Boolean(route.secure) === secure);
+    void serve(served, faults, request, response);
   };
-  const server: Server = createServer(answer);
-  const secure = options.tls
-    ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' }, answer)
+  const server: Server = createServer(handler(false));
+  const { tls } = options;
+  const secure = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler(true))
     : undefined;
-  if (secure && options.tls) server.on('connect', tunnelInto(secure, options.tls.tunnelHosts));
+  if (secure && tls?.tunnelHosts?.length) server.on('connect', tunnelInto(secure, tls.tunnelHosts));
   const port = await listen(server, options.port, options.host);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const httpsUrl = secure ? `https://${host}:${await listen(secure, 0, options.host)}` : undefined;
+  const secureUrl = secure ? `https://${host}:${await listen(secure, 0, options.host)}` : undefined;
   return {
     url: `http://${host}:${port}`,
     port,
-    ...(httpsUrl ? { httpsUrl } : {}),
+    ...(secureUrl ? { secureUrl } : {}),
     requests: recorder.count,
     requestLog: recorder.log,
     close: async () => {

@@ -60,9 +60,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const validator = withRevocation(withPasswordRoles(played.cloud.validator, passwordRoles));
     const setup = { host, options, backend, tls, state, teardown, validator };
     const routes = [...played.cloud.routes, ...controlRoutesOf(state, counters)];
-    services = await startServices(setup, routes, identityTls(host, tls, played.cloud));
-    const { url: identityUrl, httpsUrl } = services.identityServer;
-    await played.cloud.started?.({ identityUrl, ...(httpsUrl ? { httpsUrl } : {}) });
+    services = await startServices(setup, routes, identityTls(host, tls, routes, played.cloud));
+    const { url: identityUrl, secureUrl } = services.identityServer;
+    await played.cloud.started?.({ identityUrl, ...(secureUrl ? { secureUrl } : {}) });
     return emulatorHandle({ ...setup, played, services, counters });
   } catch (error) {
     await teardown.run();
@@ -121,14 +121,20 @@ function writeCertificates(
 }
 
 /**
- * The identity endpoints' TLS, when the cloud serves some over HTTPS only: a certificate of the same CA
+ * The identity endpoints' TLS, when some routes are served over HTTPS only: a certificate of the same CA
  * for the loopback names and the hosts the cloud tunnels (whatever `certificateNames` made the gateway's).
  */
-function identityTls(host: string, tls: GatewayTls, cloud: EmulatedCloud): IdentityTls | undefined {
-  if (!cloud.https) return undefined;
-  const names = [...new Set(['localhost', '127.0.0.1', '::1', host, ...cloud.https.tunnelHosts])];
+function identityTls(
+  host: string,
+  tls: GatewayTls,
+  routes: Route[],
+  cloud: EmulatedCloud,
+): IdentityTls | undefined {
+  if (!routes.some((route) => route.secure)) return undefined;
+  const tunnelHosts = cloud.tunnelHosts ?? [];
+  const names = [...new Set(['localhost', '127.0.0.1', '::1', host, ...tunnelHosts])];
   const { certPem, keyPem } = tls.authority.issueServerCertificate(names);
-  return { certPem, keyPem, tunnelHosts: cloud.https.tunnelHosts };
+  return { cert: certPem, key: keyPem, tunnelHosts };
 }
 
 /** What changes while the emulator runs: faults, the token lifetime, what was issued, the gateway's port. */

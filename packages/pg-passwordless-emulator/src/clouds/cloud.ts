@@ -29,13 +29,12 @@ export interface EmulatedCloud {
   /** Cloud-specific client variables, given the identity server's base URL. */
   clientEnv: (identityUrl: string) => Record<string, string>;
   /**
-   * Endpoints the cloud serves over HTTPS only (OAuth token endpoints): the identity server then also
-   * listens with TLS (the emulator's CA), and tunnels `CONNECT` to `tunnelHosts`, hosts an SDK posts to
-   * whatever its configuration says.
+   * Hosts an SDK posts to whatever its configuration says (Google's token endpoint): the identity
+   * server tunnels `CONNECT host:443` for them to its HTTPS listener, whose certificate names them.
    */
-  https?: { tunnelHosts: readonly string[] };
+  tunnelHosts?: readonly string[];
   /** Called once the identity endpoints listen, with their origins: files that name them are written then. */
-  started?(endpoints: { identityUrl: string; httpsUrl?: string }): Promise<void> | void;
+  started?(endpoints: { identityUrl: string; secureUrl?: string }): Promise<void> | void;
 }
 
 /**

@@ -28,8 +28,8 @@ export type GcpCredential = 'metadata' | 'key-file' | 'external-account';
 export interface ClientCredential {
   kind: GcpCredential;
   routes: Route[];
-  https?: { tunnelHosts: readonly string[] };
-  started?(endpoints: { identityUrl: string; httpsUrl?: string }): Promise<void> | void;
+  tunnelHosts?: readonly string[];
+  started?(endpoints: { identityUrl: string; secureUrl?: string }): Promise<void> | void;
   env(identityUrl: string): Record<string, string>;
   /** The file GOOGLE_APPLICATION_CREDENTIALS names, once written. */
   file(): string | undefined;
@@ -124,12 +124,12 @@ export function keyFileCredential(context: CredentialContext): ClientCredential 
       lifetimeSeconds: context.lifetimeSeconds,
       onIssued: context.cloud.onIssued,
     }),
-    https: { tunnelHosts: [new URL(GOOGLE_TOKEN_URL).hostname] },
-    started: ({ httpsUrl }) => {
+    tunnelHosts: [new URL(GOOGLE_TOKEN_URL).hostname],
+    started: ({ secureUrl }) => {
       file = join(context.cloud.privateFolder(), 'service-account-key.json');
       const json = serviceAccountKeyFile(key, {
         projectId: context.projectId,
-        tokenUri: `${httpsUrl}/token`,
+        tokenUri: `${secureUrl}/token`,
       });
       writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
     },
@@ -181,8 +181,7 @@ export async function externalAccountCredential(context: CredentialContext): Pro
       (principal, account) =>
         impersonationAllowed && principal === provider.principal && account === context.serviceAccount,
     ),
-    https: { tunnelHosts: [] },
-    started: async ({ httpsUrl }) => {
+    started: async ({ secureUrl }) => {
       const folder = context.cloud.privateFolder();
       tokenFile = join(folder, 'subject-token.jwt');
       await writeSubjectToken();
@@ -190,7 +189,7 @@ export async function externalAccountCredential(context: CredentialContext): Pro
       const json = externalAccountFile({
         audience: provider.resourceName,
         subjectTokenFile: tokenFile,
-        origin: httpsUrl ?? '',
+        origin: secureUrl ?? '',
         serviceAccount: context.serviceAccount,
       });
       writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });

@@ -1,16 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { type Route, type RouteAnswer, readRequestBody } from '../identity-server.ts';
 import type { OAuthRefusal } from './gcp-oauth-facts.ts';
 
 /**
- * A POST route of Google's OAuth endpoints: answered over HTTPS only (they exist nowhere else), with
- * faults applied as to every token endpoint. `handle` gets the URL the client addressed (the tunnelled
- * host or the emulator's own origin, from the Host header), which an assertion's audience must name.
+ * A POST route of Google's OAuth endpoints: served on the HTTPS listener only (they exist nowhere else),
+ * with faults applied as to every token endpoint. `handle` gets the URL the client addressed (the
+ * tunnelled host or the emulator's own origin, from the Host header), which an assertion's audience must
+ * name.
  *
  * @example
  * const route = googleHttpsRoute((path) => path === '/token', () => ({ status: 200, body: {} }));
- * console.log(route.method, route.faulty, route.matches('/token')); // POST true true
+ * console.log(route.method, route.secure, route.faulty, route.matches('/token')); // POST true true true
  */
 export function googleHttpsRoute(
   matches: (path: string) => boolean,
@@ -18,17 +18,11 @@ export function googleHttpsRoute(
 ): Route {
   return {
     method: 'POST',
+    secure: true,
     faulty: true,
     matches,
-    handle: (request, url) => {
-      if (!(request.socket as TLSSocket).encrypted) {
-        return { status: 403, body: { error: 'invalid_request', error_description: 'HTTPS is required.' } };
-      }
-      return handle(
-        request,
-        new URL(`${url.pathname}${url.search}`, `https://${request.headers.host ?? ''}`),
-      );
-    },
+    handle: (request, url) =>
+      handle(request, new URL(`${url.pathname}${url.search}`, `https://${request.headers.host ?? ''}`)),
   };
 }
 

@@ -111,7 +111,7 @@ export async function createGcpCloud(
     service,
     credential: credential.kind,
     routes: [...metadata, ...credential.routes],
-    ...(credential.https ? { https: credential.https } : {}),
+    ...(credential.tunnelHosts ? { tunnelHosts: credential.tunnelHosts } : {}),
     ...(credential.started ? { started: credential.started } : {}),
     validator: gcpIamValidator(service, tokens, context.now),
     defaultUser: () => databaseUserOf(serviceAccounts[0] ?? ''),
