@@ -40,7 +40,12 @@ export interface GcpSourceOptions {
 /**
  * Access tokens from google-auth-library (Application Default Credentials). The library caches its
  * token until 5 minutes before expiry, which the token cache notices as "same token" answers;
- * `forceRefresh` goes past that cache with the client's public `refreshAccessToken()`.
+ * `forceRefresh` goes past that cache by marking the client's credentials expired through its public
+ * `setCredentials` (`expiry_date` in the past, the rest kept), so that the next `getAccessToken()`
+ * fetches anew. `refreshAccessToken()` alone is not enough: a key's JWT client answers it from gtoken's
+ * own cache until the token is near expiry (build/src/auth/jwtclient.js, `refreshTokenNoCache`), and an
+ * external account's client has none (it refreshes when its `cachedAccessToken`, which
+ * `setCredentials` replaces, has expired: build/src/auth/baseexternalclient.js).
  *
  * The SDK retries on its own, and no option reaches it: gcp-metadata asks gaxios for 3 retries (after
  * 100, 500 and 1,500 ms, `Retry-After` ignored) on network errors, 429 and 5xx. The classifier reads
@@ -69,8 +74,7 @@ export function gcpTokenSource(auth: GoogleAuthLike, options: GcpSourceOptions =
       let client: RefreshableClient;
       try {
         client = await auth.getClient();
-        if (fetch.forceRefresh && typeof client.refreshAccessToken === 'function')
-          await client.refreshAccessToken();
+        if (fetch.forceRefresh) await forgetCachedToken(client);
         ({ token } = await client.getAccessToken());
       } catch (error) {
         throw fetchFailure(error, describe(), options.file);
@@ -84,6 +88,15 @@ export function gcpTokenSource(auth: GoogleAuthLike, options: GcpSourceOptions =
       return { token: new SecretToken(token), expiresAtMs };
     },
   };
+}
+
+/** Makes the SDK's next `getAccessToken()` fetch a new token rather than answer from its cache. */
+async function forgetCachedToken(client: RefreshableClient): Promise<void> {
+  if (typeof client.setCredentials === 'function') {
+    client.setCredentials({ ...client.credentials, expiry_date: 1 });
+  } else if (typeof client.refreshAccessToken === 'function') {
+    await client.refreshAccessToken();
+  }
 }
 
 /** The failure as a typed error: the endpoint's refusal in its own words when it gave one, and the remedy. */
