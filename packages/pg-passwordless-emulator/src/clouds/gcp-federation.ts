@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { compactVerify, decodeJwt, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import type { Route, RouteAnswer } from '../identity-server.ts';
 import { googleHttpsRoute, oauthError, readForm } from './gcp-https-route.ts';
@@ -84,7 +84,8 @@ export async function createWorkloadIdentityProvider(
 }
 
 /**
- * Writes a subject token file as the platform does (whole, mode 0600), for the workload to read.
+ * Writes a subject token file as the platform does (whole, mode 0600: a new file renamed into place, as
+ * the kubelet swaps a projected token), for the workload to read.
  *
  * @example
  * const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
@@ -101,9 +102,15 @@ export async function writeSubjectTokenFile(
   provider: WorkloadIdentityProvider,
   token: { nowMs: number; lifetimeSeconds: number; claims?: JWTPayload },
 ): Promise<void> {
-  writeFileSync(path, await provider.signSubjectToken(token.nowMs, token.lifetimeSeconds, token.claims), {
-    mode: 0o600,
-  });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(
+    temporary,
+    await provider.signSubjectToken(token.nowMs, token.lifetimeSeconds, token.claims),
+    {
+      mode: 0o600,
+    },
+  );
+  renameSync(temporary, path);
 }
 
 /**
