@@ -17,6 +17,13 @@ export interface CertificateSet {
  */
 export type CertificateNames = 'default' | 'ip-only' | string[];
 
+/** A CA made for one emulator run: its certificate, and the server certificates it signs. */
+export interface CertificateAuthority {
+  caCertPem: string;
+  /** A server certificate for exactly these names and addresses (the first is its common name). */
+  issueServerCertificate(names: string[]): { certPem: string; keyPem: string };
+}
+
 /**
  * A throwaway CA and a server certificate it signed, valid for `localhost`, `127.0.0.1` and `::1`
  * (and any extra names), made fresh at every emulator start. Clients verify the gateway against the CA
@@ -37,9 +44,24 @@ export type CertificateNames = 'default' | 'ip-only' | string[];
 export function createCertificates(
   extraNames: string[] = [],
   names: CertificateNames = 'default',
+  authority: CertificateAuthority = createCertificateAuthority(),
 ): CertificateSet {
-  const serverNames = namesOf(extraNames, names);
-  if (serverNames.length === 0) throw new Error('a server certificate needs at least one name');
+  const server = authority.issueServerCertificate(namesOf(extraNames, names));
+  return { caCertPem: authority.caCertPem, serverCertPem: server.certPem, serverKeyPem: server.keyPem };
+}
+
+/**
+ * A fresh CA that can sign more than the gateway's certificate: the identity endpoints served over
+ * HTTPS get one of their own, for the names their clients dial, signed by the same CA (one ca.pem).
+ *
+ * @example
+ * const { X509Certificate } = await import('node:crypto');
+ * const authority = createCertificateAuthority();
+ * const server = new X509Certificate(authority.issueServerCertificate(['oauth2.googleapis.com', '127.0.0.1']).certPem);
+ * console.log(server.checkHost('oauth2.googleapis.com'), server.verify(new X509Certificate(authority.caCertPem).publicKey));
+ * // oauth2.googleapis.com true
+ */
+export function createCertificateAuthority(): CertificateAuthority {
   const caKeys = rsaKeyPair();
   const caCert = forge.pki.createCertificate();
   caCert.publicKey = caKeys.publicKey;
@@ -54,7 +76,18 @@ export function createCertificates(
     { name: 'subjectKeyIdentifier' },
   ]);
   caCert.sign(caKeys.privateKey, forge.md.sha256.create());
+  return {
+    caCertPem: forge.pki.certificateToPem(caCert),
+    issueServerCertificate: (serverNames) => signServerCertificate(serverNames, caSubject, caKeys.privateKey),
+  };
+}
 
+function signServerCertificate(
+  serverNames: string[],
+  caSubject: forge.pki.CertificateField[],
+  caKey: forge.pki.rsa.PrivateKey,
+): { certPem: string; keyPem: string } {
+  if (serverNames.length === 0) throw new Error('a server certificate needs at least one name');
   const serverKeys = rsaKeyPair();
   const serverCert = forge.pki.createCertificate();
   serverCert.publicKey = serverKeys.publicKey;
@@ -78,12 +111,10 @@ export function createCertificates(
       ],
     },
   ]);
-  serverCert.sign(caKeys.privateKey, forge.md.sha256.create());
-
+  serverCert.sign(caKey, forge.md.sha256.create());
   return {
-    caCertPem: forge.pki.certificateToPem(caCert),
-    serverCertPem: forge.pki.certificateToPem(serverCert),
-    serverKeyPem: forge.pki.privateKeyToPem(serverKeys.privateKey),
+    certPem: forge.pki.certificateToPem(serverCert),
+    keyPem: forge.pki.privateKeyToPem(serverKeys.privateKey),
   };
 }
 

@@ -32,7 +32,7 @@ background until "pg-passwordless-emulator stop".
 Options:
   --cloud azure|aws|gcp            the cloud to play (default azure): Azure managed identity + Entra
                                    tokens; AWS container credentials + RDS IAM tokens; a GCP metadata
-                                   server + Cloud SQL IAM tokens
+                                   server + Cloud SQL (or AlloyDB) IAM tokens
   --detach                         return once ready, leaving the emulator running in the background;
                                    its PID is printed as PG_PASSWORDLESS_EMULATOR_PID
   --export-file FILE               also write the export lines to FILE (mode 0600, written whole, so it
@@ -64,6 +64,15 @@ Options:
   --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
                                    emulator.iam.gserviceaccount.com); its user is the email without
                                    .gserviceaccount.com
+  --gcp-credential metadata|key-file|external-account
+                                   gcp: how clients get credentials (default metadata): the metadata
+                                   server (GCE_METADATA_HOST); a service-account key file whose
+                                   assertions reach the emulator's token endpoint (HTTPS_PROXY, since
+                                   google-auth-library ignores token_uri); or workload identity
+                                   federation: an external_account file, a subject token file, the
+                                   emulator's STS and service account impersonation
+  --service cloudsql|alloydb       gcp: the database to play (default cloudsql): Cloud SQL or AlloyDB,
+                                   each with its login scopes and refusal text
   --password-role NAME             also allow password logins for NAME, with the password taken from
                                    PG_PASSWORDLESS_EMULATOR_PASSWORD (never from the command line)
   --insecure                       also accept logins without TLS (loopback tests only)
@@ -99,6 +108,8 @@ const OPTIONS: OptionsConfig = {
   'azure-credential': { type: 'string' },
   'aws-user': { type: 'string', multiple: true },
   'gcp-service-account': { type: 'string', multiple: true },
+  'gcp-credential': { type: 'string' },
+  service: { type: 'string' },
   'password-role': { type: 'string' },
   insecure: { type: 'boolean' },
   pgbouncer: { type: 'boolean' },
@@ -172,6 +183,7 @@ function readEmulatorArgs(
     ...(args.texts('gcp-service-account').length > 0
       ? { gcpServiceAccounts: args.texts('gcp-service-account') }
       : {}),
+    ...gcpChoicesOf(args),
     allowInsecure: args.flag('insecure'),
     pgbouncer: args.flag('pgbouncer'),
     identities,
@@ -179,6 +191,14 @@ function readEmulatorArgs(
     ...faultsOf(args),
   };
   return { options, exportFile: args.text('export-file'), detach: args.flag('detach') };
+}
+
+/** `--gcp-credential`, and `--service` when the cloud is gcp (another cloud reads its own services). */
+function gcpChoicesOf(args: ParsedArgs): Pick<EmulatorOptions, 'gcpCredential' | 'gcpService'> {
+  const gcpCredential = args.oneOf('gcp-credential', ['metadata', 'key-file', 'external-account'] as const);
+  const gcpService =
+    args.text('cloud') === 'gcp' ? args.oneOf('service', ['cloudsql', 'alloydb'] as const) : undefined;
+  return { ...(gcpCredential ? { gcpCredential } : {}), ...(gcpService ? { gcpService } : {}) };
 }
 
 function passwordRole(args: ParsedArgs, env: Io['env']): Pick<EmulatorOptions, 'passwordRole'> {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Faults } from './faults.ts';
-import type { Route } from './identity-server.ts';
+import { type Route, readRequestBody } from './identity-server.ts';
 
 export const FAULTS_PATH = '/emulator/faults';
 export const COUNTERS_PATH = '/emulator/counters';
@@ -39,7 +39,7 @@ export function controlRoutes(control: {
         if (!authorized(request)) return denied;
         let faults: Faults;
         try {
-          faults = JSON.parse(await readBody(request)) as Faults;
+          faults = JSON.parse(await readRequestBody(request)) as Faults;
         } catch {
           return {
             status: 400,
@@ -61,15 +61,4 @@ export function controlRoutes(control: {
       handle: (request) => (authorized(request) ? { status: 200, body: control.counters() } : denied),
     },
   ];
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { FaultInjector } from './faults.ts';
 
 /** What a route answers. */
@@ -20,15 +20,15 @@ export interface Route {
   /** Headers every answer of this route carries (GCP's Metadata-Flavor), faults included. */
   alwaysHeaders?: Record<string, string>;
   /**
+   * Served over HTTPS only (the secure listener), and only there: OAuth token endpoints exist only over
+   * HTTPS, while the metadata and managed-identity endpoints are plain http.
+   */
+  secure?: boolean;
+  /**
    * A route of the emulator's own control API: what a test or a benchmark asks, not what an SDK
    * sends, so its requests (any method) are neither counted nor logged as identity requests.
    */
   control?: boolean;
-  /**
-   * Served over HTTPS only (the secure listener), and only there: an Entra authority must be https
-   * (@azure/identity refuses any other), while the managed-identity endpoints are plain http.
-   */
-  secure?: boolean;
 }
 
 /** One request as the identity server saw it (secret headers are not kept). */
@@ -38,6 +38,18 @@ export interface LoggedRequest {
   query: Record<string, string>;
   /** When the request arrived (epoch milliseconds): reliability tests check waits between requests. */
   atMs: number;
+}
+
+/**
+ * The certificate of the identity server's HTTPS listener, which serves the `secure` routes (same faults
+ * and counters). `tunnelHosts` are hosts an SDK cannot be pointed away from: the plain HTTP port then
+ * also answers `CONNECT host:443` for them (an HTTPS proxy, as `HTTPS_PROXY` names one) and hands the
+ * tunnel to the HTTPS listener, so the certificate must name those hosts too.
+ */
+export interface IdentityTls {
+  cert: string;
+  key: string;
+  tunnelHosts?: readonly string[];
 }
 
 export interface IdentityServer {
@@ -54,7 +66,7 @@ export interface IdentityServer {
 
 /**
  * One HTTP server for the identity endpoints of every emulated cloud, on loopback, plus an HTTPS
- * listener for the `secure` routes when given a certificate (an Entra authority). Each cloud adds its
+ * listener for the `secure` routes when given a certificate (OAuth token endpoints). Each cloud adds its
  * routes; faults and request counters are shared by both listeners. Requests to `control` routes are
  * served but not counted, so that reading the counters over HTTP does not change them.
  *
@@ -92,7 +104,7 @@ export interface IdentityServer {
 export async function startIdentityServer(
   routes: Route[],
   faults: FaultInjector,
-  options: { host: string; port: number; tls?: { cert: string; key: string } },
+  options: { host: string; port: number; tls?: IdentityTls },
 ): Promise<IdentityServer> {
   const recorder = requestRecorder();
   // Any method: a control path asked with the wrong one is still no SDK's request.
@@ -103,38 +115,63 @@ export async function startIdentityServer(
     const served = routes.filter((route) => Boolean(route.secure) === secure);
     void serve(served, faults, request, response);
   };
-  const plain = await listen(createServer(handler(false)), options.host, options.port);
-  const secure = options.tls
-    ? await listen(
-        createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler(true)),
-        options.host,
-        0,
-      )
+  const server: Server = createServer(handler(false));
+  const { tls } = options;
+  const secure = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler(true))
     : undefined;
+  if (secure && tls?.tunnelHosts?.length) server.on('connect', tunnelInto(secure, tls.tunnelHosts));
+  const port = await listen(server, options.port, options.host);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const secureUrl = secure ? `https://${host}:${await listen(secure, 0, options.host)}` : undefined;
   return {
-    url: `http://${host}:${plain.port}`,
-    port: plain.port,
-    ...(secure ? { secureUrl: `https://${host}:${secure.port}` } : {}),
+    url: `http://${host}:${port}`,
+    port,
+    ...(secureUrl ? { secureUrl } : {}),
     requests: recorder.count,
     requestLog: recorder.log,
     close: async () => {
-      await plain.close();
-      await secure?.close();
+      await Promise.all([server, secure].map((one) => (one ? closeServer(one) : undefined)));
     },
   };
 }
 
-/** Listens on host:port (0: a free port); `close` ends open connections too. */
-async function listen(server: Server, host: string, port: number) {
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+/**
+ * Answers `CONNECT host:443` for the hosts it may stand in for by handing the client's socket to the
+ * HTTPS server, which does the TLS handshake (with a certificate naming those hosts, signed by the
+ * emulator's CA) and serves the requests; any other target is refused, so the emulator is no proxy to
+ * anywhere else.
+ */
+function tunnelInto(secure: Server, tunnelHosts: readonly string[]) {
+  return (request: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const target = request.url ?? '';
+    const [host, port] = [
+      target.slice(0, target.lastIndexOf(':')),
+      target.slice(target.lastIndexOf(':') + 1),
+    ];
+    if (port !== '443' || !tunnelHosts.includes(host)) {
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n` +
+          `pg-passwordless-emulator tunnels only to ${tunnelHosts.map((name) => `${name}:443`).join(', ')}, not ${target}.\n`,
+      );
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    secure.emit('connection', socket);
   };
 }
 
@@ -206,4 +243,23 @@ function send(response: ServerResponse, answer: RouteAnswer): void {
   const contentType = typeof answer.body === 'string' ? 'text/plain' : 'application/json';
   response.writeHead(answer.status, { 'Content-Type': contentType, ...answer.headers });
   response.end(text);
+}
+
+/**
+ * A request's body as text, at most 64 KiB (identity requests are small; a larger one is refused).
+ *
+ * @example
+ * const { Readable } = await import('node:stream');
+ * const request = Readable.from([Buffer.from('grant_type=x')]) as unknown as import('node:http').IncomingMessage;
+ * console.log(await readRequestBody(request)); // grant_type=x
+ */
+export async function readRequestBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > 64 * 1024) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

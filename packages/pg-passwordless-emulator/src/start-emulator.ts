@@ -6,7 +6,12 @@ import type { Backend } from './backend.ts';
 import { startExternalBackend } from './backend-external.ts';
 import { startPgliteBackend } from './backend-pglite.ts';
 import { findPostgresBinaries, startPostgresBackend } from './backend-postgres.ts';
-import { type CertificateNames, createCertificates } from './certificates.ts';
+import {
+  type CertificateAuthority,
+  type CertificateNames,
+  createCertificateAuthority,
+  createCertificates,
+} from './certificates.ts';
 import { type AzureControls, checkAzureCredential } from './clouds/azure.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './clouds/cloud.ts';
 import { createCloud, type PlayedCloud } from './clouds/create-cloud.ts';
@@ -15,7 +20,7 @@ import { EmulatorError } from './emulator-error.ts';
 import type { Emulator, EmulatorCounters, EmulatorOptions } from './emulator-options.ts';
 import { createFaultInjector, type FaultInjector } from './faults.ts';
 import { type Gateway, type GatewayStats, startGateway } from './gateway.ts';
-import { type IdentityServer, type Route, startIdentityServer } from './identity-server.ts';
+import { type IdentityServer, type IdentityTls, type Route, startIdentityServer } from './identity-server.ts';
 import { type RevocableValidator, withPasswordRoles, withRevocation } from './login-validator.ts';
 import { loopbackHost } from './loopback-host.ts';
 import { type PgbouncerGateway, startPgbouncerGateway } from './pgbouncer-gateway.ts';
@@ -50,12 +55,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   try {
     const backend = await startBackend(options.backend ?? 'auto');
     teardown.add(() => backend.stop());
-    const played = await createCloud(options.cloud ?? 'azure', cloudContext(host, backend, state), options);
+    const context = cloudContext(host, backend, state, teardown);
+    const played = await createCloud(options.cloud ?? 'azure', context, options);
     teardown.add(() => played.cloud.stop?.());
     const passwordRoles = await addPasswordRole(backend, options.passwordRole);
     const validator = withRevocation(withPasswordRoles(played.cloud.validator, passwordRoles));
     const setup = { host, options, backend, tls, state, teardown, validator };
-    services = await startServices(setup, [...played.cloud.routes, ...controlRoutesOf(state, counters)]);
+    const routes = [...played.cloud.routes, ...controlRoutesOf(state, counters)];
+    services = await startServices(setup, routes, identityTls(host, tls, routes, played.cloud));
+    const { url: identityUrl, secureUrl } = services.identityServer;
+    await played.cloud.started?.({ identityUrl, ...(secureUrl ? { secureUrl } : {}) });
     return emulatorHandle({ ...setup, played, services, counters });
   } catch (error) {
     await teardown.run();
@@ -88,8 +97,8 @@ function createTeardown(): Teardown {
 interface GatewayTls {
   caPath: string;
   secureContext: SecureContext;
-  /** The same certificate and key, PEM, for the identity server's HTTPS listener. */
-  server: { cert: string; key: string };
+  /** The CA that signed the gateway's certificate, for the identity endpoints' own when they serve HTTPS. */
+  authority: CertificateAuthority;
 }
 
 function writeCertificates(
@@ -101,7 +110,8 @@ function writeCertificates(
   const folder = outDir ?? makeOwnedTempFolder('emulator');
   // Only a folder of our own is removed at stop: ca.pem in the caller's folder stays.
   if (outDir === undefined) teardown.add(() => rmSync(folder, { recursive: true, force: true }));
-  const certificates = createCertificates([host], names);
+  const authority = createCertificateAuthority();
+  const certificates = createCertificates([host], names, authority);
   const caPath = join(folder, 'ca.pem');
   writeFileSync(caPath, certificates.caCertPem);
   const secureContext = createSecureContext({
@@ -109,11 +119,24 @@ function writeCertificates(
     key: certificates.serverKeyPem,
     minVersion: 'TLSv1.2',
   });
-  return {
-    caPath,
-    secureContext,
-    server: { cert: certificates.serverCertPem, key: certificates.serverKeyPem },
-  };
+  return { caPath, secureContext, authority };
+}
+
+/**
+ * The identity endpoints' TLS, when some routes are served over HTTPS only: a certificate of the same CA
+ * for the loopback names and the hosts the cloud tunnels (whatever `certificateNames` made the gateway's).
+ */
+function identityTls(
+  host: string,
+  tls: GatewayTls,
+  routes: Route[],
+  cloud: EmulatedCloud,
+): IdentityTls | undefined {
+  if (!routes.some((route) => route.secure)) return undefined;
+  const tunnelHosts = cloud.tunnelHosts ?? [];
+  const names = [...new Set(['localhost', '127.0.0.1', '::1', host, ...tunnelHosts])];
+  const { certPem, keyPem } = tls.authority.issueServerCertificate(names);
+  return { cert: certPem, key: keyPem, tunnelHosts };
 }
 
 /** What changes while the emulator runs: faults, the token lifetime, what was issued, the gateway's port. */
@@ -150,7 +173,8 @@ async function startBackend(choice: NonNullable<EmulatorOptions['backend']>): Pr
 }
 
 /** What the played cloud reads of the emulator. */
-function cloudContext(host: string, backend: Backend, state: RunningState): CloudContext {
+function cloudContext(host: string, backend: Backend, state: RunningState, teardown: Teardown): CloudContext {
+  let folder: string | undefined;
   return {
     backend,
     now: state.now,
@@ -159,6 +183,14 @@ function cloudContext(host: string, backend: Backend, state: RunningState): Clou
       state.tokensIssued++;
     },
     gatewayHostPorts: () => [`${host}:${state.gatewayPort}`, `localhost:${state.gatewayPort}`],
+    privateFolder: () => {
+      if (folder === undefined) {
+        const made = makeOwnedTempFolder('cloud');
+        teardown.add(() => rmSync(made, { recursive: true, force: true }));
+        folder = made;
+      }
+      return folder;
+    },
   };
 }
 
@@ -201,13 +233,12 @@ interface Services {
   pooled: PgbouncerGateway | undefined;
 }
 
-async function startServices(setup: Setup, routes: Route[]): Promise<Services> {
+async function startServices(setup: Setup, routes: Route[], tls: IdentityTls | undefined): Promise<Services> {
   const { host, options, state, teardown } = setup;
   const identityServer = await startIdentityServer(routes, state.faults, {
     host,
     port: options.identityPort ?? 0,
-    // An HTTPS listener, with the gateway's certificate, for routes that must be https (an Entra authority).
-    ...(routes.some((route) => route.secure) ? { tls: setup.tls.server } : {}),
+    ...(tls ? { tls } : {}),
   });
   teardown.add(() => identityServer.close());
   const gateway = await startGateway({

@@ -15,6 +15,8 @@ export interface CloudContext {
   onIssued: () => void;
   /** Where the gateway listens, for clouds whose tokens name the endpoint (RDS). Known once it started. */
   gatewayHostPorts: () => string[];
+  /** A private (0700) folder for the files a client is handed (key files, token files), removed at stop. */
+  privateFolder: () => string;
 }
 
 /** One emulated cloud: its identity endpoints, how its database checks a login, and what a client needs. */
@@ -28,6 +30,13 @@ export interface EmulatedCloud {
   clientEnv: (identityUrl: string, secureIdentityUrl?: string) => Record<string, string>;
   /** Undoes what the cloud set up besides routes (files it wrote, timers), when the emulator stops. */
   stop?: () => void;
+  /**
+   * Hosts an SDK posts to whatever its configuration says (Google's token endpoint): the identity
+   * server tunnels `CONNECT host:443` for them to its HTTPS listener, whose certificate names them.
+   */
+  tunnelHosts?: readonly string[];
+  /** Called once the identity endpoints listen, with their origins: files that name them are written then. */
+  started?(endpoints: { identityUrl: string; secureUrl?: string }): Promise<void> | void;
 }
 
 /**

@@ -1,43 +1,68 @@
-import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { Route, RouteAnswer } from '../identity-server.ts';
-import { type LoginCheck, type LoginValidator, passwordFailed } from '../login-validator.ts';
+import { EmulatorError } from '../emulator-error.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
 import {
-  cloudSqlRefusal,
-  DEFAULT_SCOPE,
+  type ClientCredential,
+  externalAccountCredential,
+  type GcpCredential,
+  keyFileCredential,
+  metadataCredential,
+} from './gcp-credentials.ts';
+import {
+  DATABASE_SERVICES,
   DEFAULT_TOKEN_LIFETIME_SECONDS,
   databaseUserOf,
-  LOGIN_SCOPE,
+  type GcpService,
 } from './gcp-facts.ts';
+import { metadataRoutes } from './gcp-metadata.ts';
+import { createTokenStore } from './gcp-tokens.ts';
+import { gcpIamValidator } from './gcp-validator.ts';
 
-const METADATA_PREFIX = '/computeMetadata/v1';
-const FLAVOR = { 'Metadata-Flavor': 'Google' };
+export type { GcpCredential } from './gcp-credentials.ts';
+export type { GcpService } from './gcp-facts.ts';
 
 export interface GcpOptions {
   /** Service accounts; the first is the instance's default. Default: `orders@pg-passwordless-emulator.iam.gserviceaccount.com`. */
   gcpServiceAccounts?: string[];
   gcpProjectId?: string;
-}
-
-interface IssuedToken {
-  email: string;
-  scopes: string[];
-  expiresAtMs: number;
+  /**
+   * How a client gets its credentials (default `metadata`): the metadata server (`GCE_METADATA_HOST`),
+   * a service-account `key-file` (`GOOGLE_APPLICATION_CREDENTIALS`, its assertions posted to the
+   * emulator's token endpoint), or an `external-account` file (workload identity federation: a subject
+   * token exchanged at the emulator's STS, then the first service account impersonated).
+   */
+  gcpCredential?: GcpCredential;
+  /** The database played: Cloud SQL (default) or AlloyDB, each with its login scopes and refusal text. */
+  gcpService?: GcpService;
 }
 
 /** GCP-specific handles of a running emulator. */
 export interface GcpControls {
   projectId: string;
+  service: GcpService;
+  credential: GcpCredential;
   serviceAccounts(): readonly string[];
-  /** Issues an access token directly (tests). */
+  /** The file `GOOGLE_APPLICATION_CREDENTIALS` names (key-file, external-account). */
+  credentialFile(): string | undefined;
+  /** external-account: the subject token file the credential file names. */
+  subjectTokenFile(): string | undefined;
+  /** Issues an access token directly (tests); the login scope of the service unless told otherwise. */
   issueToken(email: string, options?: { scopes?: string[]; lifetimeSeconds?: number }): string;
+  /**
+   * external-account: writes a new subject token, as the platform rotating it does: for another
+   * audience, or with a lifetime (negative: already expired).
+   */
+  writeSubjectToken(options?: { audience?: string; lifetimeSeconds?: number }): Promise<void>;
+  /** key-file: deletes the key the file holds (`gcloud iam service-accounts keys delete`). */
+  deleteKey(): void;
+  /** external-account: grants or revokes the principal's `roles/iam.workloadIdentityUser` on the account. */
+  allowImpersonation(allowed: boolean): void;
 }
 
 /**
- * GCP: a metadata server (`GCE_METADATA_HOST`; `Metadata-Flavor: Google` on every answer) issuing
- * access tokens for the instance's service accounts, and Cloud SQL's IAM login check: a token this
- * emulator issued, unexpired, with the sqlservice.login scope, for the user named after the service
+ * GCP: the metadata server (`Metadata-Flavor: Google` on every answer), and with `gcpCredential` a
+ * service-account key file or workload identity federation, all issuing access tokens for the project's
+ * service accounts; and the IAM login check of Cloud SQL or AlloyDB (`gcpService`): a token this
+ * emulator issued, unexpired, with the service's login scope, for the user named after the service
  * account (its email without `.gserviceaccount.com`).
  *
  * @example
@@ -49,124 +74,92 @@ export interface GcpControls {
  *   backend: 'pglite',
  *   gcpServiceAccounts: ['orders@shop.iam.gserviceaccount.com'],
  * });
- * console.log(emulator.env.PGUSER, emulator.gcp?.projectId); // orders@shop.iam pg-passwordless-emulator
+ * console.log(emulator.env.PGUSER, emulator.gcp?.projectId, emulator.gcp?.service); // orders@shop.iam pg-passwordless-emulator cloudsql
  * await emulator.stop();
  */
 export async function createGcpCloud(
   context: CloudContext,
   options: GcpOptions,
 ): Promise<EmulatedCloud & GcpControls> {
+  const service = choice('gcpService', options.gcpService, ['cloudsql', 'alloydb'] as const) ?? 'cloudsql';
+  const kind =
+    choice('gcpCredential', options.gcpCredential, ['metadata', 'key-file', 'external-account'] as const) ??
+    'metadata';
   const projectId = options.gcpProjectId ?? 'pg-passwordless-emulator';
   const serviceAccounts = options.gcpServiceAccounts ?? [`orders@${projectId}.iam.gserviceaccount.com`];
   for (const email of serviceAccounts) await createLoginRole(context.backend, databaseUserOf(email));
   const lifetimeSeconds = () => context.tokenLifetimeSeconds() ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
   const tokens = createTokenStore(context.now, lifetimeSeconds);
+  const credential = await credentialOf(kind, {
+    cloud: context,
+    projectId,
+    serviceAccount: serviceAccounts[0] ?? '',
+    tokens,
+    lifetimeSeconds,
+  });
+  const metadata = metadataRoutes({
+    projectId,
+    serviceAccounts,
+    tokens,
+    lifetimeSeconds,
+    onIssued: context.onIssued,
+  });
+  const loginScopes = [...DATABASE_SERVICES[service].loginScopes];
   return {
     name: 'gcp',
     projectId,
-    routes: metadataRoutes(context, { projectId, serviceAccounts, tokens, lifetimeSeconds }),
-    validator: cloudSqlIamValidator(context, tokens),
+    service,
+    credential: credential.kind,
+    routes: [...metadata, ...credential.routes],
+    ...(credential.tunnelHosts ? { tunnelHosts: credential.tunnelHosts } : {}),
+    ...(credential.started ? { started: credential.started } : {}),
+    validator: gcpIamValidator(service, tokens, context.now),
     defaultUser: () => databaseUserOf(serviceAccounts[0] ?? ''),
     clientEnv: (identityUrl) => ({
-      GCE_METADATA_HOST: identityUrl.replace(/^http:\/\//, ''),
-      METADATA_SERVER_DETECTION: 'assume-present',
-      GOOGLE_CLOUD_PROJECT: projectId,
+      ...credential.env(identityUrl),
       PG_PASSWORDLESS_GCP_ENABLED: 'true',
+      ...(service === 'alloydb' ? { PG_PASSWORDLESS_GCP_SERVICE: 'alloydb' } : {}),
     }),
     serviceAccounts: () => serviceAccounts,
+    credentialFile: () => credential.file(),
+    subjectTokenFile: () => credential.subjectTokenFile(),
     issueToken: (email, issue = {}) =>
-      tokens.issue(email, issue.scopes ?? [LOGIN_SCOPE], issue.lifetimeSeconds),
+      tokens.issue(
+        { serviceAccount: email, principal: email, scopes: issue.scopes ?? loginScopes.slice(0, 1) },
+        issue.lifetimeSeconds,
+      ),
+    writeSubjectToken: (claims) => credential.writeSubjectToken(claims),
+    deleteKey: () => credential.deleteKey(),
+    allowImpersonation: (allowed) => credential.allowImpersonation(allowed),
   };
 }
 
-/** The access tokens this emulator issued: opaque `ya29.` strings, remembered with their account and scopes. */
-interface TokenStore {
-  issue(email: string, scopes: string[], lifetimeSeconds?: number): string;
-  lookUp(token: string): IssuedToken | undefined;
+function credentialOf(
+  kind: GcpCredential,
+  context: Parameters<typeof keyFileCredential>[0],
+): ClientCredential | Promise<ClientCredential> {
+  switch (kind) {
+    case 'metadata':
+      return metadataCredential(context.projectId);
+    case 'key-file':
+      return keyFileCredential(context);
+    case 'external-account':
+      return externalAccountCredential(context);
+  }
 }
 
-function createTokenStore(now: () => number, defaultLifetimeSeconds: () => number): TokenStore {
-  const tokens = new Map<string, IssuedToken>();
-  return {
-    issue: (email, scopes, lifetimeSeconds = defaultLifetimeSeconds()) => {
-      const token = `ya29.${randomBytes(96).toString('base64url')}`;
-      tokens.set(token, { email, scopes, expiresAtMs: now() + lifetimeSeconds * 1000 });
-      return token;
+/** An option that must be one of a few words, checked before anything starts. */
+function choice<const T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined || (allowed as readonly string[]).includes(value)) return value as T | undefined;
+  throw new EmulatorError(
+    'CONFIG_INVALID',
+    `${name} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}.`,
+    {
+      hint: `Use ${allowed.map((one) => `'${one}'`).join(' or ')}.`,
     },
-    lookUp: (token) => tokens.get(token),
-  };
-}
-
-/** The metadata server's paths that google-auth-library reads: the probe, project, universe, accounts and tokens. */
-function metadataRoutes(
-  context: CloudContext,
-  instance: {
-    projectId: string;
-    serviceAccounts: readonly string[];
-    tokens: TokenStore;
-    lifetimeSeconds: () => number;
-  },
-): Route[] {
-  const text = (body: string): RouteAnswer => ({ status: 200, body });
-  const accountOf = (url: URL) => {
-    const name = url.pathname.split('/')[5] ?? 'default';
-    return name === 'default'
-      ? instance.serviceAccounts[0]
-      : instance.serviceAccounts.find((email) => email === name);
-  };
-  return [
-    metadataRoute('/instance', false, () => text('attributes/\nhostname\nid\nservice-accounts/\nzone\n')),
-    metadataRoute('/project/project-id', false, () => text(instance.projectId)),
-    metadataRoute('/universe/universe-domain', false, () => text('googleapis.com')),
-    metadataRoute('/instance/service-accounts/*/email', false, (url) => {
-      const email = accountOf(url);
-      return email ? text(email) : { status: 404, body: 'not found' };
-    }),
-    metadataRoute('/instance/service-accounts/*/token', true, (url) => {
-      const email = accountOf(url);
-      if (!email) return { status: 404, body: 'not found' };
-      const scopes = (url.searchParams.get('scopes') ?? DEFAULT_SCOPE).split(',');
-      const lifetimeSeconds = instance.lifetimeSeconds();
-      context.onIssued();
-      return {
-        status: 200,
-        body: {
-          access_token: instance.tokens.issue(email, scopes, lifetimeSeconds),
-          expires_in: lifetimeSeconds,
-          token_type: 'Bearer',
-        },
-      };
-    }),
-  ];
-}
-
-/** One metadata path (`*` stands for one segment): answered only to requests with `Metadata-Flavor: Google`. */
-function metadataRoute(path: string, faulty: boolean, handle: (url: URL) => RouteAnswer): Route {
-  return {
-    method: 'GET',
-    faulty,
-    alwaysHeaders: FLAVOR,
-    matches: (candidate) =>
-      candidate === `${METADATA_PREFIX}${path}` ||
-      (path.includes('*') && new RegExp(`^${METADATA_PREFIX}${path.replace('*', '[^/]+')}$`).test(candidate)),
-    handle: (request: IncomingMessage, url: URL) =>
-      request.headers['metadata-flavor'] === 'Google'
-        ? handle(url)
-        : { status: 403, body: 'Missing required header: Metadata-Flavor: Google' },
-  };
-}
-
-/**
- * Cloud SQL's IAM login check: a token this emulator issued, unexpired, with the login scope, whose
- * account's database user is the startup user.
- */
-function cloudSqlIamValidator(context: CloudContext, tokens: TokenStore): LoginValidator {
-  const check = async (user: string, password: string): Promise<LoginCheck> => {
-    if (!password.startsWith('ya29.')) return passwordFailed(user);
-    const failed: LoginCheck = { ok: false, sqlState: '28000', message: cloudSqlRefusal(user) };
-    const issued = tokens.lookUp(password);
-    if (!issued || context.now() >= issued.expiresAtMs || !issued.scopes.includes(LOGIN_SCOPE)) return failed;
-    return databaseUserOf(issued.email) === user ? { ok: true, role: user } : failed;
-  };
-  return { check };
+  );
 }

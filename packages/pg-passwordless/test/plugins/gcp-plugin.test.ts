@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
-import { cloudSqlUserOf } from '../../src/plugins/gcp/role.ts';
+import { iamDatabaseUserOf } from '../../src/plugins/gcp/role.ts';
 import { gatewayClientConfig, tryLogin } from '../helpers/pg-client.ts';
 import { runScenario } from '../helpers/run-scenario.ts';
 
@@ -23,8 +23,8 @@ describe('gcp plugin with the real google-auth-library against the emulator', ()
   after(() => emulator?.stop());
 
   it('names the user after the service account, without .gserviceaccount.com', () => {
-    assert.equal(cloudSqlUserOf(ORDERS), 'orders@shop-prod.iam');
-    assert.equal(cloudSqlUserOf('dev@example.com'), 'dev@example.com');
+    assert.equal(iamDatabaseUserOf(ORDERS), 'orders@shop-prod.iam');
+    assert.equal(iamDatabaseUserOf('dev@example.com'), 'dev@example.com');
     assert.equal(emulator.env.PGUSER, 'orders@shop-prod.iam');
   });
 

@@ -23,7 +23,8 @@ describe('the public API report', () => {
       'rdsTokenSource',
       'SQLSERVICE_LOGIN_SCOPE',
       'AZURE_POSTGRES_RESOURCES',
-      'cloudSqlUserOf',
+      'iamDatabaseUserOf',
+      'ALLOYDB_LOGIN_SCOPE',
       'azureTokenSource',
     ]) {
       assert.ok(!root.includes(` ${internal}`), `${internal} is a cloud internal`);

@@ -1,16 +1,21 @@
+import { existsSync } from 'node:fs';
 import { defineCloud } from '../../core/cloud.ts';
 import { loadPeer } from '../../core/load-peer.ts';
+import { readGoogleCredentialFile } from './credential-file.ts';
 import { gcpDoctor } from './doctor.ts';
 import { type GoogleAuthLike, resolveGcpOptions } from './options.ts';
 import { roleFromServiceAccount, serviceAccountOf } from './role.ts';
-import { gcpTokenSource, SQLSERVICE_LOGIN_SCOPE } from './token-source.ts';
+import { GCP_SERVICES, gcpTokenSource } from './token-source.ts';
 
 type GoogleAuthModule = { GoogleAuth: new (options: { scopes: string[] }) => GoogleAuthLike };
 
 /**
- * Cloud SQL for PostgreSQL with IAM database authentication, the OAuth2 access token as the password.
- * Switched on by `PG_PASSWORDLESS_GCP_ENABLED=true` (behind `PG_PASSWORDLESS_ENABLED`) or
- * `{ gcp: { enabled: true } }`. Uses Application Default Credentials with the `sqlservice.login` scope.
+ * Cloud SQL for PostgreSQL and AlloyDB for PostgreSQL with IAM database authentication, the OAuth2
+ * access token as the password. Switched on by `PG_PASSWORDLESS_GCP_ENABLED=true` (behind
+ * `PG_PASSWORDLESS_ENABLED`) or `{ gcp: { enabled: true } }`; `service: 'alloydb'` (or
+ * `PG_PASSWORDLESS_GCP_SERVICE=alloydb`) for AlloyDB. Uses Application Default Credentials (the metadata
+ * server, a service-account key file, workload identity federation, a gcloud login) with the login scope
+ * of the service: `sqlservice.login` for Cloud SQL, `alloydb.login` for AlloyDB.
  *
  * @example
  * import { setDatabaseConnectionParams } from 'pg-passwordless';
@@ -21,20 +26,28 @@ type GoogleAuthModule = { GoogleAuth: new (options: { scopes: string[] }) => Goo
  */
 export const gcpCloud = defineCloud({
   name: 'gcp',
-  title: 'Cloud SQL for PostgreSQL (IAM database authentication)',
+  title: 'Cloud SQL and AlloyDB for PostgreSQL (IAM database authentication)',
+  variables: {
+    PG_PASSWORDLESS_GCP_SERVICE: 'cloudsql (default) or alloydb: the database, and so the login scope',
+  },
   resolveOptions: resolveGcpOptions,
-  async identify({ options }) {
+  async identify({ options, env }) {
+    const service = options.service ?? 'cloudsql';
+    const { title, scope } = GCP_SERVICES[service];
     const auth =
       options.auth ??
       new (await loadPeer<GoogleAuthModule>('google-auth-library', 'The gcp plugin')).GoogleAuth({
-        scopes: [SQLSERVICE_LOGIN_SCOPE],
+        scopes: [scope],
       });
+    // What the file names tells the hints of a failure; GoogleAuth reads it again, as it always does.
+    const path = options.auth ? undefined : env.GOOGLE_APPLICATION_CREDENTIALS;
+    const file = path && existsSync(path) ? readGoogleCredentialFile(path) : undefined;
     return {
-      cacheKey: 'adc|sqlservice.login',
+      cacheKey: `adc|${scope}`,
       credential: options.auth,
-      createSource: () => gcpTokenSource(auth),
+      createSource: () => gcpTokenSource(auth, { service, ...(file ? { file } : {}) }),
       roleWhenUnnamed: () => roleFromServiceAccount(auth),
-      facts: { scope: SQLSERVICE_LOGIN_SCOPE },
+      facts: { service: title, scope },
       moreFacts: async (): Promise<Record<string, string>> => {
         const serviceAccount = await serviceAccountOf(auth);
         return serviceAccount ? { serviceAccount } : {};
