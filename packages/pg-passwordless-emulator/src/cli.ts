@@ -12,6 +12,7 @@ import {
   runBin,
   type UsageErrorFactory,
 } from 'pg-passwordless/cli-frame';
+import { roleArnOf } from './clouds/aws-identity.ts';
 import type { IdentityInput } from './clouds/azure.ts';
 import { EmulatorError } from './emulator-error.ts';
 import type { EmulatorOptions } from './emulator-options.ts';
@@ -52,6 +53,18 @@ Options:
   --user-identity NAME[=CLIENT_ID] azure: a user-assigned managed identity (repeatable)
   --azure-cloud public|usgov|china azure: the audience the gateway expects (default public)
   --aws-user NAME                  aws: an IAM database user, granted rds_iam (default: app_user)
+  --aws-credential container|pod-identity|web-identity
+                                   aws: how the SDK gets its credentials: ECS-style container
+                                   credentials (the default: AWS_CONTAINER_CREDENTIALS_FULL_URI +
+                                   AWS_CONTAINER_AUTHORIZATION_TOKEN); the EKS Pod Identity agent with
+                                   a token file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE); IRSA, a token
+                                   file exchanged at STS (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,
+                                   AWS_ENDPOINT_URL_STS)
+  --aws-credential-lifetime SECONDS
+                                   aws: lifetime of the credentials handed out (default 6 h; STS: 1 h),
+                                   short to see them expire under a live pool
+  --aws-role-arn ARN               aws: the IAM role of the workload (default arn:aws:iam::
+                                   000000000000:role/pg-passwordless-emulator)
   --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
                                    emulator.iam.gserviceaccount.com); its user is the email without
                                    .gserviceaccount.com
@@ -88,6 +101,9 @@ const OPTIONS: OptionsConfig = {
   cloud: { type: 'string' },
   'azure-cloud': { type: 'string' },
   'aws-user': { type: 'string', multiple: true },
+  'aws-credential': { type: 'string' },
+  'aws-credential-lifetime': { type: 'string' },
+  'aws-role-arn': { type: 'string' },
   'gcp-service-account': { type: 'string', multiple: true },
   'password-role': { type: 'string' },
   insecure: { type: 'boolean' },
@@ -153,6 +169,7 @@ function readEmulatorArgs(
     cloud: args.oneOf('cloud', ['azure', 'aws', 'gcp'] as const),
     azureCloud: args.oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
     ...(args.texts('aws-user').length > 0 ? { awsUsers: args.texts('aws-user') } : {}),
+    ...awsIdentityOf(args),
     ...(args.texts('gcp-service-account').length > 0
       ? { gcpServiceAccounts: args.texts('gcp-service-account') }
       : {}),
@@ -163,6 +180,22 @@ function readEmulatorArgs(
     ...faultsOf(args),
   };
   return { options, exportFile: args.text('export-file'), detach: args.flag('detach') };
+}
+
+/** How the AWS SDK gets its credentials from the emulator, and for how long they last. */
+function awsIdentityOf(
+  args: ParsedArgs,
+): Pick<EmulatorOptions, 'awsCredential' | 'awsCredentialLifetimeSeconds' | 'awsRoleArn'> {
+  const identity = {
+    awsCredential: args.oneOf('aws-credential', ['container', 'pod-identity', 'web-identity'] as const),
+    awsCredentialLifetimeSeconds: args.wholeNumber('aws-credential-lifetime', {
+      min: 1,
+      max: Number.POSITIVE_INFINITY,
+    }),
+    // Refused here too, so a bad --aws-role-arn fails before anything starts.
+    awsRoleArn: args.text('aws-role-arn') === undefined ? undefined : roleArnOf(args.text('aws-role-arn')),
+  };
+  return Object.fromEntries(Object.entries(identity).filter(([, value]) => value !== undefined));
 }
 
 function passwordRole(args: ParsedArgs, env: Io['env']): Pick<EmulatorOptions, 'passwordRole'> {

@@ -49,7 +49,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   try {
     const backend = await startBackend(options.backend ?? 'auto');
     teardown.add(() => backend.stop());
-    const played = await createCloud(options.cloud ?? 'azure', cloudContext(host, backend, state), options);
+    const privateFolder = makeOwnedTempFolder('files');
+    teardown.add(() => rmSync(privateFolder, { recursive: true, force: true }));
+    const context = cloudContext(host, backend, state, privateFolder);
+    const played = await createCloud(options.cloud ?? 'azure', context, options);
     const passwordRoles = await addPasswordRole(backend, options.passwordRole);
     const validator = withRevocation(withPasswordRoles(played.cloud.validator, passwordRoles));
     const setup = { host, options, backend, tls, state, teardown, validator };
@@ -142,9 +145,15 @@ async function startBackend(choice: NonNullable<EmulatorOptions['backend']>): Pr
 }
 
 /** What the played cloud reads of the emulator. */
-function cloudContext(host: string, backend: Backend, state: RunningState): CloudContext {
+function cloudContext(
+  host: string,
+  backend: Backend,
+  state: RunningState,
+  privateFolder: string,
+): CloudContext {
   return {
     backend,
+    privateFolder,
     now: state.now,
     tokenLifetimeSeconds: () => state.tokenLifetimeSeconds,
     onIssued: () => {
