@@ -98,7 +98,7 @@ for (const kind of ['web-identity', 'pod-identity'] as const) {
           );
           assert.match(
             error.hint ?? '',
-            /The EKS Pod Identity agent refused the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE/,
+            /The token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \(.*\) has expired: the kubelet rewrites/,
           );
           // fromHttp, then fromContainerMetadata (no token), then our request for the status they dropped.
           assert.equal(
@@ -125,6 +125,10 @@ for (const kind of ['web-identity', 'pod-identity'] as const) {
           assert.match(
             error.message ?? '',
             /\(InvalidTokenException\): The specified Kubernetes service account token is invalid\./,
+          );
+          assert.match(
+            error.hint ?? '',
+            /for the audience pods\.eks\.amazonaws\.com, and the service account needs a pod identity association/,
           );
         }
       } finally {

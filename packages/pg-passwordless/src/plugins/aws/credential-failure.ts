@@ -138,15 +138,18 @@ async function containerFailure(
     });
     return failureToError(answered, context.where, HINTS);
   }
-  const podIdentity = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE !== undefined;
+  const tokenFile = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
+  const podIdentityHint = /expired/i.test(reason)
+    ? `The token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (${tokenFile}) has expired: the kubelet rewrites a projected token before it expires, so a copied file, or one from a volume that is not projected, goes stale.`
+    : `The EKS Pod Identity agent refused the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (${tokenFile}): it must be the pod's current service-account token for the audience pods.eks.amazonaws.com, and the service account needs a pod identity association (aws eks list-pod-identity-associations).`;
   return new PasswordlessError(
     'TOKEN_ENDPOINT_FAILED',
     `${context.where}: the container credentials endpoint ${endpoint} refused the request with ${status}: ${reason}`,
     {
       // The status the chain dropped, where the shared classification finds it.
       cause: Object.assign(new Error(`${endpoint}: ${status} ${reason}`), { status, cause: error }),
-      hint: podIdentity
-        ? `The EKS Pod Identity agent refused the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (${env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE}): it must be the pod's current service-account token for the audience pods.eks.amazonaws.com, and the service account needs a pod identity association (aws eks list-pod-identity-associations).`
+      hint: tokenFile
+        ? podIdentityHint
         : 'The endpoint refused AWS_CONTAINER_AUTHORIZATION_TOKEN: ECS sets it for the task; a copied or stale value is refused. Check the task role too.',
     },
   );
