@@ -125,7 +125,7 @@ describe('doctor with EKS Pod Identity', { concurrency: 1 }, () => {
     assert.equal(code, 0, JSON.stringify(steps, null, 2));
     assert.match(
       steps.credential?.detail ?? '',
-      /^aws: EKS Pod Identity \(AWS_CONTAINER_CREDENTIALS_FULL_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\): http:\/\/127\.0\.0\.1:\d+\/v1\/credentials, authorization token file \/\S+\/eks-pod-identity-token \(a token for system:serviceaccount:default:orders-api, audience pods\.eks\.amazonaws\.com, issuer https:\/\/oidc\.eks\./,
+      /^aws: EKS Pod Identity \(AWS_CONTAINER_CREDENTIALS_FULL_URI\): http:\/\/127\.0\.0\.1:\d+\/v1\/credentials with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \/\S+\/eks-pod-identity-token \(a token for system:serviceaccount:default:orders-api, audience pods\.eks\.amazonaws\.com, issuer https:\/\/oidc\.eks\./,
     );
     assert.match(
       steps.credential?.detail ?? '',

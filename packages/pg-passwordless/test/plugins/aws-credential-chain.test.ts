@@ -95,7 +95,7 @@ describe('describeAwsCredential on EKS', () => {
     assert.equal(finding.ok, true);
     assert.equal(
       finding.chosen,
-      `EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE): http://169.254.170.23/v1/credentials, authorization token file ${pod.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE} (a token for ${subject}, audience pods.eks.amazonaws.com, expires in 1 h 0 min)`,
+      `EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI): http://169.254.170.23/v1/credentials with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE ${pod.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE} (a token for ${subject}, audience pods.eks.amazonaws.com, expires in 1 h 0 min)`,
     );
     assert.doesNotMatch(JSON.stringify(finding), /ignored-by-the-sdk|eyJ/);
     const gone = describeWith(pod, {});
@@ -116,7 +116,7 @@ describe('describeAwsCredential on EKS', () => {
     );
     assert.equal(
       ecs.chosen,
-      'container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI with AWS_CONTAINER_AUTHORIZATION_TOKEN): http://169.254.170.2/v2/credentials/abc',
+      'container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI): http://169.254.170.2/v2/credentials/abc with AWS_CONTAINER_AUTHORIZATION_TOKEN',
     );
   });
 });

@@ -109,7 +109,7 @@ function containerCredentials(context: CredentialContext<AwsSettings>): ReturnTy
   const tokenFile = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
   // fromHttp takes the token file over the token when both are set (credential-provider-http).
   const authorization = tokenFile
-    ? ' with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'
+    ? ` with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE ${tokenFile}`
     : has(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN')
       ? ' with AWS_CONTAINER_AUTHORIZATION_TOKEN'
       : '';
@@ -125,9 +125,9 @@ function containerCredentials(context: CredentialContext<AwsSettings>): ReturnTy
   // The EKS Pod Identity agent listens on 169.254.170.23 / [fd00:ec2::23] and wants the token file.
   const podIdentity = tokenFile !== undefined || /\/\/(169\.254\.170\.23|\[fd00:ec2::23\])[:/]/.test(uri.url);
   const kind = podIdentity ? 'EKS Pod Identity' : 'container credentials';
-  const chosen = `${kind} (${uri.variable}${authorization}): ${uri.url}`;
+  const chosen = `${kind} (${uri.variable}): ${uri.url}${authorization}`;
   if (!tokenFile) return { ok: true, chosen };
-  return tokenFileFinding(`${chosen}, authorization token file ${tokenFile}`, [], tokenFile, context, {
+  return tokenFileFinding(chosen, [], tokenFile, context, {
     audience: 'pods.eks.amazonaws.com',
     refusal: 'the Pod Identity agent refuses it (token is expired)',
     mountHint:
