@@ -30,7 +30,7 @@ interface TokenError {
 async function tokenError(env: Record<string, string>): Promise<TokenError> {
   const result = await runScenario('aws-identity.ts', ['token-error'], env);
   assert.equal(result.code, 0, result.stderr);
-  return result.output as TokenError;
+  return result.output as unknown as TokenError;
 }
 
 const credentialRequests = (emulator: Emulator, kind: Kind) =>

@@ -23,7 +23,8 @@ const PLAIN_HTTP_HOSTS = new Set(['localhost', '[::1]', '169.254.170.2', '169.25
  * // Run where process.env holds what startEmulator({ cloud: 'aws' }) exports.
  * console.log(await probeContainerEndpoint()); // { refused: false, status: 200 }
  * const wrong = { ...process.env, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'not-the-token' };
- * console.log((await probeContainerEndpoint(wrong))?.refused); // true: 401, and the endpoint's reason
+ * const refused = await probeContainerEndpoint(wrong);
+ * console.log(refused && 'status' in refused && refused.status); // 401, with the endpoint's reason
  */
 export async function probeContainerEndpoint(
   env: Env = process.env,
