@@ -192,6 +192,23 @@ describe('IRSA: the token file and STS', () => {
     await assert.rejects(webIdentity(emulator, { file }), invalid(/could not be validated by AWS/));
   });
 
+  it('refuses a session name STS does not take: ValidationError with the constraint it breaks', async () => {
+    const credentials = fromTokenFile({
+      webIdentityTokenFile: emulator.aws?.tokenFile,
+      roleArn: emulator.aws?.roleArn,
+      roleSessionName: 'dependabot[bot]',
+      clientConfig: { endpoint: emulator.env.AWS_ENDPOINT_URL_STS, region: 'us-east-1', maxAttempts: 1 },
+    })();
+    await assert.rejects(
+      credentials,
+      stsError(
+        'ValidationError',
+        "1 validation error detected: Value 'dependabot[bot]' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        400,
+      ),
+    );
+  });
+
   it('answers a request the SDK never sends with STS’s error document', async () => {
     const sts = emulator.env.AWS_ENDPOINT_URL_STS ?? '';
     const missing = await fetch(sts, {

@@ -73,6 +73,10 @@ export function rdsRefusal(user: string): string {
  *   `AwsQueryProtocol` with that namespace and version).
  * - The call needs no AWS credentials: STS checks the token itself (same page: "Calling
  *   AssumeRoleWithWebIdentity does not require the use of AWS security credentials").
+ * - `RoleSessionName`: 2 to 64 characters of `[\w+=,.@-]` (same page); the SDK sends
+ *   `AWS_ROLE_SESSION_NAME`, else `aws-sdk-js-session-<epoch ms>`.
+ * - A refusal is the document `ErrorResponse > Error > Type, Code, Message` and `RequestId`, as STS
+ *   sends it (quoted whole in mozilla-iam/mozilla-aws-cli#146 and #127).
  * - The SDK finds STS at `AWS_ENDPOINT_URL_STS`: the STS client's `serviceId` is `STS`, and
  *   @smithy/core `dist-cjs/submodules/endpoints/index.js` (`getEndpointUrlConfig`) reads
  *   `AWS_ENDPOINT_URL_<SERVICE ID>` ("Service-specific endpoints", AWS SDKs and Tools Reference Guide,
@@ -80,6 +84,7 @@ export function rdsRefusal(user: string): string {
  */
 export const STS_WEB_IDENTITY = Object.freeze({
   action: 'AssumeRoleWithWebIdentity',
+  roleSessionName: /^[\w+=,.@-]{2,64}$/,
   version: '2011-06-15',
   xmlns: 'https://sts.amazonaws.com/doc/2011-06-15/',
   /** The audience IRSA's projected token carries, the client id of the cluster's OIDC provider. */
@@ -107,7 +112,12 @@ export interface StsRefusal {
  * - `Token expired: current date/time <now> must be before the expiration date/time <exp>` in epoch
  *   seconds (aws/aws-sdk-java-v2#5709, awslabs/aws-orbit-workbench#771);
  * - `Not authorized to perform sts:AssumeRoleWithWebIdentity`, 403 (crossplane/crossplane#5578: the role's
- *   trust policy does not name this provider, audience or service account).
+ *   trust policy does not name this provider, audience or service account);
+ * - `1 validation error detected: Value '<name>' at 'roleSessionName' failed to satisfy constraint: …`,
+ *   the `ValidationError` of "Common Errors", with the constraint the name breaks: `Member must satisfy
+ *   regular expression pattern: [\w+=,.@-]*` (aws-actions/configure-aws-credentials#1306, with
+ *   AssumeRoleWithWebIdentity; zalando-stups/aws-credentials-service#7), `Member must have length less
+ *   than or equal to 64` (youyo/awslogin#20).
  * A token whose signature fails gets `InvalidIdentityToken` with the API reference's description of it,
  * since no report quotes STS's words for that case; `InvalidAction` and `MissingParameter` carry the
  * descriptions of "Common Errors".
@@ -145,6 +155,17 @@ export const stsRefusals = Object.freeze({
     code: 'InvalidAction',
     message: 'The action or operation requested is invalid. Verify that the action is typed correctly.',
   },
+  invalidSessionName: (name: string): StsRefusal => ({
+    status: 400,
+    code: 'ValidationError',
+    message: `1 validation error detected: Value '${name}' at 'roleSessionName' failed to satisfy constraint: Member must ${
+      name.length > 64
+        ? 'have length less than or equal to 64'
+        : name.length < 2
+          ? 'have length greater than or equal to 2'
+          : 'satisfy regular expression pattern: [\\w+=,.@-]*'
+    }`,
+  }),
   missingParameter: {
     status: 400,
     code: 'MissingParameter',

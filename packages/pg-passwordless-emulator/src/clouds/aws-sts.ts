@@ -78,6 +78,8 @@ async function assumeRole(
     form.get(name),
   );
   if (!roleArn || !sessionName || !token) return { refusal: stsRefusals.missingParameter };
+  if (!STS_WEB_IDENTITY.roleSessionName.test(sessionName))
+    return { refusal: stsRefusals.invalidSessionName(sessionName) };
   const verdict = await state.cluster.verifyToken(token);
   if (!verdict.ok) return { refusal: refusalOf(verdict) };
   const { claims } = verdict;

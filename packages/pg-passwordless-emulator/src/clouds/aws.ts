@@ -17,7 +17,7 @@ export interface AwsOptions extends AwsIdentityOptions {
 export interface AwsControls extends AwsIdentityControls {
   region: string;
   users(): readonly string[];
-  /** The credentials the container endpoint hands out now (for signing tokens in tests). */
+  /** The credentials handed out last (for signing tokens in tests). */
   currentCredentials(): {
     accessKeyId: string;
     secretAccessKey: string;

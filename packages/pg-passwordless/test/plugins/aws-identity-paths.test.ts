@@ -149,6 +149,19 @@ for (const kind of ['web-identity', 'pod-identity'] as const) {
         assert.ok(error.hint?.startsWith(`The role ${role} does not trust this token`), error.hint);
         assert.match(error.hint ?? '', /system:serviceaccount:<namespace>:<name>/);
       });
+
+      it('a session name STS does not take: its ValidationError, and the variable to fix', async () => {
+        const error = await tokenError({ ...emulator.env, AWS_ROLE_SESSION_NAME: 'orders api' });
+        assert.equal(error.status, 400);
+        assert.match(
+          error.message ?? '',
+          /400 ValidationError: 1 validation error detected: Value 'orders api' at 'roleSessionName'/,
+        );
+        assert.match(
+          error.hint ?? '',
+          /AWS_ROLE_SESSION_NAME \(orders api\) must be 2 to 64 letters, digits or _\+=,\.@-/,
+        );
+      });
     }
 
     it('after the failures, the next fetch succeeds', async () => {

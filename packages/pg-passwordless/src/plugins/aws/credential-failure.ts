@@ -98,6 +98,7 @@ function stsRefusal(error: unknown, where: string, env: Env): PasswordlessError 
   const hints: Record<string, string> = {
     ExpiredToken: `The web identity token in ${file} has expired: the kubelet rewrites a projected token before it expires, so a copied file, or one from a volume that is not projected, goes stale; mount the service account token as a projected volume.`,
     InvalidIdentityToken: `STS does not trust the token in ${file}: the account needs an IAM OIDC provider for the cluster's issuer (eksctl utils associate-iam-oidc-provider), with sts.amazonaws.com as its audience, and the token must be one that issuer signed for that audience.`,
+    ValidationError: `STS refused a parameter the SDK sent: AWS_ROLE_SESSION_NAME (${env.AWS_ROLE_SESSION_NAME ?? 'unset'}) must be 2 to 64 letters, digits or _+=,.@- when set.`,
     AccessDenied: `The role ${role} does not trust this token: its trust policy must allow sts:AssumeRoleWithWebIdentity for the cluster's OIDC provider, with <issuer>:sub = system:serviceaccount:<namespace>:<name> and <issuer>:aud = sts.amazonaws.com; and AWS_ROLE_ARN must name that role (the service account's eks.amazonaws.com/role-arn annotation).`,
   };
   return new PasswordlessError(
