@@ -122,7 +122,10 @@ async function containerFailure(
 ): Promise<PasswordlessError | undefined> {
   const outcome = await probe(env).catch(() => undefined);
   if (!outcome || ('refused' in outcome && !outcome.refused)) return undefined;
-  const endpoint = env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ?? '';
+  const relative = env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
+  const endpoint = relative
+    ? `http://169.254.170.2${relative}`
+    : (env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? '');
   if ('networkCode' in outcome) {
     const networkError = Object.assign(new Error(`${endpoint}: ${outcome.networkCode}`), {
       code: outcome.networkCode,
