@@ -49,9 +49,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   try {
     const backend = await startBackend(options.backend ?? 'auto');
     teardown.add(() => backend.stop());
-    const privateFolder = makeOwnedTempFolder('files');
-    teardown.add(() => rmSync(privateFolder, { recursive: true, force: true }));
-    const context = cloudContext(host, backend, state, privateFolder);
+    const context = cloudContext(host, backend, state, teardown);
     const played = await createCloud(options.cloud ?? 'azure', context, options);
     const passwordRoles = await addPasswordRole(backend, options.passwordRole);
     const validator = withRevocation(withPasswordRoles(played.cloud.validator, passwordRoles));
@@ -145,21 +143,24 @@ async function startBackend(choice: NonNullable<EmulatorOptions['backend']>): Pr
 }
 
 /** What the played cloud reads of the emulator. */
-function cloudContext(
-  host: string,
-  backend: Backend,
-  state: RunningState,
-  privateFolder: string,
-): CloudContext {
+function cloudContext(host: string, backend: Backend, state: RunningState, teardown: Teardown): CloudContext {
+  let folder: string | undefined;
   return {
     backend,
-    privateFolder,
     now: state.now,
     tokenLifetimeSeconds: () => state.tokenLifetimeSeconds,
     onIssued: () => {
       state.tokensIssued++;
     },
     gatewayHostPorts: () => [`${host}:${state.gatewayPort}`, `localhost:${state.gatewayPort}`],
+    privateFolder: () => {
+      if (folder === undefined) {
+        const made = makeOwnedTempFolder('cloud');
+        teardown.add(() => rmSync(made, { recursive: true, force: true }));
+        folder = made;
+      }
+      return folder;
+    },
   };
 }
 

@@ -127,7 +127,7 @@ async function serviceAccountTokens(
   cluster: EksCluster,
   kind: 'pod-identity' | 'web-identity',
 ): Promise<{ file: string; write: AwsIdentityControls['writeTokenFile'] }> {
-  const file = join(context.privateFolder, kind === 'pod-identity' ? 'eks-pod-identity-token' : 'token');
+  const file = join(context.privateFolder(), kind === 'pod-identity' ? 'eks-pod-identity-token' : 'token');
   const audience =
     kind === 'pod-identity'
       ? EKS_SERVICE_ACCOUNT_TOKEN.podIdentityAudience

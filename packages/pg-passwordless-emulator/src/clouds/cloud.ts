@@ -15,8 +15,8 @@ export interface CloudContext {
   onIssued: () => void;
   /** Where the gateway listens, for clouds whose tokens name the endpoint (RDS). Known once it started. */
   gatewayHostPorts: () => string[];
-  /** A private (0700) folder of the emulator's, removed at stop, for files a client is pointed at (token files). */
-  privateFolder: string;
+  /** A private (0700) folder for the files a client is handed (key files, token files), removed at stop. */
+  privateFolder: () => string;
 }
 
 /** One emulated cloud: its identity endpoints, how its database checks a login, and what a client needs. */
