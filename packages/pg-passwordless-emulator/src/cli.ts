@@ -182,22 +182,6 @@ function readEmulatorArgs(
   return { options, exportFile: args.text('export-file'), detach: args.flag('detach') };
 }
 
-/** How the AWS SDK gets its credentials from the emulator, and for how long they last. */
-function awsIdentityOf(
-  args: ParsedArgs,
-): Pick<EmulatorOptions, 'awsCredential' | 'awsCredentialLifetimeSeconds' | 'awsRoleArn'> {
-  const identity = {
-    awsCredential: args.oneOf('aws-credential', ['container', 'pod-identity', 'web-identity'] as const),
-    awsCredentialLifetimeSeconds: args.wholeNumber('aws-credential-lifetime', {
-      min: 1,
-      max: Number.POSITIVE_INFINITY,
-    }),
-    // Refused here too, so a bad --aws-role-arn fails before anything starts.
-    awsRoleArn: args.text('aws-role-arn') === undefined ? undefined : roleArnOf(args.text('aws-role-arn')),
-  };
-  return Object.fromEntries(Object.entries(identity).filter(([, value]) => value !== undefined));
-}
-
 function passwordRole(args: ParsedArgs, env: Io['env']): Pick<EmulatorOptions, 'passwordRole'> {
   const name = args.text('password-role');
   if (!name) return {};
@@ -224,6 +208,22 @@ function faultsOf(args: ParsedArgs): Pick<EmulatorOptions, 'faults'> {
     count: args.wholeNumber('fail-count', { min: 1, max: forever }),
   };
   return faults.status !== undefined || faults.drop || faults.latencyMs !== undefined ? { faults } : {};
+}
+
+/** How the AWS SDK gets its credentials from the emulator, and for how long they last. */
+function awsIdentityOf(
+  args: ParsedArgs,
+): Pick<EmulatorOptions, 'awsCredential' | 'awsCredentialLifetimeSeconds' | 'awsRoleArn'> {
+  const identity = {
+    awsCredential: args.oneOf('aws-credential', ['container', 'pod-identity', 'web-identity'] as const),
+    awsCredentialLifetimeSeconds: args.wholeNumber('aws-credential-lifetime', {
+      min: 1,
+      max: Number.POSITIVE_INFINITY,
+    }),
+    // Refused here too, so a bad --aws-role-arn fails before anything starts.
+    awsRoleArn: args.text('aws-role-arn') === undefined ? undefined : roleArnOf(args.text('aws-role-arn')),
+  };
+  return Object.fromEntries(Object.entries(identity).filter(([, value]) => value !== undefined));
 }
 
 const BIN = 'pg-passwordless-emulator';
