@@ -12,6 +12,7 @@ import {
   runBin,
   type UsageErrorFactory,
 } from 'pg-passwordless/cli-frame';
+import { roleArnOf } from './clouds/aws-identity.ts';
 import type { IdentityInput } from './clouds/azure.ts';
 import { PRINCIPAL_KIND } from './clouds/azure-played-credential.ts';
 import { EmulatorError } from './emulator-error.ts';
@@ -61,6 +62,18 @@ Options:
                                    certificate file at that endpoint (unset AZURE_CLIENT_SECRET to
                                    sign in with the certificate)
   --aws-user NAME                  aws: an IAM database user, granted rds_iam (default: app_user)
+  --aws-credential container|pod-identity|web-identity
+                                   aws: how the SDK gets its credentials: ECS-style container
+                                   credentials (the default: AWS_CONTAINER_CREDENTIALS_FULL_URI +
+                                   AWS_CONTAINER_AUTHORIZATION_TOKEN); the EKS Pod Identity agent with
+                                   a token file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE); IRSA, a token
+                                   file exchanged at STS (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,
+                                   AWS_ENDPOINT_URL_STS)
+  --aws-credential-lifetime SECONDS
+                                   aws: lifetime of the credentials handed out (default 6 h; STS: 1 h),
+                                   short to see them expire under a live pool
+  --aws-role-arn ARN               aws: the IAM role of the workload (default arn:aws:iam::
+                                   000000000000:role/pg-passwordless-emulator)
   --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
                                    emulator.iam.gserviceaccount.com); its user is the email without
                                    .gserviceaccount.com
@@ -107,6 +120,9 @@ const OPTIONS: OptionsConfig = {
   'azure-cloud': { type: 'string' },
   'azure-credential': { type: 'string' },
   'aws-user': { type: 'string', multiple: true },
+  'aws-credential': { type: 'string' },
+  'aws-credential-lifetime': { type: 'string' },
+  'aws-role-arn': { type: 'string' },
   'gcp-service-account': { type: 'string', multiple: true },
   'gcp-credential': { type: 'string' },
   service: { type: 'string' },
@@ -180,6 +196,7 @@ function readEmulatorArgs(
     azureCloud: args.oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
     azureCredential,
     ...(args.texts('aws-user').length > 0 ? { awsUsers: args.texts('aws-user') } : {}),
+    ...awsIdentityOf(args),
     ...(args.texts('gcp-service-account').length > 0
       ? { gcpServiceAccounts: args.texts('gcp-service-account') }
       : {}),
@@ -227,6 +244,22 @@ function faultsOf(args: ParsedArgs): Pick<EmulatorOptions, 'faults'> {
     count: args.wholeNumber('fail-count', { min: 1, max: forever }),
   };
   return faults.status !== undefined || faults.drop || faults.latencyMs !== undefined ? { faults } : {};
+}
+
+/** How the AWS SDK gets its credentials from the emulator, and for how long they last. */
+function awsIdentityOf(
+  args: ParsedArgs,
+): Pick<EmulatorOptions, 'awsCredential' | 'awsCredentialLifetimeSeconds' | 'awsRoleArn'> {
+  const identity = {
+    awsCredential: args.oneOf('aws-credential', ['container', 'pod-identity', 'web-identity'] as const),
+    awsCredentialLifetimeSeconds: args.wholeNumber('aws-credential-lifetime', {
+      min: 1,
+      max: Number.POSITIVE_INFINITY,
+    }),
+    // Refused here too, so a bad --aws-role-arn fails before anything starts.
+    awsRoleArn: args.text('aws-role-arn') === undefined ? undefined : roleArnOf(args.text('aws-role-arn')),
+  };
+  return Object.fromEntries(Object.entries(identity).filter(([, value]) => value !== undefined));
 }
 
 const BIN = 'pg-passwordless-emulator';

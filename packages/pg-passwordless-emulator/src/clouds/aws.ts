@@ -1,33 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import { quoteIdentifier } from 'pg-passwordless/wire';
 import type { Backend } from '../backend.ts';
-import type { Route } from '../identity-server.ts';
 import { type LoginCheck, type LoginValidator, passwordFailed } from '../login-validator.ts';
 import { parseRdsToken, verifyRdsToken } from '../sigv4-verify.ts';
+import type { CredentialIssuer, IssuedCredentials } from './aws-credentials.ts';
 import { RDS_IAM_TOKEN, rdsRefusal } from './aws-facts.ts';
+import { type AwsIdentityControls, type AwsIdentityOptions, createAwsIdentity } from './aws-identity.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
 
-export const AWS_CREDENTIALS_PATH = '/aws/credentials';
-
-export interface AwsOptions {
+export interface AwsOptions extends AwsIdentityOptions {
   /** IAM database users (roles granted rds_iam). Default: `app_user`. */
   awsUsers?: string[];
   awsRegion?: string;
-  /** Lifetime of the container credentials handed out (default 6 h, as ECS task roles rotate). */
-  awsCredentialLifetimeSeconds?: number;
-}
-
-interface IssuedCredentials {
-  secretAccessKey: string;
-  sessionToken: string;
-  expiresAtMs: number;
 }
 
 /** AWS-specific handles of a running emulator. */
-export interface AwsControls {
+export interface AwsControls extends AwsIdentityControls {
   region: string;
   users(): readonly string[];
-  /** The credentials the container endpoint hands out now (for signing tokens in tests). */
+  /** The credentials handed out last (for signing tokens in tests). */
   currentCredentials(): {
     accessKeyId: string;
     secretAccessKey: string;
@@ -37,8 +27,8 @@ export interface AwsControls {
 }
 
 /**
- * AWS: the ECS/EKS container-credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI` +
- * `AWS_CONTAINER_AUTHORIZATION_TOKEN`) so the SDK's default chain runs for real, and the RDS IAM check:
+ * AWS: an identity endpoint for the SDK's default chain to run for real (ECS-style container credentials
+ * by default, the EKS Pod Identity agent, or STS for IRSA: `awsCredential`), and the RDS IAM check:
  * a SigV4 presigned `connect` request for this endpoint, signed with credentials this emulator issued,
  * `DBUser` equal to the startup user, within its 15 minutes, for a role granted `rds_iam`.
  *
@@ -58,57 +48,29 @@ export async function createAwsCloud(
 ): Promise<EmulatedCloud & AwsControls> {
   const region = options.awsRegion ?? 'us-east-1';
   const users = options.awsUsers ?? ['app_user'];
-  const authorizationToken = randomBytes(24).toString('hex');
-  const credentials = createCredentialIssuer(
-    context,
-    (options.awsCredentialLifetimeSeconds ?? 6 * 3600) * 1000,
-  );
+  const identity = await createAwsIdentity(context, options, region);
+  const { credentials } = identity;
   await createIamUsers(context.backend, users);
   return {
     name: 'aws',
     region,
-    routes: [credentialsRoute(context, credentials, authorizationToken)],
+    routes: identity.routes,
     validator: rdsIamValidator(context, { region, users, credentials }),
     defaultUser: () => users[0] ?? '',
     clientEnv: (identityUrl) => ({
-      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${identityUrl}${AWS_CREDENTIALS_PATH}`,
-      AWS_CONTAINER_AUTHORIZATION_TOKEN: authorizationToken,
+      ...identity.clientEnv(identityUrl),
       AWS_REGION: region,
       // Keep the SDK from probing the EC2 metadata service when the container endpoint fails.
       AWS_EC2_METADATA_DISABLED: 'true',
       PG_PASSWORDLESS_AWS_ENABLED: 'true',
     }),
     users: () => users,
+    ...identity.controls,
     currentCredentials: () => {
       const { accessKeyId, secretAccessKey, sessionToken, expiresAtMs } = credentials.current();
       return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiresAtMs) };
     },
   };
-}
-
-/** The credentials this emulator has handed out (by access key id), and the current set. */
-interface CredentialIssuer {
-  current(): { accessKeyId: string } & IssuedCredentials;
-  /** Replaces the current set with a fresh one; earlier ones stay valid until they expire. */
-  rotate(): void;
-  issuedFor(accessKeyId: string): IssuedCredentials | undefined;
-}
-
-function createCredentialIssuer(context: CloudContext, lifetimeMs: number): CredentialIssuer {
-  const issued = new Map<string, IssuedCredentials>();
-  let current: { accessKeyId: string } & IssuedCredentials;
-  const rotate = () => {
-    const accessKeyId = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
-    current = {
-      accessKeyId,
-      secretAccessKey: randomBytes(30).toString('base64'),
-      sessionToken: randomBytes(64).toString('base64'),
-      expiresAtMs: context.now() + lifetimeMs,
-    };
-    issued.set(accessKeyId, current);
-  };
-  rotate();
-  return { current: () => current, rotate, issuedFor: (accessKeyId) => issued.get(accessKeyId) };
 }
 
 /** The IAM database users: roles granted rds_iam, as `CREATE USER ...; GRANT rds_iam TO ...` leaves them. */
@@ -118,44 +80,6 @@ async function createIamUsers(backend: Backend, users: readonly string[]): Promi
   );
   for (const user of users)
     await createLoginRole(backend, user, ` GRANT rds_iam TO ${quoteIdentifier(user)};`);
-}
-
-/** The ECS/EKS container-credentials endpoint: the current credentials for the right Authorization header. */
-function credentialsRoute(
-  context: CloudContext,
-  credentials: CredentialIssuer,
-  authorizationToken: string,
-): Route {
-  return {
-    method: 'GET',
-    faulty: true,
-    matches: (path) => path === AWS_CREDENTIALS_PATH,
-    handle: (request) => {
-      if (request.headers.authorization !== authorizationToken) {
-        return {
-          status: 401,
-          body: {
-            message:
-              'Unauthorized: the Authorization header does not match AWS_CONTAINER_AUTHORIZATION_TOKEN.',
-          },
-        };
-      }
-      // Like ECS, hand out fresh credentials once the current ones are within 15 minutes of expiry.
-      if (credentials.current().expiresAtMs - context.now() < 15 * 60_000) credentials.rotate();
-      context.onIssued();
-      const current = credentials.current();
-      return {
-        status: 200,
-        body: {
-          AccessKeyId: current.accessKeyId,
-          SecretAccessKey: current.secretAccessKey,
-          Token: current.sessionToken,
-          Expiration: new Date(current.expiresAtMs).toISOString(),
-          RoleArn: 'arn:aws:iam::000000000000:role/pg-passwordless-emulator',
-        },
-      };
-    },
-  };
 }
 
 /**

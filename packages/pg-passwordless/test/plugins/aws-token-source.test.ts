@@ -90,3 +90,82 @@ describe('rdsTokenSource', () => {
     });
   });
 });
+
+/** A provider whose answers the test scripts: each call takes the next set, recording its options. */
+function scriptedProvider(...answers: Array<Date | Error>) {
+  const calls: Array<{ forceRefresh?: boolean } | undefined> = [];
+  const provider = async (options?: { forceRefresh?: boolean }) => {
+    calls.push(options);
+    const next = answers.shift();
+    if (next instanceof Error) throw next;
+    return {
+      accessKeyId: `ASIA${calls.length}`,
+      secretAccessKey: 'secret',
+      sessionToken: 'session',
+      expiration: next,
+    };
+  };
+  return { provider, calls };
+}
+
+describe('rdsTokenSource with credentials that expire before a token would', () => {
+  const now = Date.UTC(2026, 10, 29, 12);
+
+  it('renews credentials that end within 15 minutes past the provider’s cache, in one request', async () => {
+    const { module } = fakeSignerModule();
+    // The SDK's cache answers with a set that ends in 4 minutes; asked past it, a new one for an hour.
+    const { provider, calls } = scriptedProvider(new Date(now + 4 * 60_000), new Date(now + 3_600_000));
+    const source = rdsTokenSource(module, target, provider, () => now);
+    assert.equal(
+      (await source.fetchToken()).expiresAtMs,
+      now + 4 * 60_000,
+      'the first token ends with its set',
+    );
+    const renewed = await source.fetchToken();
+    assert.equal(
+      renewed.expiresAtMs,
+      now + RDS_TOKEN_LIFETIME_MS,
+      'a new set: the token gets its 15 minutes',
+    );
+    assert.deepEqual(calls, [undefined, { forceRefresh: true }], 'asked past the cache at once, not twice');
+  });
+
+  it('keeps signing with the cached set while a renewal fails, the token ending with it', async () => {
+    const { module } = fakeSignerModule();
+    const { provider, calls } = scriptedProvider(
+      new Date(now + 4 * 60_000),
+      new Error('STS is down'),
+      new Date(now + 4 * 60_000),
+    );
+    const source = rdsTokenSource(module, target, provider, () => now);
+    await source.fetchToken();
+    assert.equal((await source.fetchToken()).expiresAtMs, now + 4 * 60_000);
+    assert.deepEqual(calls, [undefined, { forceRefresh: true }, undefined]);
+  });
+
+  it('fails a refresh the caller forced (a refused login) when the provider fails', async () => {
+    const { module } = fakeSignerModule();
+    const { provider } = scriptedProvider(new Date(now + 3_600_000), new Error('STS is down'));
+    const source = rdsTokenSource(module, target, provider, () => now);
+    await source.fetchToken();
+    await assert.rejects(source.fetchToken({ forceRefresh: true }), /STS is down/);
+  });
+
+  it('refuses to sign with credentials that have expired, and says they cannot renew themselves', async () => {
+    const { module, signed } = fakeSignerModule();
+    const expired = {
+      accessKeyId: 'ASIA1',
+      secretAccessKey: 's',
+      sessionToken: 't',
+      expiration: new Date(now - 90_000),
+    };
+    await assert.rejects(rdsTokenSource(module, target, expired, () => now).fetchToken(), {
+      code: 'CREDENTIAL_UNAVAILABLE',
+      retryable: false,
+      message:
+        /the AWS credentials from aws\.credentials expired at 2026-11-29T11:58:30\.000Z, 90 s ago: RDS refuses a token they sign/,
+      hint: /give aws\.credentials a provider/,
+    });
+    assert.equal(signed(), 0);
+  });
+});

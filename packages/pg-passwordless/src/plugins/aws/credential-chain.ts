@@ -5,14 +5,17 @@ import type { Env } from '../../core/connection-url.ts';
 import { type ChainSource, credentialInCode, firstSource } from '../../core/credential-chain.ts';
 import type { CredentialContext, CredentialFinding } from '../../core/doctor-hooks.ts';
 import type { AwsSettings } from './options.ts';
+import { readTokenFile } from './service-account-token.ts';
 
 const has = (env: Env, name: string) => Boolean(env[name]);
 const missing = (env: Env, names: string[]) => names.filter((name) => !has(env, name));
 
 /**
  * Which source of the AWS SDK's default provider chain will give the credentials here, from the
- * environment and the shared files alone: environment keys, profile, web identity, container
- * credentials, EC2 metadata. Variable names are shown; secret values never are.
+ * environment and the shared files alone: environment keys, profile, web identity (IRSA), container
+ * credentials (ECS, EKS Pod Identity), EC2 metadata. For the two EKS sources, the role or endpoint, the
+ * token file and what its token says (subject, audience, issuer, expiry), or why the SDK will fail on
+ * it (missing, unreadable, expired). Variable names are shown; secret values and tokens never are.
  *
  * @example
  * const finding = describeAwsCredential({ env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:41741/creds' }, options: {} });
@@ -25,8 +28,8 @@ export function describeAwsCredential(context: CredentialContext<AwsSettings>): 
     [
       () => environmentKeys(env),
       () => sharedProfile(context),
-      () => webIdentity(env),
-      () => containerCredentials(env),
+      () => webIdentity(context),
+      () => containerCredentials(context),
       () => instanceMetadata(env),
     ],
     {
@@ -77,36 +80,95 @@ function sharedProfile(context: CredentialContext<AwsSettings>): ReturnType<Chai
   };
 }
 
-/** fromTokenFile: web identity (EKS IRSA). */
-function webIdentity(env: Env): ReturnType<ChainSource> {
+/**
+ * fromTokenFile: web identity (EKS IRSA), with both variables set. The SDK reads the file itself and
+ * stops at an error there (it does not fall through to the next source), so a missing, unreadable or
+ * expired token is this source's failure.
+ */
+function webIdentity(context: CredentialContext<AwsSettings>): ReturnType<ChainSource> {
+  const { env } = context;
   const absent = missing(env, ['AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN']);
   if (absent.length > 0) return `web identity: ${absent.join(', ')} not set`;
-  return {
-    ok: true,
-    chosen: `web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN): role ${env.AWS_ROLE_ARN}, token file ${env.AWS_WEB_IDENTITY_TOKEN_FILE}`,
-  };
+  const file = env.AWS_WEB_IDENTITY_TOKEN_FILE as string;
+  const extras = [
+    ...(env.AWS_ROLE_SESSION_NAME ? [`session ${env.AWS_ROLE_SESSION_NAME}`] : []),
+    ...(env.AWS_ENDPOINT_URL_STS ? [`STS at ${env.AWS_ENDPOINT_URL_STS} (AWS_ENDPOINT_URL_STS)`] : []),
+  ];
+  const chosen = `web identity (IRSA: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN): role ${env.AWS_ROLE_ARN}, token file ${file}`;
+  return tokenFileFinding(chosen, extras, file, context, {
+    audience: 'sts.amazonaws.com',
+    refusal: 'STS refuses it (ExpiredTokenException)',
+    mountHint:
+      'IRSA mounts the projected token in pods whose service account has the eks.amazonaws.com/role-arn annotation: check the annotation, the volume, and the path in AWS_WEB_IDENTITY_TOKEN_FILE.',
+  });
 }
 
 /** remoteProvider, first half: container credentials (ECS, EKS Pod Identity). */
-function containerCredentials(env: Env): ReturnType<ChainSource> {
-  const authorization = has(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN')
-    ? ' with AWS_CONTAINER_AUTHORIZATION_TOKEN'
-    : has(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')
-      ? ' with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'
+function containerCredentials(context: CredentialContext<AwsSettings>): ReturnType<ChainSource> {
+  const { env } = context;
+  const tokenFile = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
+  // fromHttp takes the token file over the token when both are set (credential-provider-http).
+  const authorization = tokenFile
+    ? ` with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE ${tokenFile}`
+    : has(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN')
+      ? ' with AWS_CONTAINER_AUTHORIZATION_TOKEN'
       : '';
-  if (has(env, 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI')) {
+  const uri = env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+    ? {
+        variable: 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+        url: `http://169.254.170.2${env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}`,
+      }
+    : env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+      ? { variable: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', url: env.AWS_CONTAINER_CREDENTIALS_FULL_URI }
+      : undefined;
+  if (!uri) return 'container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI not set';
+  // The EKS Pod Identity agent listens on 169.254.170.23 / [fd00:ec2::23] and wants the token file.
+  const podIdentity = tokenFile !== undefined || /\/\/(169\.254\.170\.23|\[fd00:ec2::23\])[:/]/.test(uri.url);
+  const kind = podIdentity ? 'EKS Pod Identity' : 'container credentials';
+  const chosen = `${kind} (${uri.variable}): ${uri.url}${authorization}`;
+  if (!tokenFile) return { ok: true, chosen };
+  return tokenFileFinding(chosen, [], tokenFile, context, {
+    audience: 'pods.eks.amazonaws.com',
+    refusal: 'the Pod Identity agent refuses it (token is expired)',
+    mountHint:
+      'EKS Pod Identity mounts the token in pods whose service account has a pod identity association: check the association (aws eks list-pod-identity-associations), the volume, and the path in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.',
+  });
+}
+
+/** A source that reads a service-account token file: what the file holds, or why the SDK will fail on it. */
+function tokenFileFinding(
+  chosen: string,
+  extras: string[],
+  file: string,
+  context: CredentialContext<AwsSettings>,
+  expect: { audience: string; refusal: string; mountHint: string },
+): ReturnType<ChainSource> {
+  const reading = readTokenFile(file, context);
+  const tail = extras.length > 0 ? `; ${extras.join('; ')}` : '';
+  if (reading.state === 'missing')
+    return { ok: false, chosen: `${chosen}: the token file does not exist${tail}`, hint: expect.mountHint };
+  if (reading.state === 'unreadable')
     return {
-      ok: true,
-      chosen: `container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI): http://169.254.170.2${env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}${authorization}`,
+      ok: false,
+      chosen: `${chosen}: the token file cannot be read (${reading.reason})${tail}`,
+      hint: `Let this user read ${file}. ${expect.mountHint}`,
     };
-  }
-  if (has(env, 'AWS_CONTAINER_CREDENTIALS_FULL_URI')) {
+  if (!reading.jwt) return { ok: true, chosen: `${chosen} (not a JWT)${tail}` };
+  const described = `${chosen} (${reading.summary})${tail}`;
+  if (reading.expiresAtMs !== undefined && reading.expiresAtMs <= Date.now())
     return {
-      ok: true,
-      chosen: `container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI): ${env.AWS_CONTAINER_CREDENTIALS_FULL_URI}${authorization}`,
+      ok: false,
+      chosen: described,
+      hint: `The token in ${file} has expired and ${expect.refusal}: the kubelet rewrites a projected token before it expires, so a copied file, or one from a volume that is not projected, goes stale.`,
     };
-  }
-  return 'container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI not set';
+  const audiences = reading.audience?.split(' ') ?? [];
+  return audiences.includes(expect.audience)
+    ? { ok: true, chosen: described }
+    : {
+        ok: true,
+        chosen: described,
+        hint: `The token's audience is not ${expect.audience}, the one EKS projects for this source: it is refused unless the other side was set up for that audience.`,
+      };
 }
 
 /** remoteProvider, second half: EC2 instance metadata, the chain's last source. */

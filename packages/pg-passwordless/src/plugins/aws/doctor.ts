@@ -28,6 +28,12 @@ export function readRdsToken(token: string): TokenFacts | undefined {
       : undefined;
   const expires = Number(query.get('X-Amz-Expires'));
   const expiresInSeconds = Number.isFinite(expires) && expires > 0 ? expires : undefined;
+  // RDS honours a token for 15 minutes at most, whatever X-Amz-Expires says.
+  const signatureEndsAtMs =
+    issuedAtMs !== undefined ? issuedAtMs + Math.min(expiresInSeconds ?? 900, 900) * 1000 : undefined;
+  // Signed with temporary credentials, it ends with them too, which the token does not show: the
+  // token cache knows that end (it keeps the credentials' expiry), so the expiry is left to it.
+  const temporaryCredentials = query.has('X-Amz-Security-Token');
   const facts: TokenFacts = {
     kind: 'rds-iam',
     signingHost: portMatch?.[1] ?? hostPort,
@@ -35,12 +41,15 @@ export function readRdsToken(token: string): TokenFacts | undefined {
     dbUser: query.get('DBUser') ?? undefined,
     region,
     issuedAtMs,
-    // RDS honours a token for 15 minutes at most, whatever X-Amz-Expires says.
-    expiresAtMs:
-      issuedAtMs !== undefined ? issuedAtMs + Math.min(expiresInSeconds ?? 900, 900) * 1000 : undefined,
+    expiresAtMs: temporaryCredentials ? undefined : signatureEndsAtMs,
+    signatureEndsAtMs,
+    temporaryCredentials,
     summary: '',
   };
-  facts.summary = `an RDS IAM token signed for ${hostPort}, DBUser ${facts.dbUser ?? '(none)'}, region ${region ?? '(none)'}, X-Amz-Expires ${expiresInSeconds ?? '(none)'}`;
+  const signedWith = temporaryCredentials
+    ? ', signed with temporary credentials (valid while they are, 15 minutes at most)'
+    : '';
+  facts.summary = `an RDS IAM token signed for ${hostPort}, DBUser ${facts.dbUser ?? '(none)'}, region ${region ?? '(none)'}, X-Amz-Expires ${expiresInSeconds ?? '(none)'}${signedWith}`;
   return { ...facts, expiresInSeconds };
 }
 
@@ -57,12 +66,20 @@ function rdsHint(context: LoginContext): string {
     );
   if (token?.issuedAtMs !== undefined && token.issuedAtMs > now + 5 * 60_000)
     found.push(`the token is dated ${formatDuration(token.issuedAtMs - now)} after this machine's clock`);
-  if (token?.expiresAtMs !== undefined && token.expiresAtMs <= now) found.push('the token has expired');
+  if (token?.expiresAtMs !== undefined && token.expiresAtMs <= now)
+    found.push(
+      token.temporaryCredentials
+        ? 'the token, or the temporary credentials that signed it, has expired'
+        : 'the token has expired',
+    );
   const causes = found.length > 0 ? `What the token shows: ${found.join('; ')}. ` : '';
+  const temporary = token?.temporaryCredentials
+    ? ', or the temporary credentials that signed it (a session token: an assumed role, IRSA, EKS Pod Identity, a task role) expired or were revoked, which ends the token too, within its 15 minutes'
+    : '';
   return (
     `${causes}RDS says only "PAM authentication failed"; the usual causes: the user lacks the grant (GRANT rds_iam TO "${user}";), ` +
     `the IAM policy does not allow rds-db:connect on dbuser/${user}, the token was signed for another host, port, user or region, ` +
-    `or it expired (15 minutes) or the clocks differ (sync NTP).`
+    `or it expired (15 minutes)${temporary}, or the clocks differ (sync NTP).`
   );
 }
 

@@ -1,8 +1,13 @@
-import { createRequire } from 'node:module';
 import { PasswordlessError } from '../../core/errors.ts';
-import { failureToError } from '../../core/failure-error.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
+import { explainCredentialFailure } from './credential-failure.ts';
+import {
+  CHAIN_SOURCE_LABELS,
+  type ChainSourceName,
+  type DefaultChain,
+  loadDefaultChain,
+} from './default-chain.ts';
 import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './options.ts';
 
 /** An RDS IAM token is accepted for 15 minutes after it was signed. */
@@ -26,24 +31,16 @@ export interface RdsTarget {
   region: string | undefined;
 }
 
-const HINTS = {
-  unavailable:
-    'Give the workload an IAM role (ECS task role, EKS pod identity, EC2 instance profile) allowed rds-db:connect, or start `npx pg-passwordless-emulator --cloud aws`.',
-  rejected:
-    'The credentials endpoint refused the request: check AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE) and the task role.',
-  transient:
-    'The credentials endpoint is unreachable, throttling or failing; pg-passwordless retries with backoff.',
-  config:
-    'Set PG_PASSWORDLESS_AWS_REGION or AWS_REGION, or connect with the RDS endpoint name (it contains the region).',
-};
-
 /**
  * Signs RDS IAM tokens (a local SigV4 presign: no network unless the credentials need fetching). The
  * credentials come from a provider we hold (the one given, else the SDK's default chain), are resolved
  * first and handed to the Signer, so the token's effective expiry is min(15 minutes, credentials
- * expiry): a token signed with credentials that expire sooner dies with them. `forceRefresh` asks the
- * provider for new credentials (`{ forceRefresh: true }`), so the credentials endpoint is asked again,
- * and signs in a later second than any token before it.
+ * expiry): a token signed with credentials that expire sooner dies with them (RDS refuses it then, as
+ * npgsql/npgsql#5163 found), and the cache refreshes it before. Credentials that expire within the
+ * token's 15 minutes are renewed past the provider's cache (see {@link signingCredentials}), so that a
+ * token gets its full life whenever the provider can give longer-lived credentials.
+ * `forceRefresh` asks the provider for new credentials (`{ forceRefresh: true }`), so the credentials
+ * endpoint is asked again, and signs in a later second than any token before it.
  *
  * @example
  * // Inside the aws cloud (its own exports, as a reader of this file sees them):
@@ -68,20 +65,25 @@ export function rdsTokenSource(
     `RDS IAM signing for ${target.username}@${target.hostname}:${target.port} (region ${target.region ?? 'from the AWS SDK defaults'})`;
   let chain: DefaultChain | undefined;
   let lastSignedSecond = Number.NEGATIVE_INFINITY;
-  const resolve = async (forceRefresh: boolean): Promise<AwsCredentialsLike> => {
+  const credentialsFor = signingCredentials(async (forceRefresh) => {
     if (credentials !== undefined)
       return typeof credentials === 'function'
         ? credentials(forceRefresh ? { forceRefresh } : undefined)
         : credentials;
-    chain ??= defaultChain();
+    chain ??= loadDefaultChain();
     return chain.provider(forceRefresh ? { forceRefresh } : undefined);
-  };
+  }, now);
   return {
     describe,
     async fetchToken(options: FetchOptions = {}): Promise<FetchedToken> {
       chain?.startAttempt();
       try {
-        const resolved = await resolve(options.forceRefresh === true);
+        const resolved = await credentialsFor(options.forceRefresh === true);
+        const credentialExpiryMs = resolved.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+        if (credentialExpiryMs <= now()) {
+          const from = credentials === undefined ? (chain?.reached() ?? 'default chain') : 'in code';
+          throw expiredCredentials(describe(), resolved, from, now);
+        }
         // SigV4 dates have whole seconds: re-signed within the second of the refused token, with the same
         // credentials, the token would be the same string. Sign in a later second instead (a timer may
         // fire a little early, hence the loop).
@@ -91,76 +93,73 @@ export function rdsTokenSource(
         const signedAtMs = now();
         lastSignedSecond = Math.floor(signedAtMs / 1000);
         const token = await new signerModule.Signer({ ...target, credentials: resolved }).getAuthToken();
-        const credentialExpiryMs = resolved.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
         return {
           token: new SecretToken(token),
           expiresAtMs: Math.min(signedAtMs + RDS_TOKEN_LIFETIME_MS, credentialExpiryMs),
         };
       } catch (error) {
-        throw failureToError(error, describe(), HINTS, {
-          endpointContacted: chain?.reachedContainerEndpoint(),
-        });
+        throw await explainCredentialFailure(error, { where: describe(), reached: chain?.reached() });
       }
     },
   };
 }
 
-interface DefaultChain {
-  provider: AwsCredentialsProviderLike;
-  startAttempt(): void;
-  /** Whether the chain got as far as the container credentials endpoint in this attempt. */
-  reachedContainerEndpoint(): boolean;
-}
-
-/** The AWS SDK's logger interface, the part the providers call. */
-interface ChainLogger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-type ProvidersModule = {
-  fromNodeProviderChain(init: { maxRetries?: number; logger?: ChainLogger }): AwsCredentialsProviderLike;
-};
-
 /**
- * The default chain of the installed @aws-sdk/rds-signer (its own dependency, not ours), built as the
- * Signer would build it, with two differences:
- * - `maxRetries: 0`: the container provider retries 3 times, 1 s apart, ignoring Retry-After; our retry
- *   layer does that instead. One attempt still sends 2 requests: the chain asks the same
- *   AWS_CONTAINER_CREDENTIALS_FULL_URI through fromHttp, then through fromContainerMetadata.
- * - a logger that notes when the chain reaches the container endpoint: when that endpoint fails, the
- *   chain throws "Could not load credentials from any providers", the status lost, the same words as
- *   "no credentials here". What the logger saw tells the two apart.
+ * The credentials to sign with, asked for past the provider's cache once those used last expire within
+ * a token's 15 minutes. The SDK's providers cache credentials and hand them out until 5 minutes before
+ * they expire (credential-provider-node's `credentialsTreatedAsExpired`; within those 5 minutes they
+ * answer with the old set and renew it in the background), so a token signed near that end would live
+ * only minutes; @aws-sdk/rds-signer's own wrapper (`createCredentialsWrapper`) asks again with
+ * `forceRefresh` for the same reason. Asking with `forceRefresh` straight away, rather than after a
+ * plain ask, spares the background renewal a plain ask would start: one request per renewal. When that
+ * ask fails, the cached set still signs a token that ends with it; a refresh the caller forced (a
+ * refused login) fails instead.
  */
-function defaultChain(): DefaultChain {
-  let reached = false;
-  const logger: ChainLogger = {
-    debug: (message) => {
-      if (message.includes('remoteProvider::fromHttp/fromContainerMetadata')) reached = true;
-    },
-    info: () => undefined,
-    // What the SDK prints with its default logger: warnings about conflicting settings, never secrets.
-    warn: (message) => console.warn(message),
-    error: () => undefined,
+function signingCredentials(
+  resolve: (forceRefresh: boolean) => Promise<AwsCredentialsLike>,
+  now: () => number,
+): (forceRefresh: boolean) => Promise<AwsCredentialsLike> {
+  let lastExpiryMs = Number.POSITIVE_INFINITY;
+  return async (forceRefresh) => {
+    const renew = forceRefresh || lastExpiryMs - now() < RDS_TOKEN_LIFETIME_MS;
+    const credentials = renew
+      ? await resolve(true).catch((error: unknown) => (forceRefresh ? Promise.reject(error) : resolve(false)))
+      : await resolve(false);
+    lastExpiryMs = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+    return credentials;
   };
-  let providers: ProvidersModule;
-  try {
-    const requireFromSigner = createRequire(createRequire(import.meta.url).resolve('@aws-sdk/rds-signer'));
-    providers = requireFromSigner('@aws-sdk/credential-providers') as ProvidersModule;
-  } catch (cause) {
-    throw new PasswordlessError(
-      'PEER_MISSING',
-      'The aws plugin needs @aws-sdk/credential-providers, a dependency of @aws-sdk/rds-signer, and could not load it.',
-      { cause, hint: 'Reinstall @aws-sdk/rds-signer (npm install @aws-sdk/rds-signer).' },
-    );
-  }
-  return {
-    provider: providers.fromNodeProviderChain({ maxRetries: 0, logger }),
-    startAttempt: () => {
-      reached = false;
-    },
-    reachedContainerEndpoint: () => reached,
+}
+
+/** Credentials that had expired when they came: no token signed with them would pass. */
+function expiredCredentials(
+  where: string,
+  credentials: AwsCredentialsLike,
+  from: ChainSourceName | 'default chain' | 'in code',
+  now: () => number,
+): PasswordlessError {
+  const expiredAt = credentials.expiration?.toISOString() ?? '';
+  const source =
+    from === 'in code'
+      ? 'aws.credentials'
+      : from === 'default chain'
+        ? 'the default credential chain'
+        : CHAIN_SOURCE_LABELS[from];
+  const hints: Partial<Record<ChainSourceName, string>> = {
+    environment:
+      'AWS_SESSION_TOKEN and its keys are temporary (AWS_CREDENTIAL_EXPIRATION says until when): whatever wrote them (aws sso login, aws sts assume-role, a CI step) must write fresh ones, or leave them out and let the default chain find the role.',
+    sso: 'Sign in again: aws sso login.',
+    profile: 'Refresh the profile’s credentials (aws sso login, or whatever writes ~/.aws/credentials).',
+    process: 'The credential_process returned credentials that had expired: fix the process.',
   };
+  return new PasswordlessError(
+    'CREDENTIAL_UNAVAILABLE',
+    `${where}: the AWS credentials from ${source} expired at ${expiredAt}, ${Math.round((now() - (credentials.expiration?.getTime() ?? 0)) / 1000)} s ago: RDS refuses a token they sign.`,
+    {
+      hint:
+        from === 'in code'
+          ? 'Credentials given as an object cannot renew themselves: give aws.credentials a provider (a function, such as fromNodeProviderChain()) instead.'
+          : ((from === 'default chain' ? undefined : hints[from]) ??
+            'The endpoint handed out credentials that had already expired: check this machine’s clock (NTP) against the endpoint’s.'),
+    },
+  );
 }
