@@ -52,6 +52,11 @@ Options:
   --user-identity NAME[=CLIENT_ID] azure: a user-assigned managed identity (repeatable)
   --azure-cloud public|usgov|china azure: the audience the gateway expects (default public)
   --aws-user NAME                  aws: an IAM database user, granted rds_iam (default: app_user)
+  --service rds|dsql               aws: the database the gateway plays: rds (default: RDS and Aurora
+                                   PostgreSQL) or dsql (Aurora DSQL: the role admin takes DbConnectAdmin
+                                   tokens, the --aws-user roles DbConnect tokens)
+  --dsql-session-cap SECONDS       aws dsql: end each session this long after its login (default 3600,
+                                   DSQL's 60 minutes; a few seconds let a test see it)
   --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
                                    emulator.iam.gserviceaccount.com); its user is the email without
                                    .gserviceaccount.com
@@ -88,6 +93,8 @@ const OPTIONS: OptionsConfig = {
   cloud: { type: 'string' },
   'azure-cloud': { type: 'string' },
   'aws-user': { type: 'string', multiple: true },
+  service: { type: 'string' },
+  'dsql-session-cap': { type: 'string' },
   'gcp-service-account': { type: 'string', multiple: true },
   'password-role': { type: 'string' },
   insecure: { type: 'boolean' },
@@ -153,6 +160,7 @@ function readEmulatorArgs(
     cloud: args.oneOf('cloud', ['azure', 'aws', 'gcp'] as const),
     azureCloud: args.oneOf('azure-cloud', ['public', 'usgov', 'china'] as const),
     ...(args.texts('aws-user').length > 0 ? { awsUsers: args.texts('aws-user') } : {}),
+    ...awsServiceOf(args),
     ...(args.texts('gcp-service-account').length > 0
       ? { gcpServiceAccounts: args.texts('gcp-service-account') }
       : {}),
@@ -163,6 +171,35 @@ function readEmulatorArgs(
     ...faultsOf(args),
   };
   return { options, exportFile: args.text('export-file'), detach: args.flag('detach') };
+}
+
+/** The services each cloud's gateway can play, for `--service`. */
+const SERVICES: Partial<Record<NonNullable<EmulatorOptions['cloud']>, readonly string[]>> = {
+  aws: ['rds', 'dsql'],
+};
+
+/** `--service` and `--dsql-session-cap`, each with the cloud (and service) it belongs to. */
+function awsServiceOf(args: ParsedArgs): Pick<EmulatorOptions, 'awsService' | 'dsqlSessionCapSeconds'> {
+  const cloud = args.oneOf('cloud', ['azure', 'aws', 'gcp'] as const) ?? 'azure';
+  const service = args.text('service');
+  const services = SERVICES[cloud] ?? [];
+  if (service !== undefined && !services.includes(service)) {
+    throw new EmulatorError(
+      'CONFIG_INVALID',
+      `--service ${service} is not a service of --cloud ${cloud}${services.length > 0 ? ` (${services.join(', ')})` : ''}.`,
+      { hint: 'Aurora DSQL: --cloud aws --service dsql.' },
+    );
+  }
+  const capSeconds = args.wholeNumber('dsql-session-cap', { min: 1, max: Number.POSITIVE_INFINITY });
+  if (capSeconds !== undefined && service !== 'dsql') {
+    throw new EmulatorError('CONFIG_INVALID', '--dsql-session-cap is for --cloud aws --service dsql.', {
+      hint: 'Add --cloud aws --service dsql, or leave --dsql-session-cap out.',
+    });
+  }
+  return {
+    ...(cloud === 'aws' && service !== undefined ? { awsService: service as 'rds' | 'dsql' } : {}),
+    ...(capSeconds !== undefined ? { dsqlSessionCapSeconds: capSeconds } : {}),
+  };
 }
 
 function passwordRole(args: ParsedArgs, env: Io['env']): Pick<EmulatorOptions, 'passwordRole'> {

@@ -52,7 +52,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const played = await createCloud(options.cloud ?? 'azure', cloudContext(host, backend, state), options);
     const passwordRoles = await addPasswordRole(backend, options.passwordRole);
     const validator = withRevocation(withPasswordRoles(played.cloud.validator, passwordRoles));
-    const setup = { host, options, backend, tls, state, teardown, validator };
+    const sessionCapMs = played.cloud.sessionCapMs;
+    const setup = { host, options, backend, tls, state, teardown, validator, sessionCapMs };
     services = await startServices(setup, [...played.cloud.routes, ...controlRoutesOf(state, counters)]);
     return emulatorHandle({ ...setup, played, services, counters });
   } catch (error) {
@@ -184,6 +185,8 @@ interface Setup {
   state: RunningState;
   teardown: Teardown;
   validator: RevocableValidator;
+  /** The played cloud's session cap (Aurora DSQL), for the gateway. */
+  sessionCapMs: number | undefined;
 }
 
 /** The emulator's servers: the identity endpoints, the gateway, and the PgBouncer port when asked for. */
@@ -207,6 +210,7 @@ async function startServices(setup: Setup, routes: Route[]): Promise<Services> {
     allowInsecure: options.allowInsecure ?? false,
     validator: setup.validator,
     backend: setup.backend,
+    sessionCapMs: setup.sessionCapMs,
   });
   state.gatewayPort = gateway.port;
   teardown.add(() => gateway.close());

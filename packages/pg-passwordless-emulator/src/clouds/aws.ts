@@ -6,6 +6,7 @@ import { type LoginCheck, type LoginValidator, passwordFailed } from '../login-v
 import { parseRdsToken, verifyRdsToken } from '../sigv4-verify.ts';
 import { RDS_IAM_TOKEN, rdsRefusal } from './aws-facts.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
+import { type AwsDatabase, type DsqlOptions, playDsql } from './dsql.ts';
 
 export const AWS_CREDENTIALS_PATH = '/aws/credentials';
 
@@ -40,7 +41,8 @@ export interface AwsControls {
  * AWS: the ECS/EKS container-credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI` +
  * `AWS_CONTAINER_AUTHORIZATION_TOKEN`) so the SDK's default chain runs for real, and the RDS IAM check:
  * a SigV4 presigned `connect` request for this endpoint, signed with credentials this emulator issued,
- * `DBUser` equal to the startup user, within its 15 minutes, for a role granted `rds_iam`.
+ * `DBUser` equal to the startup user, within its 15 minutes, for a role granted `rds_iam`. With
+ * `awsService: 'dsql'`, Aurora DSQL's check instead (`playDsql`).
  *
  * @example
  * import { startEmulator } from 'pg-passwordless-emulator';
@@ -54,7 +56,7 @@ export interface AwsControls {
  */
 export async function createAwsCloud(
   context: CloudContext,
-  options: AwsOptions,
+  options: AwsOptions & DsqlOptions,
 ): Promise<EmulatedCloud & AwsControls> {
   const region = options.awsRegion ?? 'us-east-1';
   const users = options.awsUsers ?? ['app_user'];
@@ -63,12 +65,16 @@ export async function createAwsCloud(
     context,
     (options.awsCredentialLifetimeSeconds ?? 6 * 3600) * 1000,
   );
-  await createIamUsers(context.backend, users);
+  const database =
+    options.awsService === 'dsql'
+      ? await playDsql(context, { region, users, issuedFor: credentials.issuedFor }, options)
+      : await playRds(context, { region, users, credentials });
   return {
     name: 'aws',
     region,
     routes: [credentialsRoute(context, credentials, authorizationToken)],
-    validator: rdsIamValidator(context, { region, users, credentials }),
+    validator: database.validator,
+    sessionCapMs: database.sessionCapMs,
     defaultUser: () => users[0] ?? '',
     clientEnv: (identityUrl) => ({
       AWS_CONTAINER_CREDENTIALS_FULL_URI: `${identityUrl}${AWS_CREDENTIALS_PATH}`,
@@ -77,6 +83,7 @@ export async function createAwsCloud(
       // Keep the SDK from probing the EC2 metadata service when the container endpoint fails.
       AWS_EC2_METADATA_DISABLED: 'true',
       PG_PASSWORDLESS_AWS_ENABLED: 'true',
+      ...database.clientEnv,
     }),
     users: () => users,
     currentCredentials: () => {
@@ -109,6 +116,15 @@ function createCredentialIssuer(context: CloudContext, lifetimeMs: number): Cred
   };
   rotate();
   return { current: () => current, rotate, issuedFor: (accessKeyId) => issued.get(accessKeyId) };
+}
+
+/** RDS and Aurora PostgreSQL: the IAM database users, and RDS's IAM login check. */
+async function playRds(
+  context: CloudContext,
+  server: { region: string; users: readonly string[]; credentials: CredentialIssuer },
+): Promise<AwsDatabase> {
+  await createIamUsers(context.backend, server.users);
+  return { validator: rdsIamValidator(context, server), clientEnv: {} };
 }
 
 /** The IAM database users: roles granted rds_iam, as `CREATE USER ...; GRANT rds_iam TO ...` leaves them. */

@@ -1,6 +1,7 @@
 import type { CloudDoctor, LoginContext, TokenFacts } from '../../core/doctor-hooks.ts';
 import { formatDuration } from '../../core/doctor-readings.ts';
 import { describeAwsCredential } from './credential-chain.ts';
+import { DSQL_TOKEN_KIND, dsqlRoleMissingHint, explainDsqlRefusal, readDsqlToken } from './dsql-doctor.ts';
 import type { AwsSettings } from './options.ts';
 
 /**
@@ -69,11 +70,15 @@ function rdsHint(context: LoginContext): string {
 /** What the doctor asks of the AWS cloud. */
 export const awsDoctor: CloudDoctor<AwsSettings> = {
   describeCredential: describeAwsCredential,
-  readToken: readRdsToken,
-  explainRefusal: ({ message, said }, context) =>
-    /PAM authentication failed/i.test(message)
-      ? { code: 'RDS_IAM_FAILED', detail: said, hint: rdsHint(context) }
-      : undefined,
-  roleMissingHint: ({ user }) => `Create the user: CREATE USER "${user}"; GRANT rds_iam TO "${user}";`,
-  caHint: 'RDS: the bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+  readToken: (token) => readRdsToken(token) ?? readDsqlToken(token),
+  explainRefusal: (refusal, context) =>
+    /PAM authentication failed/i.test(refusal.message)
+      ? { code: 'RDS_IAM_FAILED', detail: refusal.said, hint: rdsHint(context) }
+      : explainDsqlRefusal(refusal, context),
+  roleMissingHint: (context) =>
+    context.token?.kind === DSQL_TOKEN_KIND
+      ? dsqlRoleMissingHint(context)
+      : `Create the user: CREATE USER "${context.user}"; GRANT rds_iam TO "${context.user}";`,
+  caHint:
+    'RDS: the bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem; Aurora DSQL: Amazon Root CA 1, which Node ships (https://www.amazontrust.com/repository/AmazonRootCA1.pem)',
 };

@@ -105,7 +105,7 @@ export function rdsTokenSource(
   };
 }
 
-interface DefaultChain {
+export interface DefaultChain {
   provider: AwsCredentialsProviderLike;
   startAttempt(): void;
   /** Whether the chain got as far as the container credentials endpoint in this attempt. */
@@ -120,13 +120,24 @@ interface ChainLogger {
   error(message: string): void;
 }
 
-type ProvidersModule = {
-  fromNodeProviderChain(init: { maxRetries?: number; logger?: ChainLogger }): AwsCredentialsProviderLike;
+/** How the SDK builds its default chain (`fromNodeProviderChain` and `defaultProvider` take the same init). */
+type ChainFactory = (init: { maxRetries?: number; logger?: ChainLogger }) => AwsCredentialsProviderLike;
+
+/** The signers whose own default chain a token source uses. */
+export type AwsSignerPackage = '@aws-sdk/rds-signer' | '@aws-sdk/dsql-signer';
+
+/**
+ * Where each signer's default chain comes from: its own dependency. `fromNodeProviderChain` of
+ * @aws-sdk/credential-providers is `defaultProvider` of @aws-sdk/credential-provider-node, built lazily.
+ */
+const CHAIN_OF: Record<AwsSignerPackage, { module: string; factory: string }> = {
+  '@aws-sdk/rds-signer': { module: '@aws-sdk/credential-providers', factory: 'fromNodeProviderChain' },
+  '@aws-sdk/dsql-signer': { module: '@aws-sdk/credential-provider-node', factory: 'defaultProvider' },
 };
 
 /**
- * The default chain of the installed @aws-sdk/rds-signer (its own dependency, not ours), built as the
- * Signer would build it, with two differences:
+ * The default chain of the installed signer (its own dependency, not ours), built as the signer would
+ * build it, with two differences:
  * - `maxRetries: 0`: the container provider retries 3 times, 1 s apart, ignoring Retry-After; our retry
  *   layer does that instead. One attempt still sends 2 requests: the chain asks the same
  *   AWS_CONTAINER_CREDENTIALS_FULL_URI through fromHttp, then through fromContainerMetadata.
@@ -134,7 +145,7 @@ type ProvidersModule = {
  *   chain throws "Could not load credentials from any providers", the status lost, the same words as
  *   "no credentials here". What the logger saw tells the two apart.
  */
-function defaultChain(): DefaultChain {
+export function defaultChain(signer: AwsSignerPackage = '@aws-sdk/rds-signer'): DefaultChain {
   let reached = false;
   const logger: ChainLogger = {
     debug: (message) => {
@@ -145,19 +156,20 @@ function defaultChain(): DefaultChain {
     warn: (message) => console.warn(message),
     error: () => undefined,
   };
-  let providers: ProvidersModule;
+  const { module, factory } = CHAIN_OF[signer];
+  let createChain: ChainFactory;
   try {
-    const requireFromSigner = createRequire(createRequire(import.meta.url).resolve('@aws-sdk/rds-signer'));
-    providers = requireFromSigner('@aws-sdk/credential-providers') as ProvidersModule;
+    const requireFromSigner = createRequire(createRequire(import.meta.url).resolve(signer));
+    createChain = (requireFromSigner(module) as Record<string, ChainFactory>)[factory] as ChainFactory;
   } catch (cause) {
     throw new PasswordlessError(
       'PEER_MISSING',
-      'The aws plugin needs @aws-sdk/credential-providers, a dependency of @aws-sdk/rds-signer, and could not load it.',
-      { cause, hint: 'Reinstall @aws-sdk/rds-signer (npm install @aws-sdk/rds-signer).' },
+      `The aws plugin needs ${module}, a dependency of ${signer}, and could not load it.`,
+      { cause, hint: `Reinstall ${signer} (npm install ${signer}).` },
     );
   }
   return {
-    provider: providers.fromNodeProviderChain({ maxRetries: 0, logger }),
+    provider: createChain({ maxRetries: 0, logger }),
     startAttempt: () => {
       reached = false;
     },
