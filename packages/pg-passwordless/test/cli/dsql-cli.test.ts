@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import type { DoctorReport, DoctorStep } from '../../src/doctor/report.ts';
+import { installAlone, type LoneInstall } from './lone-install.ts';
 import { type RunningCli, runCli, runProgram, startCli } from './run-cli.ts';
 
 /** What a token looks like here (a presigned URL). */
@@ -110,5 +111,34 @@ describe('pg-passwordless commands on Aurora DSQL', () => {
     } finally {
       nowOffsetMs = 0;
     }
+  });
+});
+
+describe('Aurora DSQL without @aws-sdk/dsql-signer installed', () => {
+  let install: LoneInstall;
+  before(() => {
+    install = installAlone();
+  });
+  after(() => install?.remove());
+
+  it('pg-passwordless token for a DSQL endpoint: PEER_MISSING, install @aws-sdk/dsql-signer', async () => {
+    const result = await runProgram(
+      process.execPath,
+      [
+        install.bin,
+        'token',
+        '--cloud',
+        'aws',
+        'postgresql://admin@abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws/postgres',
+      ],
+      {},
+    );
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(
+      result.stderr,
+      /^pg-passwordless: PEER_MISSING: .*"@aws-sdk\/dsql-signer", which is not installed\.$/m,
+    );
+    assert.match(result.stderr, /^Hint: Run: npm install @aws-sdk\/dsql-signer$/m);
+    assert.equal(result.stdout, '');
   });
 });

@@ -109,7 +109,7 @@ describe('the doctor on Aurora DSQL: its tokens and its refusals', () => {
     user: 'admin',
     host: CLUSTER,
     port: 5432,
-    facts: {},
+    facts: { service: 'Aurora DSQL' },
     now: Date.now,
     ...more,
   });
@@ -188,12 +188,22 @@ describe('the doctor on Aurora DSQL: its tokens and its refusals', () => {
     assert.match(diagnosis.hint, /AWS IAM GRANT "orders_app" TO/);
   });
 
-  it('RDS’s refusal is still RDS’s', () => {
-    const diagnosis = explain(
-      { code: '28000', message: 'PAM authentication failed for user "app_user"' },
-      { user: 'app_user' },
+  it('on RDS, RDS’s explanations: its PAM refusal, and RDS Proxy’s "IAM authentication failed" is no DSQL diagnosis', () => {
+    const rds = {
+      user: 'app_user',
+      facts: { signingHost: 'orders.c9akciq32.eu-west-1.rds.amazonaws.com:5432' },
+    };
+    const pam = explain({ code: '28000', message: 'PAM authentication failed for user "app_user"' }, rds);
+    assert.equal(pam.code, 'RDS_IAM_FAILED');
+    const proxy = explain(
+      {
+        code: '28000',
+        message:
+          'IAM authentication failed for user app_user. Check the IAM token for this user and try again.',
+      },
+      rds,
     );
-    assert.equal(diagnosis.code, 'RDS_IAM_FAILED');
+    assert.notEqual(proxy.code, 'DSQL_CREDENTIALS_EXPIRED');
   });
 });
 

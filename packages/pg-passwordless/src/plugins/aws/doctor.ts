@@ -1,7 +1,7 @@
 import type { CloudDoctor, LoginContext, TokenFacts } from '../../core/doctor-hooks.ts';
 import { formatDuration } from '../../core/doctor-readings.ts';
 import { describeAwsCredential } from './credential-chain.ts';
-import { DSQL_TOKEN_KIND, dsqlRoleMissingHint, explainDsqlRefusal, readDsqlToken } from './dsql-doctor.ts';
+import { dsqlRoleMissingHint, explainDsqlRefusal, isDsqlLogin, readDsqlToken } from './dsql-doctor.ts';
 import type { AwsSettings } from './options.ts';
 
 /**
@@ -71,12 +71,14 @@ function rdsHint(context: LoginContext): string {
 export const awsDoctor: CloudDoctor<AwsSettings> = {
   describeCredential: describeAwsCredential,
   readToken: (token) => readRdsToken(token) ?? readDsqlToken(token),
-  explainRefusal: (refusal, context) =>
-    /PAM authentication failed/i.test(refusal.message)
+  explainRefusal: (refusal, context) => {
+    if (isDsqlLogin(context)) return explainDsqlRefusal(refusal, context);
+    return /PAM authentication failed/i.test(refusal.message)
       ? { code: 'RDS_IAM_FAILED', detail: refusal.said, hint: rdsHint(context) }
-      : explainDsqlRefusal(refusal, context),
+      : undefined;
+  },
   roleMissingHint: (context) =>
-    context.token?.kind === DSQL_TOKEN_KIND
+    isDsqlLogin(context)
       ? dsqlRoleMissingHint(context)
       : `Create the user: CREATE USER "${context.user}"; GRANT rds_iam TO "${context.user}";`,
   caHint:

@@ -5,6 +5,21 @@ import { DSQL_ADMIN_ROLE, dsqlAction } from './dsql-token-source.ts';
 /** The `kind` of the facts read from an Aurora DSQL token. */
 export const DSQL_TOKEN_KIND = 'dsql-iam';
 
+/** What the aws cloud's facts say of a DSQL target (dsql-identity.ts). */
+const DSQL_SERVICE = 'Aurora DSQL';
+
+/**
+ * Whether a login went to Aurora DSQL: its token reads as a DSQL token, or the cloud said so of the
+ * target. RDS Proxy's refusals read much like DSQL's ("IAM authentication failed for user"), so the
+ * service, not the words, decides whose explanation applies.
+ *
+ * @example
+ * console.log(isDsqlLogin({ user: 'admin', host: 'h', port: 5432, facts: { service: 'Aurora DSQL' }, now: Date.now })); // true
+ */
+export function isDsqlLogin(context: LoginContext): boolean {
+  return context.token?.kind === DSQL_TOKEN_KIND || context.facts.service === DSQL_SERVICE;
+}
+
 /** A week: the longest `X-Amz-Expires` DSQL honours ("Generating an authentication token in Amazon Aurora DSQL"). */
 const LONGEST_DSQL_TOKEN_SECONDS = 604_800;
 
@@ -55,7 +70,7 @@ export function readDsqlToken(token: string): TokenFacts | undefined {
 }
 
 /**
- * Names an Aurora DSQL refusal. DSQL refuses every token login with the same FATAL line, `unable to
+ * Names a refusal of an Aurora DSQL login. DSQL refuses every token login with the same FATAL line, `unable to
  * accept connection, access denied`, and says why, when it says, in the error's HINT: `Wrong user to
  * action mapping`, `Signature expired: ...`; `IAM authentication failed for user "..."` when the role
  * that signed has expired ("Troubleshooting issues in Aurora DSQL"). Undefined for any other text.
