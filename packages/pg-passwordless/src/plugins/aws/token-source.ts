@@ -144,6 +144,11 @@ const CHAIN_OF: Record<AwsSignerPackage, { module: string; factory: string }> = 
  * - a logger that notes when the chain reaches the container endpoint: when that endpoint fails, the
  *   chain throws "Could not load credentials from any providers", the status lost, the same words as
  *   "no credentials here". What the logger saw tells the two apart.
+ *
+ * @example
+ * // Inside the aws cloud: the chain of the DSQL signer, as dsqlTokenSource builds it (nothing is fetched yet).
+ * const chain = defaultChain('@aws-sdk/dsql-signer');
+ * console.log(typeof chain.provider, chain.reachedContainerEndpoint()); // function false
  */
 export function defaultChain(signer: AwsSignerPackage = '@aws-sdk/rds-signer'): DefaultChain {
   let reached = false;
