@@ -173,31 +173,30 @@ function readEmulatorArgs(
   return { options, exportFile: args.text('export-file'), detach: args.flag('detach') };
 }
 
-/** The services each cloud's gateway can play, for `--service`. */
-const SERVICES: Partial<Record<NonNullable<EmulatorOptions['cloud']>, readonly string[]>> = {
-  aws: ['rds', 'dsql'],
-};
-
-/** `--service` and `--dsql-session-cap`, each with the cloud (and service) it belongs to. */
+/**
+ * `--service` when the cloud is aws (another cloud reads its own services), and `--dsql-session-cap`,
+ * which belongs to aws's dsql. Azure plays one database: a `--service` there is a forgotten `--cloud`.
+ */
 function awsServiceOf(args: ParsedArgs): Pick<EmulatorOptions, 'awsService' | 'dsqlSessionCapSeconds'> {
-  const cloud = args.oneOf('cloud', ['azure', 'aws', 'gcp'] as const) ?? 'azure';
-  const service = args.text('service');
-  const services = SERVICES[cloud] ?? [];
-  if (service !== undefined && !services.includes(service)) {
+  const cloud = args.text('cloud') ?? 'azure';
+  if (cloud === 'azure' && args.text('service') !== undefined) {
     throw new EmulatorError(
       'CONFIG_INVALID',
-      `--service ${service} is not a service of --cloud ${cloud}${services.length > 0 ? ` (${services.join(', ')})` : ''}.`,
-      { hint: 'Aurora DSQL: --cloud aws --service dsql.' },
+      `--service ${args.text('service')} needs the cloud it belongs to.`,
+      {
+        hint: 'Aurora DSQL: --cloud aws --service dsql.',
+      },
     );
   }
+  const awsService = cloud === 'aws' ? args.oneOf('service', ['rds', 'dsql'] as const) : undefined;
   const capSeconds = args.wholeNumber('dsql-session-cap', { min: 1, max: Number.POSITIVE_INFINITY });
-  if (capSeconds !== undefined && service !== 'dsql') {
+  if (capSeconds !== undefined && awsService !== 'dsql') {
     throw new EmulatorError('CONFIG_INVALID', '--dsql-session-cap is for --cloud aws --service dsql.', {
       hint: 'Add --cloud aws --service dsql, or leave --dsql-session-cap out.',
     });
   }
   return {
-    ...(cloud === 'aws' && service !== undefined ? { awsService: service as 'rds' | 'dsql' } : {}),
+    ...(awsService !== undefined ? { awsService } : {}),
     ...(capSeconds !== undefined ? { dsqlSessionCapSeconds: capSeconds } : {}),
   };
 }

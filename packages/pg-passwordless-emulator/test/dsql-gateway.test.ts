@@ -258,14 +258,14 @@ describe('--service and --dsql-session-cap', () => {
     assert.equal(parseEmulatorArgs(['--cloud', 'aws'], {}).options.awsService, undefined);
   });
 
-  it('refuses a service of another cloud, and a session cap without dsql, with CONFIG_INVALID', () => {
+  it('refuses --service without its cloud, a service aws does not have, and a session cap without dsql', () => {
     assert.throws(() => parseEmulatorArgs(['--service', 'dsql'], {}), {
       code: 'CONFIG_INVALID',
-      message: /--service dsql is not a service of --cloud azure/,
+      message: /--service dsql needs the cloud it belongs to/,
     });
     assert.throws(() => parseEmulatorArgs(['--cloud', 'aws', '--service', 'aurora'], {}), {
       code: 'CONFIG_INVALID',
-      message: /\(rds, dsql\)/,
+      message: /--service must be one of rds, dsql/,
     });
     assert.throws(() => parseEmulatorArgs(['--cloud', 'aws', '--dsql-session-cap', '5'], {}), {
       code: 'CONFIG_INVALID',
