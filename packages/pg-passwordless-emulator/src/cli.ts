@@ -32,8 +32,14 @@ background until "pg-passwordless-emulator stop".
 
 Options:
   --cloud azure|aws|gcp            the cloud to play (default azure): Azure managed identity + Entra
-                                   tokens; AWS container credentials + RDS IAM tokens; a GCP metadata
-                                   server + Cloud SQL (or AlloyDB) IAM tokens
+                                   tokens; AWS container credentials + RDS IAM (or Aurora DSQL)
+                                   tokens; a GCP metadata server + Cloud SQL (or AlloyDB) IAM tokens
+  --service NAME                   the database the gateway plays, one of the cloud's (azure has one):
+                                   aws --service rds|dsql: rds (default: RDS and Aurora PostgreSQL) or
+                                   dsql (Aurora DSQL: the role admin takes DbConnectAdmin tokens, the
+                                   --aws-user roles DbConnect tokens); gcp --service cloudsql|alloydb:
+                                   Cloud SQL (default) or AlloyDB, each with its login scopes and
+                                   refusal text
   --detach                         return once ready, leaving the emulator running in the background;
                                    its PID is printed as PG_PASSWORDLESS_EMULATOR_PID
   --export-file FILE               also write the export lines to FILE (mode 0600, written whole, so it
@@ -74,6 +80,8 @@ Options:
                                    short to see them expire under a live pool
   --aws-role-arn ARN               aws: the IAM role of the workload (default arn:aws:iam::
                                    000000000000:role/pg-passwordless-emulator)
+  --dsql-session-cap SECONDS       aws dsql: end each session this long after its login (default 3600,
+                                   DSQL's 60 minutes; a few seconds let a test see it)
   --gcp-service-account EMAIL      gcp: a service account of the instance (default: orders@pg-passwordless-
                                    emulator.iam.gserviceaccount.com); its user is the email without
                                    .gserviceaccount.com
@@ -84,8 +92,6 @@ Options:
                                    google-auth-library ignores token_uri); or workload identity
                                    federation: an external_account file, a subject token file, the
                                    emulator's STS and service account impersonation
-  --service cloudsql|alloydb       gcp: the database to play (default cloudsql): Cloud SQL or AlloyDB,
-                                   each with its login scopes and refusal text
   --password-role NAME             also allow password logins for NAME, with the password taken from
                                    PG_PASSWORDLESS_EMULATOR_PASSWORD (never from the command line)
   --insecure                       also accept logins without TLS (loopback tests only)
@@ -123,6 +129,7 @@ const OPTIONS: OptionsConfig = {
   'aws-credential': { type: 'string' },
   'aws-credential-lifetime': { type: 'string' },
   'aws-role-arn': { type: 'string' },
+  'dsql-session-cap': { type: 'string' },
   'gcp-service-account': { type: 'string', multiple: true },
   'gcp-credential': { type: 'string' },
   service: { type: 'string' },
@@ -200,7 +207,8 @@ function readEmulatorArgs(
     ...(args.texts('gcp-service-account').length > 0
       ? { gcpServiceAccounts: args.texts('gcp-service-account') }
       : {}),
-    ...gcpChoicesOf(args),
+    ...gcpCredentialOf(args),
+    ...servicesOf(args),
     allowInsecure: args.flag('insecure'),
     pgbouncer: args.flag('pgbouncer'),
     identities,
@@ -210,12 +218,43 @@ function readEmulatorArgs(
   return { options, exportFile: args.text('export-file'), detach: args.flag('detach') };
 }
 
-/** `--gcp-credential`, and `--service` when the cloud is gcp (another cloud reads its own services). */
-function gcpChoicesOf(args: ParsedArgs): Pick<EmulatorOptions, 'gcpCredential' | 'gcpService'> {
+/** `--gcp-credential`: how GCP clients get their credentials. */
+function gcpCredentialOf(args: ParsedArgs): Pick<EmulatorOptions, 'gcpCredential'> {
   const gcpCredential = args.oneOf('gcp-credential', ['metadata', 'key-file', 'external-account'] as const);
-  const gcpService =
-    args.text('cloud') === 'gcp' ? args.oneOf('service', ['cloudsql', 'alloydb'] as const) : undefined;
-  return { ...(gcpCredential ? { gcpCredential } : {}), ...(gcpService ? { gcpService } : {}) };
+  return gcpCredential ? { gcpCredential } : {};
+}
+
+/** The databases each cloud can play, by `--service` (the first is the default); Azure plays one. */
+const SERVICES = { aws: ['rds', 'dsql'], gcp: ['cloudsql', 'alloydb'] } as const;
+
+/**
+ * `--service`, read for the cloud given (each cloud has its own databases), and `--dsql-session-cap`,
+ * which belongs to aws's dsql. Azure plays one database: a `--service` there is a forgotten `--cloud`.
+ */
+function servicesOf(
+  args: ParsedArgs,
+): Pick<EmulatorOptions, 'awsService' | 'gcpService' | 'dsqlSessionCapSeconds'> {
+  const cloud = args.text('cloud') ?? 'azure';
+  if (cloud === 'azure' && args.text('service') !== undefined) {
+    throw new EmulatorError(
+      'CONFIG_INVALID',
+      `--service ${args.text('service')} needs the cloud it belongs to.`,
+      { hint: 'Aurora DSQL: --cloud aws --service dsql; AlloyDB: --cloud gcp --service alloydb.' },
+    );
+  }
+  const awsService = cloud === 'aws' ? args.oneOf('service', SERVICES.aws) : undefined;
+  const gcpService = cloud === 'gcp' ? args.oneOf('service', SERVICES.gcp) : undefined;
+  const capSeconds = args.wholeNumber('dsql-session-cap', { min: 1, max: Number.POSITIVE_INFINITY });
+  if (capSeconds !== undefined && awsService !== 'dsql') {
+    throw new EmulatorError('CONFIG_INVALID', '--dsql-session-cap is for --cloud aws --service dsql.', {
+      hint: 'Add --cloud aws --service dsql, or leave --dsql-session-cap out.',
+    });
+  }
+  return {
+    ...(awsService !== undefined ? { awsService } : {}),
+    ...(gcpService !== undefined ? { gcpService } : {}),
+    ...(capSeconds !== undefined ? { dsqlSessionCapSeconds: capSeconds } : {}),
+  };
 }
 
 function passwordRole(args: ParsedArgs, env: Io['env']): Pick<EmulatorOptions, 'passwordRole'> {

@@ -3,12 +3,13 @@ import type { CertificateNames } from './certificates.ts';
 import type { AwsControls, AwsOptions } from './clouds/aws.ts';
 import type { AzureControls, AzureOptions } from './clouds/azure.ts';
 import type { CloudName } from './clouds/cloud.ts';
+import type { DsqlOptions } from './clouds/dsql.ts';
 import type { GcpControls, GcpOptions } from './clouds/gcp.ts';
 import type { Faults } from './faults.ts';
 import type { GatewayStats } from './gateway.ts';
 import type { LoggedRequest } from './identity-server.ts';
 
-export interface EmulatorOptions extends AzureOptions, AwsOptions, GcpOptions {
+export interface EmulatorOptions extends AzureOptions, AwsOptions, DsqlOptions, GcpOptions {
   /** The cloud to play (default azure): its identity endpoints, its login check, its client environment. */
   cloud?: CloudName;
   /**

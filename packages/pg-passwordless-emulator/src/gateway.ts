@@ -58,6 +58,11 @@ export interface GatewayOptions {
   handshakeTimeoutMs?: number;
   /** Longest password accepted (default 16 KB); Entra user tokens reach several KB. */
   maxPasswordBytes?: number;
+  /**
+   * Ends each session this long after its login, closing the connection without a message (Aurora
+   * DSQL's 60-minute cap); none by default.
+   */
+  sessionCapMs?: number;
 }
 
 export interface GatewayStats {
@@ -69,6 +74,8 @@ export interface GatewayStats {
   /** Logins cut off by `handshakeTimeoutMs`. */
   handshakeTimeouts: number;
   cancelRequests: number;
+  /** Sessions the gateway ended at `sessionCapMs`. */
+  sessionsCapped: number;
 }
 
 export interface Gateway {
@@ -127,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     protocolErrors: 0,
     handshakeTimeouts: 0,
     cancelRequests: 0,
+    sessionsCapped: 0,
   };
   const sockets = new Set<Duplex>();
   const track = (socket: Duplex) => {
@@ -223,7 +231,7 @@ async function handle(
   client.write(authenticationCleartextPassword());
   const password = await readPassword(reader, maxPasswordBytes);
   const verdict = await options.validator.check(user, password);
-  if (!verdict.ok) throw refusal(verdict.sqlState, verdict.message, 'loginsRejected');
+  if (!verdict.ok) throw refusal(verdict.sqlState, verdict.message, 'loginsRejected', verdict.hint);
   // The client may have left, or run out of time, while the token was checked: no backend login then.
   if (scope.closed) throw new Error('the client left during the login');
 
@@ -236,6 +244,17 @@ async function handle(
     serverReader: backend.reader,
     greeting: backend.greeting,
   });
+  if (options.sessionCapMs !== undefined) endAtCap(client, options.sessionCapMs, stats);
+}
+
+/** Ends a session at the cap: the client's connection closes (the backend's follows), with no message. */
+function endAtCap(client: Duplex, capMs: number, stats: GatewayStats): void {
+  const timer = setTimeout(() => {
+    stats.sessionsCapped++;
+    endThenDestroy(client);
+  }, capMs);
+  timer.unref();
+  client.once('close', () => clearTimeout(timer));
 }
 
 /**

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-/** The outcome of checking one login: the role to log in as, or the FATAL error to send. */
-export type LoginCheck = { ok: true; role: string } | { ok: false; sqlState: string; message: string };
+/** The outcome of checking one login: the role to log in as, or the FATAL error to send (with its HINT, if any). */
+export type LoginCheck =
+  | { ok: true; role: string }
+  | { ok: false; sqlState: string; message: string; hint?: string };
 
 /** What the gateway asks of a cloud: is this password (a token) good for this startup user? */
 export interface LoginValidator {

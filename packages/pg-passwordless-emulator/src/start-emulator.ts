@@ -60,7 +60,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     teardown.add(() => played.cloud.stop?.());
     const passwordRoles = await addPasswordRole(backend, options.passwordRole);
     const validator = withRevocation(withPasswordRoles(played.cloud.validator, passwordRoles));
-    const setup = { host, options, backend, tls, state, teardown, validator };
+    const sessionCapMs = played.cloud.sessionCapMs;
+    const setup = { host, options, backend, tls, state, teardown, validator, sessionCapMs };
     const routes = [...played.cloud.routes, ...controlRoutesOf(state, counters)];
     services = await startServices(setup, routes, identityTls(host, tls, routes, played.cloud));
     const { url: identityUrl, secureUrl } = services.identityServer;
@@ -224,6 +225,8 @@ interface Setup {
   state: RunningState;
   teardown: Teardown;
   validator: RevocableValidator;
+  /** The played cloud's session cap (Aurora DSQL), for the gateway. */
+  sessionCapMs: number | undefined;
 }
 
 /** The emulator's servers: the identity endpoints, the gateway, and the PgBouncer port when asked for. */
@@ -248,6 +251,7 @@ async function startServices(setup: Setup, routes: Route[], tls: IdentityTls | u
     allowInsecure: options.allowInsecure ?? false,
     validator: setup.validator,
     backend: setup.backend,
+    sessionCapMs: setup.sessionCapMs,
   });
   state.gatewayPort = gateway.port;
   teardown.add(() => gateway.close());

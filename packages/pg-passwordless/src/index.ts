@@ -57,6 +57,7 @@ export type { FetchedToken, FetchOptions, TokenSource } from './core/token-sourc
 export {
   type AwsCredentialsLike,
   type AwsCredentialsProviderLike,
+  type AwsService,
   type AwsSettings,
   type AzureCloud,
   type AzureSettings,

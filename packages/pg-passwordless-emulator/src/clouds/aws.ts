@@ -6,6 +6,7 @@ import type { CredentialIssuer, IssuedCredentials } from './aws-credentials.ts';
 import { RDS_IAM_TOKEN, rdsRefusal } from './aws-facts.ts';
 import { type AwsIdentityControls, type AwsIdentityOptions, createAwsIdentity } from './aws-identity.ts';
 import { type CloudContext, createLoginRole, type EmulatedCloud } from './cloud.ts';
+import { type AwsDatabase, type DsqlOptions, playDsql } from './dsql.ts';
 
 export interface AwsOptions extends AwsIdentityOptions {
   /** IAM database users (roles granted rds_iam). Default: `app_user`. */
@@ -30,7 +31,8 @@ export interface AwsControls extends AwsIdentityControls {
  * AWS: an identity endpoint for the SDK's default chain to run for real (ECS-style container credentials
  * by default, the EKS Pod Identity agent, or STS for IRSA: `awsCredential`), and the RDS IAM check:
  * a SigV4 presigned `connect` request for this endpoint, signed with credentials this emulator issued,
- * `DBUser` equal to the startup user, within its 15 minutes, for a role granted `rds_iam`.
+ * `DBUser` equal to the startup user, within its 15 minutes, for a role granted `rds_iam`. With
+ * `awsService: 'dsql'`, Aurora DSQL's check instead (`playDsql`).
  *
  * @example
  * import { startEmulator } from 'pg-passwordless-emulator';
@@ -44,18 +46,22 @@ export interface AwsControls extends AwsIdentityControls {
  */
 export async function createAwsCloud(
   context: CloudContext,
-  options: AwsOptions,
+  options: AwsOptions & DsqlOptions,
 ): Promise<EmulatedCloud & AwsControls> {
   const region = options.awsRegion ?? 'us-east-1';
   const users = options.awsUsers ?? ['app_user'];
   const identity = await createAwsIdentity(context, options, region);
   const { credentials } = identity;
-  await createIamUsers(context.backend, users);
+  const database =
+    options.awsService === 'dsql'
+      ? await playDsql(context, { region, users, issuedFor: credentials.issuedFor }, options)
+      : await playRds(context, { region, users, credentials });
   return {
     name: 'aws',
     region,
     routes: identity.routes,
-    validator: rdsIamValidator(context, { region, users, credentials }),
+    validator: database.validator,
+    sessionCapMs: database.sessionCapMs,
     defaultUser: () => users[0] ?? '',
     clientEnv: (identityUrl) => ({
       ...identity.clientEnv(identityUrl),
@@ -63,6 +69,7 @@ export async function createAwsCloud(
       // Keep the SDK from probing the EC2 metadata service when the container endpoint fails.
       AWS_EC2_METADATA_DISABLED: 'true',
       PG_PASSWORDLESS_AWS_ENABLED: 'true',
+      ...database.clientEnv,
     }),
     users: () => users,
     ...identity.controls,
@@ -71,6 +78,15 @@ export async function createAwsCloud(
       return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiresAtMs) };
     },
   };
+}
+
+/** RDS and Aurora PostgreSQL: the IAM database users, and RDS's IAM login check. */
+async function playRds(
+  context: CloudContext,
+  server: { region: string; users: readonly string[]; credentials: CredentialIssuer },
+): Promise<AwsDatabase> {
+  await createIamUsers(context.backend, server.users);
+  return { validator: rdsIamValidator(context, server), clientEnv: {} };
 }
 
 /** The IAM database users: roles granted rds_iam, as `CREATE USER ...; GRANT rds_iam TO ...` leaves them. */

@@ -24,6 +24,8 @@ export interface EmulatedCloud {
   name: CloudName;
   routes: Route[];
   validator: LoginValidator;
+  /** The gateway ends each session this long after its login (Aurora DSQL's cap); no cap when absent. */
+  sessionCapMs?: number;
   /** The role a client logs in as by default (PGUSER). */
   defaultUser: () => string;
   /** Cloud-specific client variables, given the identity server's base URL (and its HTTPS listener's, when routes are `secure`). */

@@ -1,6 +1,7 @@
 import { type AwsControls, type AwsOptions, createAwsCloud } from './aws.ts';
 import { type AzureControls, type AzureOptions, createAzureCloud } from './azure.ts';
 import type { CloudContext, CloudName, EmulatedCloud } from './cloud.ts';
+import type { DsqlOptions } from './dsql.ts';
 import { createGcpCloud, type GcpControls, type GcpOptions } from './gcp.ts';
 
 /** The cloud being played, and the handles of its own kind (only the played cloud's is set). */
@@ -26,7 +27,7 @@ export interface PlayedCloud {
 export async function createCloud(
   name: CloudName,
   context: CloudContext,
-  options: AzureOptions & AwsOptions & GcpOptions,
+  options: AzureOptions & AwsOptions & DsqlOptions & GcpOptions,
 ): Promise<PlayedCloud> {
   switch (name) {
     case 'azure': {

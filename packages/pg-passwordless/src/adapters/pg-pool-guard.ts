@@ -1,5 +1,6 @@
 import { PasswordlessError } from '../core/errors.ts';
 import { createRefusedLoginPolicy, isRefusedLogin, type RefusalReason } from '../core/refused-login.ts';
+import { DEFAULT_LIFETIME_SPREAD } from '../core/session-lifetime.ts';
 import type { TokenHandle } from '../core/token-handle.ts';
 
 /** The part of a `pg.Pool` that pg-passwordless touches (pg stays an optional peer). */
@@ -119,7 +120,7 @@ export function guardPool<P extends PgPoolLike>(pool: P, options: PoolGuardOptio
 
 /** Gives each new connection its own lifetime; returns whether a client has outlived its own. */
 function trackLifetimes(pool: PgPoolLike, options: PoolGuardOptions): (client: object) => boolean {
-  const { lifetimeSpread = 0.1, maxLifetimeSeconds = 0 } = options;
+  const { lifetimeSpread = DEFAULT_LIFETIME_SPREAD, maxLifetimeSeconds = 0 } = options;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const expiresAt = new WeakMap<object, number>();

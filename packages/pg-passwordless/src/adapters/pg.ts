@@ -1,6 +1,8 @@
 import type { ConnectionTarget } from '../core/connection-url.ts';
 import type { ConnectionParams, TokenHandle } from '../core/contract.ts';
 import { loadPeer } from '../core/load-peer.ts';
+import type { Logger } from '../core/logger.ts';
+import { DEFAULT_LIFETIME_SPREAD, lifetimeUnderCap } from '../core/session-lifetime.ts';
 import type { ResolvedSettings } from '../core/settings.ts';
 import type { DriverTls } from '../core/tls.ts';
 import { resolveConnection, type Settings } from '../index.ts';
@@ -34,7 +36,8 @@ export interface PgPasswordlessConfig {
 /**
  * Resolves a password-less URL into node-postgres options: discrete host/port/database/user (so that
  * `sslmode` in the URL cannot silently replace the verified TLS settings), the token function, TLS,
- * and every other key the plugins returned.
+ * and every other key the plugins returned. Where the server ends sessions after a while (Aurora DSQL:
+ * 60 minutes), `maxLifetimeSeconds` stays under that cap.
  *
  * @example
  * import pg from 'pg';
@@ -49,8 +52,23 @@ export async function pgConfig(
   connectionUrl: string,
   settings?: Settings | ResolvedSettings,
 ): Promise<PgPasswordlessConfig> {
-  const { target, params } = await resolveConnection(connectionUrl, settings);
-  return toPgConfig(target, params);
+  return (await resolvePgConfig(connectionUrl, settings)).config;
+}
+
+/** The pg options, the server's session cap (when its cloud has one) and the logger, resolved once. */
+async function resolvePgConfig(
+  connectionUrl: string,
+  settings: Settings | ResolvedSettings | undefined,
+): Promise<{ config: PgPasswordlessConfig; sessionCapSeconds: number | undefined; logger: Logger }> {
+  const { target, params, cloud, settings: resolved } = await resolveConnection(connectionUrl, settings);
+  const config = toPgConfig(target, params);
+  const sessionCapSeconds = cloud?.identity.sessionCapSeconds;
+  config.maxLifetimeSeconds = lifetimeUnderCap(
+    config.maxLifetimeSeconds,
+    sessionCapSeconds,
+    DEFAULT_LIFETIME_SPREAD,
+  );
+  return { config, sessionCapSeconds, logger: resolved.logger };
 }
 
 /**
@@ -99,8 +117,10 @@ export interface CreatePoolOptions<P extends PgPoolLike> {
 /**
  * Runs the plugin host and returns a `pg.Pool` whose connections log in with tokens. A login that the
  * server refuses drops the cached token and is retried once with a new one; each connection gets its
- * own lifetime around `maxLifetimeSeconds` (30 minutes by default, ±10%). `pool.token` is the handle
- * on the token cache (events, stats, expiry) for the app to export.
+ * own lifetime around `maxLifetimeSeconds` (30 minutes by default, ±10%), kept under the server's
+ * session cap where its cloud has one (Aurora DSQL: 60 minutes; a longer lifetime asked for is
+ * shortened, with a warning). `pool.token` is the handle on the token cache (events, stats, expiry)
+ * for the app to export.
  *
  * @example
  * import { createPool } from 'pg-passwordless/pg';
@@ -117,14 +137,21 @@ export async function createPool<P extends PgPoolLike = PgPoolLike>(
   const pg =
     options.pg ??
     (await loadPeer<{ default: { Pool: new (config: object) => P } }>('pg', 'pg-passwordless/pg')).default;
-  const config = await pgConfig(connectionUrl, options.settings);
+  const { config, sessionCapSeconds, logger } = await resolvePgConfig(connectionUrl, options.settings);
   const poolOptions = { ...config, ...options.pool };
-  const maxLifetimeSeconds = Number(poolOptions.maxLifetimeSeconds ?? 0);
+  const lifetimeSpread = options.lifetimeSpread ?? DEFAULT_LIFETIME_SPREAD;
+  const asked = Number(poolOptions.maxLifetimeSeconds ?? 0);
+  const maxLifetimeSeconds = lifetimeUnderCap(asked, sessionCapSeconds, lifetimeSpread);
+  if (maxLifetimeSeconds !== asked) {
+    logger.warn(
+      `maxLifetimeSeconds ${asked} (±${lifetimeSpread * 100}%) would outlive the server's session cap of ${sessionCapSeconds} s: connections live about ${maxLifetimeSeconds} s instead.`,
+    );
+  }
   // pg-pool's own lifetime is one fixed number for every connection; the guard spreads it instead.
   const pool = guardPool(new pg.Pool({ ...poolOptions, maxLifetimeSeconds: 0 }), {
     token: config.token,
     maxLifetimeSeconds,
-    lifetimeSpread: options.lifetimeSpread,
+    lifetimeSpread,
   });
   if (config.token) Object.defineProperty(pool, 'token', { value: config.token, enumerable: false });
   return pool as PasswordlessPool<P>;

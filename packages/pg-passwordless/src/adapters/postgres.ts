@@ -3,9 +3,12 @@ import { Duplex } from 'node:stream';
 import type { ConnectionTarget } from '../core/connection-url.ts';
 import type { ConnectionParams, TokenHandle } from '../core/contract.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
+import { DEFAULT_LIFETIME_SPREAD, lifetimeUnderCap } from '../core/session-lifetime.ts';
 import type { ResolvedSettings } from '../core/settings.ts';
 import type { DriverTls } from '../core/tls.ts';
 import { resolveConnection, type Settings } from '../index.ts';
+import { DEFAULT_MAX_LIFETIME_SECONDS } from './pg.ts';
+import { connectionLifetimeMs } from './pg-pool-guard.ts';
 
 /** Startup parameters postgres.js sends in `connection` (pg takes them as top-level options). */
 type StartupParameters = Record<string, string | number | boolean>;
@@ -82,7 +85,9 @@ const STARTUP_PARAMETERS = new Set([
  * socket opens and its error reaches the waiting queries; here it fetches the token first (within the
  * token cache's budget, 10 s by default), so `pass` then answers from the cache and a failure is the
  * cache's typed error (`TOKEN_ENDPOINT_FAILED`, ...). postgres.js keeps its own lifetime per connection
- * (`max_lifetime`, random between 30 and 60 minutes) unless you set one.
+ * (`max_lifetime`, random between 30 and 60 minutes) unless you set one, or the server ends sessions
+ * after a while (Aurora DSQL: 60 minutes): then `max_lifetime` gives each connection the lifetime a
+ * `createPool` connection gets (30 minutes ±10%, kept under the cap).
  *
  * Not handled here: postgres.js says nothing to the app about a refused login, so a token the server
  * refuses is not dropped and retried as `createPool` from 'pg-passwordless/pg' does; on a 28P01 error
@@ -103,8 +108,17 @@ export async function postgresOptions(
   connectionUrl: string,
   settings?: Settings | ResolvedSettings,
 ): Promise<PostgresPasswordlessOptions> {
-  const { target, params, settings: resolved } = await resolveConnection(connectionUrl, settings);
-  return toPostgresOptions(target, params, resolved.logger);
+  const { target, params, settings: resolved, cloud } = await resolveConnection(connectionUrl, settings);
+  const options = toPostgresOptions(target, params, resolved.logger);
+  const capSeconds = cloud?.identity.sessionCapSeconds;
+  // postgres.js's own lifetimes reach 60 minutes: under a server's session cap they would meet it.
+  if (capSeconds !== undefined && options.max_lifetime === undefined) {
+    const seconds = lifetimeUnderCap(DEFAULT_MAX_LIFETIME_SECONDS, capSeconds, DEFAULT_LIFETIME_SPREAD);
+    // A function, as postgres.js's own default is: it is called once per connection, for that
+    // connection's lifetime in seconds (src/connection.js's timer(), checked with postgres 3.4.9).
+    options.max_lifetime = () => connectionLifetimeMs(seconds, DEFAULT_LIFETIME_SPREAD, Math.random) / 1000;
+  }
+  return options;
 }
 
 /**

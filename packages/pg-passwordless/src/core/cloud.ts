@@ -52,6 +52,12 @@ export interface CloudIdentity {
   roleWhenUnnamed?(context: { getToken(): Promise<string> }): Promise<RoleChoice>;
   /** The cloud's private CA, used when the user names none (verify-ca is allowed with it). */
   defaultCa?: CloudCa;
+  /**
+   * How long the server lets a session live before it ends it (Aurora DSQL: 60 minutes). Pools keep
+   * their connections' lifetimes under it, so that a connection is retired between queries by the
+   * pool rather than cut off by the server. Absent: the server does not end sessions.
+   */
+  sessionCapSeconds?: number;
   /** Facts for the doctor and `--json`, by name: region, scope, signing host. Never a secret. */
   facts?: Readonly<Record<string, string>>;
   /** Facts that cost a request (the service account's email), asked for by the doctor only. */

@@ -84,7 +84,13 @@ export interface CloudDoctor<Options> {
    * doctor's generic reading (SQLSTATE, expiry, clock).
    */
   explainRefusal?(
-    refusal: { sqlState?: string; message: string; said: string },
+    refusal: {
+      sqlState?: string;
+      message: string;
+      said: string;
+      /** The HINT field of the server's ErrorResponse, where some servers say why (Aurora DSQL). */
+      serverHint?: string;
+    },
     context: LoginContext,
   ): LoginDiagnosis | undefined;
   /** How to create the role for this identity, when the server says it does not exist. */

@@ -16,15 +16,17 @@ import { expiryDiagnosis } from '../core/doctor-readings.ts';
  * console.log(diagnosis.code); // DATABASE_MISSING
  */
 export function explainLoginFailure(
-  error: { code?: unknown; message?: unknown },
+  error: { code?: unknown; message?: unknown; hint?: unknown },
   cloud: CloudDoctor<never> | undefined,
   context: LoginContext,
 ): LoginDiagnosis {
   const sqlState = typeof error.code === 'string' ? error.code : undefined;
   const message = typeof error.message === 'string' ? error.message : String(error.message);
-  const said = `the server refused the login${sqlState ? ` (SQLSTATE ${sqlState})` : ''}: ${message}`;
+  // The server's HINT (pg keeps it as `hint`) says why where the message does not (Aurora DSQL).
+  const serverHint = typeof error.hint === 'string' && error.hint !== '' ? error.hint : undefined;
+  const said = `the server refused the login${sqlState ? ` (SQLSTATE ${sqlState})` : ''}: ${message}${serverHint ? ` (HINT: ${serverHint})` : ''}`;
   const { user } = context;
-  const byCloud = cloud?.explainRefusal?.({ sqlState, message, said }, context);
+  const byCloud = cloud?.explainRefusal?.({ sqlState, message, said, serverHint }, context);
   if (byCloud) return byCloud;
   if (/has expired/i.test(message)) return expiryDiagnosis(said, context);
   if (/not yet valid/i.test(message)) {

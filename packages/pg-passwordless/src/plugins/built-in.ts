@@ -11,6 +11,6 @@ export const builtInClouds: readonly [
 ] = [azureCloud, awsCloud, gcpCloud];
 
 // The settings types of the built-in clouds' sections, for the package entry's `Settings`.
-export type { AwsCredentialsLike, AwsCredentialsProviderLike, AwsSettings } from './aws/index.ts';
+export type { AwsCredentialsLike, AwsCredentialsProviderLike, AwsService, AwsSettings } from './aws/index.ts';
 export type { AzureCloud, AzureSettings, TokenCredentialLike } from './azure/index.ts';
 export type { GcpSettings, GoogleAuthLike } from './gcp/index.ts';

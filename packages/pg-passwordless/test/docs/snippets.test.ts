@@ -22,15 +22,16 @@ const snippets: Snippet[] = [
 ];
 const fileOf = (index: number) => join(folder, `snippet-${String(index).padStart(3, '0')}.ts`);
 
-/** The cloud a snippet is about, from the settings or variables it names. */
-function cloudOf(code: string): CloudName {
+/** The cloud a snippet is about, from the settings or variables it names; Aurora DSQL is AWS's `dsql`. */
+function cloudOf(code: string): CloudName | 'aws-dsql' {
+  if (/\.dsql\.[a-z0-9-]+\.on\.aws/.test(code)) return 'aws-dsql';
   if (/\baws: \{|PG_PASSWORDLESS_AWS|rds\.amazonaws|cloud: 'aws'/.test(code)) return 'aws';
   if (/\bgcp: \{|PG_PASSWORDLESS_GCP|cloud: 'gcp'/.test(code)) return 'gcp';
   return 'azure';
 }
 
 describe('README snippets and @examples, as written', () => {
-  const emulators = new Map<CloudName, Emulator>();
+  const emulators = new Map<CloudName | 'aws-dsql', Emulator>();
   let typeErrors = new Map<string, string[]>();
 
   before(async () => {
@@ -57,7 +58,10 @@ describe('README snippets and @examples, as written', () => {
       if (file) typeErrors.set(file, [...(typeErrors.get(file) ?? []), line]);
     }
     for (const cloud of new Set(snippets.map((snippet) => cloudOf(snippet.code)))) {
-      emulators.set(cloud, await startEmulator({ cloud }));
+      emulators.set(
+        cloud,
+        await startEmulator(cloud === 'aws-dsql' ? { cloud: 'aws', awsService: 'dsql' } : { cloud }),
+      );
     }
   });
   after(async () => {

@@ -20,6 +20,8 @@ export interface FailureContext {
   /** Where tokens come from (the token source's description). */
   where: string;
   reached: ChainSourceName | undefined;
+  /** The hints of the shared classification for the database signed for (default: RDS's). */
+  hints?: FailureHints;
   env?: Env;
   /** Asks the container endpoint for what the chain dropped (injected by tests). */
   probe?: (env: Env) => Promise<ProbeOutcome | undefined>;
@@ -30,7 +32,7 @@ export interface FailureContext {
  * an unreadable token file (IRSA, EKS Pod Identity), STS refusing the web identity token (its code and
  * words, and what each means for the role or the cluster), the container endpoint refusing the
  * authorization token (its status and reason, which the chain drops: asked once more), else the shared
- * classification with the plugin's hints.
+ * classification with the plugin's hints (RDS's, or the context's for another database).
  *
  * @example
  * const sts = Object.assign(new Error('Not authorized to perform sts:AssumeRoleWithWebIdentity'), {
@@ -58,7 +60,9 @@ export async function explainCredentialFailure(
       : undefined);
   return (
     explained ??
-    failureToError(error, context.where, HINTS, { endpointContacted: context.reached === 'container' })
+    failureToError(error, context.where, context.hints ?? HINTS, {
+      endpointContacted: context.reached === 'container',
+    })
   );
 }
 
@@ -131,7 +135,7 @@ async function containerFailure(
       code: outcome.networkCode,
       cause: error,
     });
-    return failureToError(networkError, context.where, HINTS);
+    return failureToError(networkError, context.where, context.hints ?? HINTS);
   }
   const { status, reason } = outcome;
   if (status === 429 || status === 408 || status >= 500) {
@@ -140,7 +144,7 @@ async function containerFailure(
       headers: outcome.retryAfter ? { 'retry-after': outcome.retryAfter } : {},
       cause: error,
     });
-    return failureToError(answered, context.where, HINTS);
+    return failureToError(answered, context.where, context.hints ?? HINTS);
   }
   const tokenFile = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
   const podIdentityHint = /expired/i.test(reason)

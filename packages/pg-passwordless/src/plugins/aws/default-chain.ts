@@ -50,13 +50,24 @@ interface ChainLogger {
   error(message: string): void;
 }
 
-type ProvidersModule = {
-  fromNodeProviderChain(init: { maxRetries?: number; logger?: ChainLogger }): AwsCredentialsProviderLike;
+/** How the SDK builds its default chain (`fromNodeProviderChain` and `defaultProvider` take the same init). */
+type ChainFactory = (init: { maxRetries?: number; logger?: ChainLogger }) => AwsCredentialsProviderLike;
+
+/** The signers whose own default chain a token source uses. */
+export type AwsSignerPackage = '@aws-sdk/rds-signer' | '@aws-sdk/dsql-signer';
+
+/**
+ * Where each signer's default chain comes from: its own dependency. `fromNodeProviderChain` of
+ * @aws-sdk/credential-providers is `defaultProvider` of @aws-sdk/credential-provider-node, built lazily.
+ */
+const CHAIN_OF: Record<AwsSignerPackage, { module: string; factory: string }> = {
+  '@aws-sdk/rds-signer': { module: '@aws-sdk/credential-providers', factory: 'fromNodeProviderChain' },
+  '@aws-sdk/dsql-signer': { module: '@aws-sdk/credential-provider-node', factory: 'defaultProvider' },
 };
 
 /**
- * The default chain of the installed @aws-sdk/rds-signer (its own dependency, not ours), built as the
- * Signer would build it, with two differences:
+ * The default chain of the installed signer, `@aws-sdk/rds-signer` unless another is named (its own
+ * dependency, not ours), built as the signer would build it, with two differences:
  * - `maxRetries: 0`: the container provider retries 3 times, 1 s apart, ignoring Retry-After; our retry
  *   layer does that instead. One attempt still sends 2 requests: the chain asks the same
  *   AWS_CONTAINER_CREDENTIALS_FULL_URI through fromHttp, then through fromContainerMetadata.
@@ -71,7 +82,7 @@ type ProvidersModule = {
  * const credentials = await chain.provider();
  * console.log(chain.reached(), credentials.expiration instanceof Date); // container true
  */
-export function loadDefaultChain(): DefaultChain {
+export function loadDefaultChain(signer: AwsSignerPackage = '@aws-sdk/rds-signer'): DefaultChain {
   let reached: ChainSourceName | undefined;
   const logger: ChainLogger = {
     debug: (message) => {
@@ -82,19 +93,20 @@ export function loadDefaultChain(): DefaultChain {
     warn: (message) => console.warn(message),
     error: () => undefined,
   };
-  let providers: ProvidersModule;
+  const { module, factory } = CHAIN_OF[signer];
+  let createChain: ChainFactory;
   try {
-    const requireFromSigner = createRequire(createRequire(import.meta.url).resolve('@aws-sdk/rds-signer'));
-    providers = requireFromSigner('@aws-sdk/credential-providers') as ProvidersModule;
+    const requireFromSigner = createRequire(createRequire(import.meta.url).resolve(signer));
+    createChain = (requireFromSigner(module) as Record<string, ChainFactory>)[factory] as ChainFactory;
   } catch (cause) {
     throw new PasswordlessError(
       'PEER_MISSING',
-      'The aws plugin needs @aws-sdk/credential-providers, a dependency of @aws-sdk/rds-signer, and could not load it.',
-      { cause, hint: 'Reinstall @aws-sdk/rds-signer (npm install @aws-sdk/rds-signer).' },
+      `The aws plugin needs ${module}, a dependency of ${signer}, and could not load it.`,
+      { cause, hint: `Reinstall ${signer} (npm install ${signer}).` },
     );
   }
   return {
-    provider: providers.fromNodeProviderChain({ maxRetries: 0, logger }),
+    provider: createChain({ maxRetries: 0, logger }),
     startAttempt: () => {
       reached = undefined;
     },

@@ -1,6 +1,7 @@
 import type { CloudDoctor, LoginContext, TokenFacts } from '../../core/doctor-hooks.ts';
 import { formatDuration } from '../../core/doctor-readings.ts';
 import { describeAwsCredential } from './credential-chain.ts';
+import { dsqlRoleMissingHint, explainDsqlRefusal, isDsqlLogin, readDsqlToken } from './dsql-doctor.ts';
 import type { AwsSettings } from './options.ts';
 
 /**
@@ -86,11 +87,17 @@ function rdsHint(context: LoginContext): string {
 /** What the doctor asks of the AWS cloud. */
 export const awsDoctor: CloudDoctor<AwsSettings> = {
   describeCredential: describeAwsCredential,
-  readToken: readRdsToken,
-  explainRefusal: ({ message, said }, context) =>
-    /PAM authentication failed/i.test(message)
-      ? { code: 'RDS_IAM_FAILED', detail: said, hint: rdsHint(context) }
-      : undefined,
-  roleMissingHint: ({ user }) => `Create the user: CREATE USER "${user}"; GRANT rds_iam TO "${user}";`,
-  caHint: 'RDS: the bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+  readToken: (token) => readRdsToken(token) ?? readDsqlToken(token),
+  explainRefusal: (refusal, context) => {
+    if (isDsqlLogin(context)) return explainDsqlRefusal(refusal, context);
+    return /PAM authentication failed/i.test(refusal.message)
+      ? { code: 'RDS_IAM_FAILED', detail: refusal.said, hint: rdsHint(context) }
+      : undefined;
+  },
+  roleMissingHint: (context) =>
+    isDsqlLogin(context)
+      ? dsqlRoleMissingHint(context)
+      : `Create the user: CREATE USER "${context.user}"; GRANT rds_iam TO "${context.user}";`,
+  caHint:
+    'RDS: the bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem; Aurora DSQL: Amazon Root CA 1, which Node ships (https://www.amazontrust.com/repository/AmazonRootCA1.pem)',
 };

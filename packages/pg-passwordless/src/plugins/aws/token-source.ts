@@ -1,14 +1,9 @@
-import { PasswordlessError } from '../../core/errors.ts';
 import { SecretToken } from '../../core/secret.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
 import { explainCredentialFailure } from './credential-failure.ts';
-import {
-  CHAIN_SOURCE_LABELS,
-  type ChainSourceName,
-  type DefaultChain,
-  loadDefaultChain,
-} from './default-chain.ts';
+import { type DefaultChain, loadDefaultChain } from './default-chain.ts';
 import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './options.ts';
+import { expiredCredentials, signingCredentials } from './signing-credentials.ts';
 
 /** An RDS IAM token is accepted for 15 minutes after it was signed. */
 export const RDS_TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -65,14 +60,18 @@ export function rdsTokenSource(
     `RDS IAM signing for ${target.username}@${target.hostname}:${target.port} (region ${target.region ?? 'from the AWS SDK defaults'})`;
   let chain: DefaultChain | undefined;
   let lastSignedSecond = Number.NEGATIVE_INFINITY;
-  const credentialsFor = signingCredentials(async (forceRefresh) => {
-    if (credentials !== undefined)
-      return typeof credentials === 'function'
-        ? credentials(forceRefresh ? { forceRefresh } : undefined)
-        : credentials;
-    chain ??= loadDefaultChain();
-    return chain.provider(forceRefresh ? { forceRefresh } : undefined);
-  }, now);
+  const credentialsFor = signingCredentials(
+    async (forceRefresh) => {
+      if (credentials !== undefined)
+        return typeof credentials === 'function'
+          ? credentials(forceRefresh ? { forceRefresh } : undefined)
+          : credentials;
+      chain ??= loadDefaultChain();
+      return chain.provider(forceRefresh ? { forceRefresh } : undefined);
+    },
+    RDS_TOKEN_LIFETIME_MS,
+    now,
+  );
   return {
     describe,
     async fetchToken(options: FetchOptions = {}): Promise<FetchedToken> {
@@ -82,7 +81,7 @@ export function rdsTokenSource(
         const credentialExpiryMs = resolved.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
         if (credentialExpiryMs <= now()) {
           const from = credentials === undefined ? (chain?.reached() ?? 'default chain') : 'in code';
-          throw expiredCredentials(describe(), resolved, from, now);
+          throw expiredCredentials(describe(), resolved, from, 'RDS', now);
         }
         // SigV4 dates have whole seconds: re-signed within the second of the refused token, with the same
         // credentials, the token would be the same string. Sign in a later second instead (a timer may
@@ -102,64 +101,4 @@ export function rdsTokenSource(
       }
     },
   };
-}
-
-/**
- * The credentials to sign with, asked for past the provider's cache once those used last expire within
- * a token's 15 minutes. The SDK's providers cache credentials and hand them out until 5 minutes before
- * they expire (credential-provider-node's `credentialsTreatedAsExpired`; within those 5 minutes they
- * answer with the old set and renew it in the background), so a token signed near that end would live
- * only minutes; @aws-sdk/rds-signer's own wrapper (`createCredentialsWrapper`) asks again with
- * `forceRefresh` for the same reason. Asking with `forceRefresh` straight away, rather than after a
- * plain ask, spares the background renewal a plain ask would start: one request per renewal. When that
- * ask fails, the cached set still signs a token that ends with it; a refresh the caller forced (a
- * refused login) fails instead.
- */
-function signingCredentials(
-  resolve: (forceRefresh: boolean) => Promise<AwsCredentialsLike>,
-  now: () => number,
-): (forceRefresh: boolean) => Promise<AwsCredentialsLike> {
-  let lastExpiryMs = Number.POSITIVE_INFINITY;
-  return async (forceRefresh) => {
-    const renew = forceRefresh || lastExpiryMs - now() < RDS_TOKEN_LIFETIME_MS;
-    const credentials = renew
-      ? await resolve(true).catch((error: unknown) => (forceRefresh ? Promise.reject(error) : resolve(false)))
-      : await resolve(false);
-    lastExpiryMs = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
-    return credentials;
-  };
-}
-
-/** Credentials that had expired when they came: no token signed with them would pass. */
-function expiredCredentials(
-  where: string,
-  credentials: AwsCredentialsLike,
-  from: ChainSourceName | 'default chain' | 'in code',
-  now: () => number,
-): PasswordlessError {
-  const expiredAt = credentials.expiration?.toISOString() ?? '';
-  const source =
-    from === 'in code'
-      ? 'aws.credentials'
-      : from === 'default chain'
-        ? 'the default credential chain'
-        : CHAIN_SOURCE_LABELS[from];
-  const hints: Partial<Record<ChainSourceName, string>> = {
-    environment:
-      'AWS_SESSION_TOKEN and its keys are temporary (AWS_CREDENTIAL_EXPIRATION says until when): whatever wrote them (aws sso login, aws sts assume-role, a CI step) must write fresh ones, or leave them out and let the default chain find the role.',
-    sso: 'Sign in again: aws sso login.',
-    profile: 'Refresh the profile’s credentials (aws sso login, or whatever writes ~/.aws/credentials).',
-    process: 'The credential_process returned credentials that had expired: fix the process.',
-  };
-  return new PasswordlessError(
-    'CREDENTIAL_UNAVAILABLE',
-    `${where}: the AWS credentials from ${source} expired at ${expiredAt}, ${Math.round((now() - (credentials.expiration?.getTime() ?? 0)) / 1000)} s ago: RDS refuses a token they sign.`,
-    {
-      hint:
-        from === 'in code'
-          ? 'Credentials given as an object cannot renew themselves: give aws.credentials a provider (a function, such as fromNodeProviderChain()) instead.'
-          : ((from === 'default chain' ? undefined : hints[from]) ??
-            'The endpoint handed out credentials that had already expired: check this machine’s clock (NTP) against the endpoint’s.'),
-    },
-  );
 }
