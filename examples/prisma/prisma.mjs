@@ -13,7 +13,8 @@ const pool = await createPool(process.env.DATABASE_URL ?? '');
 // and the adapter must share one pg copy) and does not end it on $disconnect().
 const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
 
-// In an app, `prisma migrate deploy` creates the table; Migrate takes a URL, not a password function.
+// In an app, `prisma migrate deploy` creates the table. Migrate takes a URL, neither this pool nor a
+// password function: run it through `pg-passwordless proxy` (the library README's "Prisma's migrations").
 await prisma.$executeRaw`create table if not exists prisma_notes (id serial primary key, body text not null)`;
 await prisma.note.create({ data: { body: 'no password anywhere' } });
 const notes = await prisma.note.count();

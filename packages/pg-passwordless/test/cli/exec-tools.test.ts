@@ -1,6 +1,6 @@
 // Real migration tools run by `pg-passwordless exec` against the emulator, each checked by what it left
 // in the database. node-pg-migrate and drizzle-kit connect with node-postgres, which reads the password
-// file. Prisma's schema engine and Studio read none, so they get --token-in-url.
+// file. Prisma's schema engine and Studio read none, so they get --token-in-url, or the proxy's URL.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { freePort } from '../../../pg-passwordless-emulator/src/free-port.ts';
 import { engineScriptPolicy, missingSchemaEngine } from '../helpers/prisma-engine.ts';
-import { type RunningCli, repoRoot, runCli, startCli, startProgram } from './run-cli.ts';
+import {
+  datasourceUrl,
+  RECORDER_ANSWER,
+  writeSchemaEngineRecorder,
+} from '../helpers/schema-engine-recorder.ts';
+import { type RunningCli, repoRoot, runCli, runProgram, startCli, startProgram } from './run-cli.ts';
 
 const bins = join(repoRoot, 'node_modules', '.bin');
 
@@ -21,10 +26,11 @@ function redact(text: string): string {
 
 /**
  * A Prisma project: a config that takes the URL from DATABASE_URL, a schema, and one migration that
- * creates `table`. All paths are absolute, since exec runs Prisma from the repository root.
+ * creates `table`, named `migrationName(table)`. All paths are absolute, since exec runs Prisma from the
+ * repository root.
  */
 function writePrismaProject(folder: string, table: string): string {
-  const migration = join(folder, 'migrations', '20240101000000_create_gadgets');
+  const migration = join(folder, 'migrations', migrationName(table));
   mkdirSync(migration, { recursive: true });
   writeFileSync(
     join(folder, 'schema.prisma'),
@@ -44,6 +50,20 @@ function writePrismaProject(folder: string, table: string): string {
       '  datasource: { url: process.env.DATABASE_URL },\n};\n',
   );
   return config;
+}
+
+/** The name of the migration that creates `table` (one per table: all projects share one database). */
+function migrationName(table: string): string {
+  return `20240101000000_create_${table}`;
+}
+
+/** The `aud` claim of a JWT, or undefined when `token` is not one; never the token itself. */
+function jwtAudience(token: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).aud;
+  } catch {
+    return undefined;
+  }
 }
 
 describe('pg-passwordless exec with migration tools (Azure)', () => {
@@ -131,6 +151,25 @@ describe('pg-passwordless exec with migration tools (Azure)', () => {
     );
   });
 
+  /**
+   * The reason to skip a `prisma migrate` run that failed because Prisma could not download its schema
+   * engine (it says why npm's install left it missing and what to run), else undefined.
+   */
+  function skipReason(result: { code: number | null; stderr: string }): string | undefined {
+    return result.code === 0
+      ? undefined
+      : missingSchemaEngine(result.stderr, engineScriptPolicy(repoRoot), redact);
+  }
+
+  /** Whether Prisma's migrations table records `table`'s migration as applied, and the table exists. */
+  async function migrated(table: string): Promise<boolean> {
+    const applied = await psql(
+      `select to_regclass('public.${table}') is not null and exists (select from _prisma_migrations ` +
+        `where migration_name = '${migrationName(table)}' and finished_at is not null)`,
+    );
+    return applied === 't';
+  }
+
   it('prisma migrate deploy applies a migration with --token-in-url (skipped when the schema engine is missing)', async (t) => {
     const config = writePrismaProject(join(folder, 'prisma-migrate'), 'gadgets');
     // --token-in-url: Prisma's schema engine reads no password file.
@@ -139,24 +178,72 @@ describe('pg-passwordless exec with migration tools (Azure)', () => {
       prismaEnv,
       60_000,
     );
-    // Skipped only when Prisma says it cannot download its engine; the reason says why npm's install
-    // left it missing (its install-script policy, or binaries.prisma.sh unreachable) and what to run.
-    const missing =
-      result.code === 0
-        ? undefined
-        : missingSchemaEngine(result.stderr, engineScriptPolicy(repoRoot), redact);
+    const missing = skipReason(result);
     if (missing) {
       t.skip(missing);
       return;
     }
     assert.equal(result.code, 0, redact(result.stderr));
-    assert.equal(
-      await psql(
-        "select to_regclass('public.gadgets') is not null, " +
-          "(select string_agg(migration_name, ',') from _prisma_migrations where finished_at is not null)",
-      ),
-      't|20240101000000_create_gadgets',
+    assert.equal(await migrated('gadgets'), true);
+  });
+
+  it('prisma migrate deploy with --token-in-url hands the token to the schema engine in its argument list', async () => {
+    // Prisma 7.5 starts its engine as `schema-engine --datasource {"url":...}`: the one-shot check that
+    // the database exists, then the JSON-RPC server that runs the migrations, alive for the whole run.
+    // The URL, token included, is in their argument lists, where `ps` shows it to every user of the
+    // machine (Prisma hides it only in its own error messages). The recorder stands in for the engine.
+    const config = writePrismaProject(join(folder, 'prisma-argv'), 'argv_gadgets');
+    const engine = writeSchemaEngineRecorder(join(folder, 'prisma-argv-engine'));
+    const result = await runCli(
+      ['exec', '--token-in-url', '--', join(bins, 'prisma'), 'migrate', 'deploy', '--config', config],
+      { ...prismaEnv, ...engine.env },
+      60_000,
     );
+    assert.match(result.stderr, new RegExp(RECORDER_ANSWER), redact(result.stderr));
+    const starts = engine.starts();
+    assert.deepEqual(
+      starts.map((argv) => argv.filter((arg) => !arg.startsWith('{') && !arg.startsWith('/'))),
+      [
+        ['--datasource', 'cli', 'can-connect-to-database'],
+        ['--datamodels', '--datasource'],
+      ],
+    );
+    for (const argv of starts) {
+      const url = new URL(datasourceUrl(argv) ?? '');
+      assert.equal(url.username, 'orders-api');
+      assert.equal(
+        jwtAudience(decodeURIComponent(url.password)),
+        'https://ossrdbms-aad.database.windows.net',
+        "the password in the engine's arguments is the Entra token",
+      );
+    }
+  });
+
+  it('prisma migrate deploy through pg-passwordless proxy applies a migration (skipped when the schema engine is missing)', async (t) => {
+    const proxy = startCli(['proxy', '--listen', '127.0.0.1:0'], emulator.env, 120_000);
+    try {
+      await proxy.waitFor('connect with: ');
+      const url = /connect with: (\S+)/.exec(proxy.stdout())?.[1] as string;
+      const config = writePrismaProject(join(folder, 'prisma-migrate-proxy'), 'proxy_gadgets');
+      // Prisma runs on its own: the URL it passes to its engine names the proxy and holds no secret; the
+      // proxy logs each of the engine's connections in with a current token.
+      const result = await runProgram(
+        join(bins, 'prisma'),
+        ['migrate', 'deploy', '--config', config],
+        { CHECKPOINT_DISABLE: '1', DATABASE_URL: url },
+        60_000,
+      );
+      const missing = skipReason(result);
+      if (missing) {
+        t.skip(missing);
+        return;
+      }
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(await migrated('proxy_gadgets'), true);
+    } finally {
+      proxy.child.kill('SIGTERM');
+      await proxy.done;
+    }
   });
 
   /**

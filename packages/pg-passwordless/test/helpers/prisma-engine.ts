@@ -60,9 +60,17 @@ const CAUSES: Record<EngineScriptPolicy, string> = {
 };
 
 /**
+ * Why nothing else can run the migrations: Prisma 7 has no driver-adapter path that would log in through
+ * createPool (examples/prisma/migrate.test.ts runs the CLI with one and shows it unused).
+ */
+const NO_ADAPTER_PATH =
+  "Prisma 7 migrates only through that engine: prisma.config.ts takes no driver adapter since 7.0 (its `engine: 'js'` " +
+  'and `adapter` keys were removed), so Migrate cannot log in through createPool instead (examples/prisma/migrate.test.ts)';
+
+/**
  * The reason to skip when Prisma's stderr says it could not download its schema engine, else
- * undefined: which engine, why npm's install left it missing (from `policy`), what to run, and
- * Prisma's own error line. `redact` hides secrets the error line may hold.
+ * undefined: which engine, why npm's install left it missing (from `policy`), what to run, why Prisma
+ * has no other way to migrate, and Prisma's own error line. `redact` hides secrets the error line may hold.
  */
 export function missingSchemaEngine(
   stderr: string,
@@ -76,6 +84,7 @@ export function missingSchemaEngine(
   if (!error) return undefined;
   return (
     `Prisma's schema engine node_modules/${ENGINES}/schema-engine-${error[1]} is missing: ${CAUSES[policy]} ` +
-    `(or set PRISMA_SCHEMA_ENGINE_BINARY to a schema engine of this Prisma version). Prisma: ${redact(error[0])}`
+    `(or set PRISMA_SCHEMA_ENGINE_BINARY to a schema engine of this Prisma version). ${NO_ADAPTER_PATH}. ` +
+    `Prisma: ${redact(error[0])}`
   );
 }
