@@ -38,7 +38,9 @@ ${cloudLine}
   --token-in-url   for tools that read neither PGPASSFILE nor a password function (Prisma's engines):
                    also put the current token into DATABASE_URL (percent-encoded) and PGPASSWORD. That is
                    ONE token: it is not renewed, so the command must log in before it expires (from 15
-                   minutes to about an hour, by cloud)
+                   minutes to about an hour, by cloud). A command may pass it on in an argument list
+                   that every local user sees (Prisma's migrate hands it to its schema engine so): for
+                   Prisma's migrations use \`pg-passwordless proxy\` instead
   -h, --help       show this help`;
 
 /**
