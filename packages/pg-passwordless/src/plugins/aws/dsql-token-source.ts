@@ -1,10 +1,7 @@
 import type { FailureHints } from '../../core/failure-error.ts';
-import { SecretToken } from '../../core/secret.ts';
-import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
-import { explainCredentialFailure } from './credential-failure.ts';
-import { type DefaultChain, loadDefaultChain } from './default-chain.ts';
+import type { TokenSource } from '../../core/token-source.ts';
 import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './options.ts';
-import { expiredCredentials, signingCredentials } from './signing-credentials.ts';
+import { type PresignedTokenKind, presignedTokenSource } from './presigned-token-source.ts';
 
 /**
  * How long an Aurora DSQL token is signed to last: 15 minutes, what the AWS CLI and SDKs sign by default
@@ -95,54 +92,16 @@ export function dsqlTokenSource(
   now: () => number = Date.now,
 ): TokenSource {
   const action = dsqlAction(target.username);
-  const describe = () =>
-    `Aurora DSQL ${action} signing for ${target.hostname} as ${target.username} (region ${target.region ?? 'from the AWS SDK defaults'})`;
-  let chain: DefaultChain | undefined;
-  let lastSignedSecond = Number.NEGATIVE_INFINITY;
-  const credentialsFor = signingCredentials(
-    async (forceRefresh) => {
-      if (credentials !== undefined)
-        return typeof credentials === 'function'
-          ? credentials(forceRefresh ? { forceRefresh } : undefined)
-          : credentials;
-      chain ??= loadDefaultChain('@aws-sdk/dsql-signer');
-      return chain.provider(forceRefresh ? { forceRefresh } : undefined);
-    },
-    DSQL_TOKEN_LIFETIME_SECONDS * 1000,
-    now,
-  );
-  return {
-    describe,
-    async fetchToken(options: FetchOptions = {}): Promise<FetchedToken> {
-      chain?.startAttempt();
-      try {
-        const resolved = await credentialsFor(options.forceRefresh === true);
-        const credentialExpiryMs = resolved.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
-        if (credentialExpiryMs <= now()) {
-          const from = credentials === undefined ? (chain?.reached() ?? 'default chain') : 'in code';
-          throw expiredCredentials(describe(), resolved, from, 'Aurora DSQL', now);
-        }
-        // SigV4 dates have whole seconds: a token re-signed in the second of the refused one, with the
-        // same credentials, would be the same string.
-        while (options.forceRefresh && Math.floor(now() / 1000) <= lastSignedSecond) {
-          await new Promise((resolve) => setTimeout(resolve, 1001 - (now() % 1000)));
-        }
-        const signedAtMs = now();
-        lastSignedSecond = Math.floor(signedAtMs / 1000);
-        const token = await sign(signerModule, target, action, resolved);
-        return {
-          token: new SecretToken(token),
-          expiresAtMs: Math.min(signedAtMs + DSQL_TOKEN_LIFETIME_SECONDS * 1000, credentialExpiryMs),
-        };
-      } catch (error) {
-        throw await explainCredentialFailure(error, {
-          where: describe(),
-          reached: chain?.reached(),
-          hints: HINTS,
-        });
-      }
-    },
+  const kind: PresignedTokenKind = {
+    describe: () =>
+      `Aurora DSQL ${action} signing for ${target.hostname} as ${target.username} (region ${target.region ?? 'from the AWS SDK defaults'})`,
+    database: 'Aurora DSQL',
+    signerPackage: '@aws-sdk/dsql-signer',
+    lifetimeMs: DSQL_TOKEN_LIFETIME_SECONDS * 1000,
+    sign: (resolved) => sign(signerModule, target, action, resolved),
+    hints: HINTS,
   };
+  return presignedTokenSource(kind, credentials, now);
 }
 
 function sign(

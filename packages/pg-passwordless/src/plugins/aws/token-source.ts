@@ -1,9 +1,6 @@
-import { SecretToken } from '../../core/secret.ts';
-import type { FetchedToken, FetchOptions, TokenSource } from '../../core/token-source.ts';
-import { explainCredentialFailure } from './credential-failure.ts';
-import { type DefaultChain, loadDefaultChain } from './default-chain.ts';
+import type { TokenSource } from '../../core/token-source.ts';
 import type { AwsCredentialsLike, AwsCredentialsProviderLike } from './options.ts';
-import { expiredCredentials, signingCredentials } from './signing-credentials.ts';
+import { type PresignedTokenKind, presignedTokenSource } from './presigned-token-source.ts';
 
 /** An RDS IAM token is accepted for 15 minutes after it was signed. */
 export const RDS_TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -56,49 +53,13 @@ export function rdsTokenSource(
   credentials?: AwsCredentialsLike | AwsCredentialsProviderLike,
   now: () => number = Date.now,
 ): TokenSource {
-  const describe = () =>
-    `RDS IAM signing for ${target.username}@${target.hostname}:${target.port} (region ${target.region ?? 'from the AWS SDK defaults'})`;
-  let chain: DefaultChain | undefined;
-  let lastSignedSecond = Number.NEGATIVE_INFINITY;
-  const credentialsFor = signingCredentials(
-    async (forceRefresh) => {
-      if (credentials !== undefined)
-        return typeof credentials === 'function'
-          ? credentials(forceRefresh ? { forceRefresh } : undefined)
-          : credentials;
-      chain ??= loadDefaultChain();
-      return chain.provider(forceRefresh ? { forceRefresh } : undefined);
-    },
-    RDS_TOKEN_LIFETIME_MS,
-    now,
-  );
-  return {
-    describe,
-    async fetchToken(options: FetchOptions = {}): Promise<FetchedToken> {
-      chain?.startAttempt();
-      try {
-        const resolved = await credentialsFor(options.forceRefresh === true);
-        const credentialExpiryMs = resolved.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
-        if (credentialExpiryMs <= now()) {
-          const from = credentials === undefined ? (chain?.reached() ?? 'default chain') : 'in code';
-          throw expiredCredentials(describe(), resolved, from, 'RDS', now);
-        }
-        // SigV4 dates have whole seconds: re-signed within the second of the refused token, with the same
-        // credentials, the token would be the same string. Sign in a later second instead (a timer may
-        // fire a little early, hence the loop).
-        while (options.forceRefresh && Math.floor(now() / 1000) <= lastSignedSecond) {
-          await new Promise((resolve) => setTimeout(resolve, 1001 - (now() % 1000)));
-        }
-        const signedAtMs = now();
-        lastSignedSecond = Math.floor(signedAtMs / 1000);
-        const token = await new signerModule.Signer({ ...target, credentials: resolved }).getAuthToken();
-        return {
-          token: new SecretToken(token),
-          expiresAtMs: Math.min(signedAtMs + RDS_TOKEN_LIFETIME_MS, credentialExpiryMs),
-        };
-      } catch (error) {
-        throw await explainCredentialFailure(error, { where: describe(), reached: chain?.reached() });
-      }
-    },
+  const kind: PresignedTokenKind = {
+    describe: () =>
+      `RDS IAM signing for ${target.username}@${target.hostname}:${target.port} (region ${target.region ?? 'from the AWS SDK defaults'})`,
+    database: 'RDS',
+    signerPackage: '@aws-sdk/rds-signer',
+    lifetimeMs: RDS_TOKEN_LIFETIME_MS,
+    sign: (resolved) => new signerModule.Signer({ ...target, credentials: resolved }).getAuthToken(),
   };
+  return presignedTokenSource(kind, credentials, now);
 }
