@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createApplicationCredentials } from '../../../pg-passwordless-emulator/src/clouds/azure-client-credentials.ts';
 import { PasswordlessError } from '../../src/core/errors.ts';
+import { classifyFailure } from '../../src/core/failure.ts';
 import { describeAzureCredential } from '../../src/plugins/azure/credential-chain.ts';
 import { readCertificateFile, readFederatedTokenFile } from '../../src/plugins/azure/credential-files.ts';
 import {
@@ -82,7 +83,9 @@ describe('azureTokenSource: Retry-After and backoff', () => {
     assert.equal(calls(), 1, 'nothing was sent before Retry-After passed');
     assert.equal(waiting.retryAfterMs, 2000);
     assert.equal(waiting.retryable, true);
-    now += 2000;
+    assert.equal(classifyFailure(waiting).status, 429, 'the refusal still shows the 429 that set the wait');
+    // A retry timer that fires a millisecond before Date.now() reaches Retry-After is not refused.
+    now += 1999;
     assert.ok((await source.fetchToken()).token);
     assert.equal(calls(), 2);
   });

@@ -30,6 +30,12 @@ export interface AzureSourceOptions {
 const MAX_UNSEEN_BACKOFF_MS = 32_000;
 
 /**
+ * A timer may fire a millisecond or two before `Date.now()` says its delay has passed: a retry that
+ * waited out Retry-After to the millisecond is not refused for it.
+ */
+const TIMER_SLACK_MS = 5;
+
+/**
  * A token source over any Azure TokenCredential, for one scope. Failures are classified by the one
  * classifier, with the identity endpoint's own answer when the credential's HTTP client recorded it
  * (its status, `Retry-After` and AADSTS code, which the SDK's error drops), and hinted by what Entra or
@@ -116,21 +122,25 @@ function classify(error: unknown, where: string, options: AzureSourceOptions): P
 /**
  * When the endpoint may be asked again: after the `Retry-After` it sent (on any failure), or after a
  * backoff that doubles for each 429 without one. A success or another failure resets the backoff.
+ * A fetch refused meanwhile carries the failure that set the wait as its cause, so the caller still
+ * sees the endpoint's status (429, 503) and not only that nothing was sent.
  */
 function createThrottle(now: () => number) {
   let notBeforeMs = 0;
   let unseen = 0;
+  let lastFailure: PasswordlessError | undefined;
   return {
     check(where: string): void {
       const waitMs = notBeforeMs - now();
-      if (waitMs <= 0) return;
+      if (waitMs <= TIMER_SLACK_MS) return;
       throw new PasswordlessError(
         'TOKEN_ENDPOINT_FAILED',
         `${where}: the identity endpoint asked to be left alone ${Math.ceil(waitMs / 1000)} s more; not asked before then.`,
-        { retryable: true, retryAfterMs: waitMs, hint: AZURE_HINTS.transient },
+        { cause: lastFailure, retryable: true, retryAfterMs: waitMs, hint: AZURE_HINTS.transient },
       );
     },
     observe(error: PasswordlessError): PasswordlessError {
+      lastFailure = error;
       const throttled = classifyFailure(error).reason === 'throttled';
       unseen = throttled && error.retryAfterMs === undefined ? unseen + 1 : 0;
       if (error.retryAfterMs !== undefined) notBeforeMs = now() + error.retryAfterMs;
@@ -152,6 +162,7 @@ function createThrottle(now: () => number) {
     clear(): void {
       notBeforeMs = 0;
       unseen = 0;
+      lastFailure = undefined;
     },
   };
 }
