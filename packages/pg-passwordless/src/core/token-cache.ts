@@ -280,6 +280,9 @@ class TokenCacheImpl implements TokenCache {
   async #fetchFromSource(trigger: FetchTrigger, options: FetchOptions): Promise<FetchedToken> {
     const background = trigger !== 'caller';
     const deadlineMs = background ? Number.POSITIVE_INFINITY : this.#clock.now() + this.#timeoutMs;
+    // A lazy refresh tries once: its retries would sleep on timers, and lazy sets none. A later caller
+    // tries again after the back-off (see #refreshInBackground).
+    const retry = background && this.#refresh === 'lazy' ? { ...this.#retry, maxAttempts: 1 } : this.#retry;
     let attempt = 0;
     const fetchOnce = async () => {
       this.#stats.fetches++;
@@ -295,7 +298,7 @@ class TokenCacheImpl implements TokenCache {
     try {
       return await withRetry(
         fetchOnce,
-        this.#retry,
+        retry,
         this.#clock,
         this.#random,
         (error, delayMs) => this.#emit({ type: 'retry', error, delayMs }),

@@ -1,5 +1,5 @@
 import { INSTRUMENTS, type InstrumentSpec } from './instruments.ts';
-import type { OtelApi, OtelAttributes, OtelMeter } from './otel-api.ts';
+import type { OtelApi, OtelAttributes, OtelContext, OtelMeter, OtelSpan } from './otel-api.ts';
 import type { MetricAttributes, ValueSample } from './registry.ts';
 
 /** The instrumentation scope of the meter and the tracer. */
@@ -66,18 +66,18 @@ export function createOtelBridge(
       quietly(loadApi, (api) => instrumentsOf(api).recorders.get(spec.name)?.record(value, attributes)),
     async inSpan(name, attributes, root, run, end) {
       const api = loadApi();
-      if (!api) return run();
-      const parent = api.context.active();
-      const span = api.trace.getTracer(SCOPE).startSpan(name, { attributes, root }, parent);
-      const finish = (error: unknown) => {
-        const ending = end(error);
-        for (const [key, value] of Object.entries(ending.attributes)) span.setAttribute(key, value);
-        if (ending.failure !== undefined)
-          span.setStatus({ code: api.SpanStatusCode.ERROR, message: ending.failure });
-        span.end();
-      };
+      const started = api ? startSpan(api, name, attributes, root) : undefined;
+      if (!api || !started) return run();
+      const finish = (error: unknown) =>
+        quietly(loadApi, () => {
+          const ending = end(error);
+          for (const [key, value] of Object.entries(ending.attributes)) started.span.setAttribute(key, value);
+          if (ending.failure !== undefined)
+            started.span.setStatus({ code: api.SpanStatusCode.ERROR, message: ending.failure });
+          started.span.end();
+        });
       try {
-        const result = await api.context.with(api.trace.setSpan(parent, span), run);
+        const result = await api.context.with(started.context, run);
         finish(undefined);
         return result;
       } catch (error) {
@@ -86,6 +86,22 @@ export function createOtelBridge(
       }
     },
   };
+}
+
+/** A span, child of the active one unless `root`, and the context that makes it the active one. */
+function startSpan(
+  api: OtelApi,
+  name: string,
+  attributes: OtelAttributes,
+  root: boolean,
+): { span: OtelSpan; context: OtelContext } | undefined {
+  try {
+    const parent = api.context.active();
+    const span = api.trace.getTracer(SCOPE).startSpan(name, { attributes, root }, parent);
+    return { span, context: api.trace.setSpan(parent, span) };
+  } catch {
+    return undefined; // the fetch goes on without its span
+  }
 }
 
 /** Telemetry never breaks token delivery: an SDK that throws while recording is ignored. */
