@@ -1,4 +1,4 @@
-import { INSTRUMENTS, type InstrumentKind, type InstrumentSpec } from './instruments.ts';
+import { INSTRUMENTS, type InstrumentSpec } from './instruments.ts';
 
 /** Attributes of one series: the cloud and plugin, a result, an error code. Never a secret. */
 export type MetricAttributes = Readonly<Record<string, string>>;
@@ -17,17 +17,19 @@ export interface HistogramSample {
   count: number;
 }
 
-interface FamilyHeader {
-  /** The OpenTelemetry name: `pg_passwordless.token.fetches`. */
-  name: string;
-  unit: string;
-  help: string;
-}
-
-/** One instrument and its current series. */
+/**
+ * One instrument and its current series: its OpenTelemetry name (`pg_passwordless.token.fetches`), unit
+ * (`s`, `{fetch}`) and help text.
+ */
 export type MetricFamily =
-  | (FamilyHeader & { type: Exclude<InstrumentKind, 'histogram'>; samples: ValueSample[] })
-  | (FamilyHeader & { type: 'histogram'; samples: HistogramSample[] });
+  | {
+      name: string;
+      unit: string;
+      help: string;
+      type: 'counter' | 'up-down-counter' | 'gauge';
+      samples: ValueSample[];
+    }
+  | { name: string; unit: string; help: string; type: 'histogram'; samples: HistogramSample[] };
 
 /** Every instrument at one instant, in a fixed order; what a Prometheus renderer reads. */
 export interface MetricsSnapshot {
