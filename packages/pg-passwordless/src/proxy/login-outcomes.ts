@@ -15,7 +15,7 @@ import { errorFields, LoginRefusal } from '../wire/index.ts';
  * it has none (psql then prompts, and comes back with one).
  *
  * @example
- * const { createTelemetry } = await import('pg-passwordless');
+ * const { createTelemetry, renderPrometheus } = await import('pg-passwordless');
  * const { Socket } = await import('node:net');
  *
  * const telemetry = createTelemetry();
@@ -23,8 +23,10 @@ import { errorFields, LoginRefusal } from '../wire/index.ts';
  * const client = new Socket();
  * logins.begin(client);
  * logins.succeeded(client);
- * const sessions = telemetry.snapshot().families.find((family) => family.name === 'pg_passwordless.proxy.sessions');
- * console.log(sessions?.samples[0]?.value); // 1
+ * const lines = renderPrometheus(telemetry.snapshot()).split('\n');
+ * console.log(lines.filter((line) => /^pg_passwordless_proxy_(sessions|logins_total)\{/.test(line)));
+ * // [ 'pg_passwordless_proxy_sessions{cloud="azure",plugin="azure"} 1',
+ * //   'pg_passwordless_proxy_logins_total{cloud="azure",plugin="azure",result="ok"} 1' ]
  * client.destroy();
  */
 export class LoginOutcomes {
