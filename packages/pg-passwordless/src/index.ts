@@ -44,12 +44,28 @@ export type { FailureHints } from './core/failure-error.ts';
 export { failureToError } from './core/failure-error.ts';
 export type { Logger } from './core/logger.ts';
 export type { ResolvedConnection } from './core/plugin-host.ts';
-export type { RefreshPolicyOptions } from './core/refresh-policy.ts';
+export type { RefreshMode, RefreshPolicyOptions } from './core/refresh-policy.ts';
 export type { RefusalReason, RefusalVerdict, RefusedLoginPolicy } from './core/refused-login.ts';
 export { createRefusedLoginPolicy, isRefusedLogin } from './core/refused-login.ts';
 export type { RetryOptions } from './core/retry.ts';
 export { SecretToken } from './core/secret.ts';
 export { parseBool } from './core/settings.ts';
+export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './core/telemetry/prometheus.ts';
+export type {
+  HistogramSample,
+  MetricAttributes,
+  MetricFamily,
+  MetricsSnapshot,
+  ValueSample,
+} from './core/telemetry/registry.ts';
+export type {
+  ProxyTelemetry,
+  Telemetry,
+  TelemetryLabels,
+  TelemetryOptions,
+  TokenCacheTelemetry,
+} from './core/telemetry/telemetry.ts';
+export { createTelemetry, sharedTelemetry } from './core/telemetry/telemetry.ts';
 export type { CaSource, DriverTls, ResolvedTls, TlsSettings } from './core/tls.ts';
 export type { TokenCache, TokenCacheEvent, TokenCacheOptions, TokenCacheStats } from './core/token-cache.ts';
 export { createTokenCache, DEFAULT_TOKEN_TIMEOUT_MS, tokenHandle } from './core/token-cache.ts';

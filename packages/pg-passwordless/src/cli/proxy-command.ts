@@ -152,6 +152,7 @@ async function serve(options: ProxyArgs, io: Io): Promise<number> {
     maxSessions: options.maxSessions,
     log,
     upstream: upstreamFor(connection),
+    labels: connection.token?.labels,
   });
   const { host, port, database } = connection.target;
   io.stdout.write(

@@ -61,7 +61,9 @@ export async function connectCloud(
   const tls = resolveTls(target, settings.tls, settings.env, undefined, identity.defaultCa);
   const key = `${cloud.name}|${identity.cacheKey}`;
   const variant = tokenCacheVariant(settings.tokenCache);
-  const makeOptions = () => ({ source: identity.createSource(), ...settings.tokenCache });
+  // The cloud's name on every metric and span of its cache; a cloud runs as the plugin of its name.
+  const labels = { cloud: cloud.name, plugin: cloud.name };
+  const makeOptions = () => ({ source: identity.createSource(), ...settings.tokenCache, labels });
   const cache = identity.credential
     ? settings.caches.getOrCreate(identity.credential, makeOptions, `${key}|${variant}`)
     : settings.caches.getOrCreate(key, makeOptions, variant);

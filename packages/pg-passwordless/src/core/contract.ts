@@ -2,7 +2,7 @@ import type { CacheRegistry } from './cache-registry.ts';
 import type { CloudDefinition } from './cloud.ts';
 import type { ConnectionTarget, Env } from './connection-url.ts';
 import type { Logger } from './logger.ts';
-import type { RefreshPolicyOptions } from './refresh-policy.ts';
+import type { RefreshMode, RefreshPolicyOptions } from './refresh-policy.ts';
 import type { RetryOptions } from './retry.ts';
 import type { DriverTls, TlsSettings } from './tls.ts';
 import type { TokenHandle } from './token-handle.ts';
@@ -23,6 +23,12 @@ export interface TokenCacheSettings {
    * retries included. Kept well under PostgreSQL's `authentication_timeout` (60 s).
    */
   timeoutMs?: number;
+  /**
+   * `ahead` (default): refreshed by a background timer before expiry. `lazy`: no timer; the first
+   * connection that finds the token in its refresh window refreshes it (serverless platforms that
+   * freeze the CPU between requests). `PG_PASSWORDLESS_REFRESH=lazy` sets it from the environment.
+   */
+  refresh?: RefreshMode;
 }
 
 /**

@@ -1,6 +1,39 @@
+import { PasswordlessError, printable } from './errors.ts';
+
 /**
  * The token engine's time policy as pure functions, so each rule is unit-tested with plain numbers.
  */
+
+/**
+ * When tokens are refreshed: `ahead`, by a background timer at 75 % of the token's life (callers never
+ * wait while the identity endpoint answers); `lazy`, by the first caller that finds the token in its
+ * refresh window, with no timer at all, for platforms that freeze the CPU between requests (Cloud Run,
+ * Azure Functions, Lambda), where a timer fires late or never and keeps nothing fresh.
+ */
+export type RefreshMode = 'ahead' | 'lazy';
+
+/**
+ * A refresh mode as a user wrote it (`tokenCache.refresh`, `PG_PASSWORDLESS_REFRESH`), checked.
+ *
+ * @example
+ * console.log(checkRefreshMode(' Lazy ', 'PG_PASSWORDLESS_REFRESH')); // lazy
+ * try {
+ *   checkRefreshMode('eager', 'tokenCache.refresh');
+ * } catch (error) {
+ *   console.log((error as { code: string }).code); // CONFIG_INVALID
+ * }
+ */
+export function checkRefreshMode(value: unknown, where: string): RefreshMode {
+  const mode = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  if (mode === 'ahead' || mode === 'lazy') return mode;
+  throw new PasswordlessError(
+    'CONFIG_INVALID',
+    `${where} is ${printable(String(value))}: not a refresh mode.`,
+    {
+      hint: 'Use ahead (the default: a timer refreshes before expiry) or lazy (no timer: serverless platforms).',
+    },
+  );
+}
 
 export interface RefreshPolicyOptions {
   /** A token is never handed out closer than this to its expiry (capped at a tenth of its lifetime). */

@@ -1,8 +1,9 @@
 import { sharedCacheRegistry } from './cache-registry.ts';
 import type { Env } from './connection-url.ts';
-import type { CoreSettings, ResolvedSettings } from './contract.ts';
+import type { CoreSettings, ResolvedSettings, TokenCacheSettings } from './contract.ts';
 import { PasswordlessError, printable } from './errors.ts';
 import { consoleLogger } from './logger.ts';
+import { checkRefreshMode } from './refresh-policy.ts';
 
 export type { CoreSettings, ResolvedCoreSettings, ResolvedSettings, TokenCacheSettings } from './contract.ts';
 
@@ -46,7 +47,7 @@ export function resolveSettings(
     plugins: [...(settings.plugins ?? []), ...(parseList(env.PG_PASSWORDLESS_PLUGINS) ?? [])],
     pluginTimeoutMs: settings.pluginTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
     tls: { ...settings.tls },
-    tokenCache: { ...settings.tokenCache },
+    tokenCache: tokenCacheSettings(settings.tokenCache, env),
     logger: settings.logger ?? consoleLogger,
     env,
     caches: settings.caches ?? sharedCacheRegistry,
@@ -69,6 +70,16 @@ export function parseBool(env: Env, name: string): boolean | undefined {
   throw new PasswordlessError('CONFIG_INVALID', `${name}=${printable(env[name] ?? '')} is not a boolean.`, {
     hint: 'Use true or false (1/0, yes/no and on/off are accepted too).',
   });
+}
+
+/** The `tokenCache` section, its refresh mode from `PG_PASSWORDLESS_REFRESH` unless given in code. */
+function tokenCacheSettings(explicit: TokenCacheSettings = {}, env: Env): TokenCacheSettings {
+  if (explicit.refresh !== undefined) {
+    return { ...explicit, refresh: checkRefreshMode(explicit.refresh, 'tokenCache.refresh') };
+  }
+  const fromEnv = env.PG_PASSWORDLESS_REFRESH;
+  if (fromEnv === undefined || fromEnv.trim() === '') return { ...explicit };
+  return { ...explicit, refresh: checkRefreshMode(fromEnv, 'PG_PASSWORDLESS_REFRESH') };
 }
 
 function parseList(raw: string | undefined): string[] | undefined {

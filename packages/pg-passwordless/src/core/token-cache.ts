@@ -1,15 +1,23 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import { PasswordlessError } from './errors.ts';
 import {
+  checkRefreshMode,
   defaultRefreshPolicy,
   isUsable,
   nextAttemptAfterSameToken,
   planToken,
+  type RefreshMode,
   type RefreshPolicyOptions,
   type TokenPlan,
 } from './refresh-policy.ts';
 import { backoffDelayMs, defaultRetry, type RetryOptions, withRetry } from './retry.ts';
 import type { SecretToken } from './secret.ts';
+import {
+  sharedTelemetry,
+  type Telemetry,
+  type TelemetryLabels,
+  type TokenCacheTelemetry,
+} from './telemetry/telemetry.ts';
 import type { TokenCacheEvent, TokenCacheStats, TokenHandle } from './token-handle.ts';
 import type { FetchedToken, FetchOptions, TokenSource } from './token-source.ts';
 
@@ -26,7 +34,26 @@ export interface TokenCacheOptions {
   retry?: Partial<RetryOptions>;
   /** How long a caller with no usable token waits, retries included, before it gets the error. */
   timeoutMs?: number;
+  /**
+   * `ahead` (default): a timer refreshes the token at 75 % of its life. `lazy`: no timer at all; the
+   * caller that finds the token in its refresh window starts the refresh (serverless platforms that
+   * freeze the CPU between requests).
+   */
+  refresh?: RefreshMode;
+  /** The `cloud` and `plugin` attributes of its metrics and spans (the core names the cloud's). */
+  labels?: TelemetryLabels;
+  /** Where it records; the process's {@link sharedTelemetry} by default. */
+  telemetry?: Telemetry;
 }
+
+/** The attributes of a cache made without labels (by hand, with `createTokenCache`). */
+const UNLABELLED: TelemetryLabels = { cloud: 'unknown', plugin: 'unknown' };
+
+/**
+ * Why a fetch runs: a caller with no usable token, a caller that found the token in its refresh window
+ * (it goes on with the current one), or the refresh timer (no caller: its span starts a trace of its own).
+ */
+type FetchTrigger = 'caller' | 'use-time' | 'timer';
 
 /**
  * The token engine: hands out a cached token, shares one fetch among all concurrent callers, refreshes
@@ -81,6 +108,7 @@ export function tokenHandle(cache: TokenHandle): TokenHandle {
     expiresAtMs: () => cache.expiresAtMs(),
     stats: () => cache.stats(),
     on: (listener) => cache.on(listener),
+    ...(cache.labels ? { labels: cache.labels } : {}),
   };
 }
 
@@ -91,6 +119,9 @@ class TokenCacheImpl implements TokenCache {
   readonly #policy: RefreshPolicyOptions;
   readonly #retry: RetryOptions;
   readonly #timeoutMs: number;
+  readonly #refresh: RefreshMode;
+  readonly #telemetry: TokenCacheTelemetry;
+  readonly labels: TelemetryLabels;
   readonly #listeners = new Set<(event: TokenCacheEvent) => void>();
   readonly #stats: TokenCacheStats = {
     fetches: 0,
@@ -120,6 +151,12 @@ class TokenCacheImpl implements TokenCache {
     this.#policy = { ...defaultRefreshPolicy, ...options.policy };
     this.#retry = { ...defaultRetry, ...options.retry };
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS;
+    this.#refresh = checkRefreshMode(options.refresh ?? 'ahead', 'tokenCache.refresh');
+    this.labels = { ...(options.labels ?? UNLABELLED) };
+    this.#telemetry = (options.telemetry ?? sharedTelemetry).tokenCache(this.labels, {
+      now: () => this.#clock.now(),
+      expiresAtMs: () => this.expiresAtMs(),
+    });
   }
 
   async getToken(): Promise<string> {
@@ -128,14 +165,17 @@ class TokenCacheImpl implements TokenCache {
     const current = this.#current;
     if (current && isUsable(current.plan, now)) {
       this.#stats.cacheHits++;
-      // The use-time check covers a refresh timer that never fired (a sleeping laptop, a frozen CPU).
+      this.#telemetry.hit();
+      // The use-time check covers a refresh timer that never fired (a sleeping laptop, a frozen CPU),
+      // and is the only refresh there is when the refresh is lazy.
       if (now >= current.plan.refreshAtMs && now >= this.#nextBackgroundAttemptMs)
-        this.#refreshInBackground();
+        this.#refreshInBackground('use-time');
       return current.secret.reveal();
     }
     this.#stats.waits++;
+    this.#telemetry.wait();
     try {
-      return (await this.#waitForFetch(this.#fetchShared(false))).secret.reveal();
+      return (await this.#waitForFetch(this.#fetchShared('caller'))).secret.reveal();
     } finally {
       this.#stats.waitMs += this.#clock.now() - now;
     }
@@ -160,7 +200,9 @@ class TokenCacheImpl implements TokenCache {
     this.#refreshTimer?.cancel();
     // Join a fetch already running only when no token was cached (it cannot return the rejected one).
     const fetch =
-      this.#inFlight && !rejected ? this.#inFlight : this.#fetchShared(false, { forceRefresh: true }, true);
+      this.#inFlight && !rejected
+        ? this.#inFlight
+        : this.#fetchShared('caller', { forceRefresh: true }, true);
     const fresh = await this.#waitForFetch(fetch);
     const renewed = !rejected || !fresh.secret.equals(rejected);
     this.#emit({ type: 'invalidated', renewed });
@@ -211,15 +253,16 @@ class TokenCacheImpl implements TokenCache {
     this.#closed = true;
     this.#refreshTimer?.cancel();
     this.#listeners.clear();
+    this.#telemetry.close();
   }
 
   /**
    * Single flight: every caller during a fetch shares the same promise. `replace` starts a new fetch
    * even while one runs (after a rejection, the running one may bring back the rejected token).
    */
-  #fetchShared(background: boolean, options: FetchOptions = {}, replace = false): Promise<CachedToken> {
+  #fetchShared(trigger: FetchTrigger, options: FetchOptions = {}, replace = false): Promise<CachedToken> {
     if (!this.#inFlight || replace) {
-      const fetch: Promise<CachedToken> = this.#fetchWithRetry(background, options).finally(() => {
+      const fetch: Promise<CachedToken> = this.#fetchWithRetry(trigger, options).finally(() => {
         if (this.#inFlight === fetch) this.#inFlight = undefined;
       });
       this.#inFlight = fetch;
@@ -227,19 +270,26 @@ class TokenCacheImpl implements TokenCache {
     return this.#inFlight;
   }
 
-  async #fetchWithRetry(background: boolean, options: FetchOptions): Promise<CachedToken> {
+  async #fetchWithRetry(trigger: FetchTrigger, options: FetchOptions): Promise<CachedToken> {
     const generation = this.#generation;
-    const fetched = await this.#fetchFromSource(background, options);
-    return this.#keep(fetched, background, generation);
+    const fetched = await this.#fetchFromSource(trigger, options);
+    return this.#keep(fetched, trigger !== 'caller', generation);
   }
 
   /** Asks the source, with the retry policy, within the caller's budget (a background refresh has none). */
-  async #fetchFromSource(background: boolean, options: FetchOptions): Promise<FetchedToken> {
+  async #fetchFromSource(trigger: FetchTrigger, options: FetchOptions): Promise<FetchedToken> {
+    const background = trigger !== 'caller';
     const deadlineMs = background ? Number.POSITIVE_INFINITY : this.#clock.now() + this.#timeoutMs;
+    // A lazy refresh tries once: its retries would sleep on timers, and lazy sets none. A later caller
+    // tries again after the back-off (see #refreshInBackground).
+    const retry = background && this.#refresh === 'lazy' ? { ...this.#retry, maxAttempts: 1 } : this.#retry;
+    let attempt = 0;
     const fetchOnce = async () => {
       this.#stats.fetches++;
       try {
-        return await this.#source.fetchToken(options);
+        return await this.#telemetry.fetch(++attempt, trigger === 'timer', () =>
+          this.#source.fetchToken(options),
+        );
       } catch (error) {
         this.#stats.fetchFailures++;
         throw error;
@@ -248,7 +298,7 @@ class TokenCacheImpl implements TokenCache {
     try {
       return await withRetry(
         fetchOnce,
-        this.#retry,
+        retry,
         this.#clock,
         this.#random,
         (error, delayMs) => this.#emit({ type: 'retry', error, delayMs }),
@@ -301,9 +351,9 @@ class TokenCacheImpl implements TokenCache {
     return cached;
   }
 
-  #refreshInBackground(): void {
+  #refreshInBackground(trigger: 'use-time' | 'timer'): void {
     if (this.#inFlight || this.#closed) return;
-    this.#fetchShared(true).catch((error: unknown) => {
+    this.#fetchShared(trigger).catch((error: unknown) => {
       // A valid token still exists, so no caller fails: report, back off, and try again before it runs out.
       const current = this.#current;
       const now = this.#clock.now();
@@ -317,9 +367,10 @@ class TokenCacheImpl implements TokenCache {
 
   #scheduleRefresh(atMs: number): void {
     this.#refreshTimer?.cancel();
-    if (this.#closed) return;
+    // Lazy: no timer at all; the next caller past `atMs` starts the refresh (see getToken).
+    if (this.#closed || this.#refresh === 'lazy') return;
     const delayMs = Math.max(0, atMs - this.#clock.now());
-    this.#refreshTimer = this.#clock.setTimer(() => this.#refreshInBackground(), delayMs, {
+    this.#refreshTimer = this.#clock.setTimer(() => this.#refreshInBackground('timer'), delayMs, {
       keepAlive: false,
     });
   }

@@ -1,3 +1,5 @@
+import type { TelemetryLabels } from './telemetry/telemetry.ts';
+
 /** Counters a user can export to metrics. Never contains a token. */
 export interface TokenCacheStats {
   /** Calls to the token source (each retry counts). */
@@ -50,4 +52,6 @@ export interface TokenHandle {
   stats(): TokenCacheStats;
   /** Subscribes to the cache's events (new token, retries, errors); returns the unsubscribe function. */
   on(listener: (event: TokenCacheEvent) => void): () => void;
+  /** The `cloud` and `plugin` attributes of the cache's metrics and spans, when it has them. */
+  readonly labels?: TelemetryLabels;
 }

@@ -3,6 +3,7 @@ import { type AddressInfo, createServer, connect as netConnect, type Server, typ
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { PasswordlessError } from '../core/errors.ts';
+import { sharedTelemetry, type Telemetry, type TelemetryLabels } from '../core/telemetry/telemetry.ts';
 import {
   acceptStartup,
   authenticationCleartextPassword,
@@ -19,6 +20,7 @@ import { CancelRoutes } from './cancel-routes.ts';
 import { ConnectionPlaces } from './connection-places.ts';
 import { describeListenAddress, isLoopbackAddress, type ListenAddress } from './listen-address.ts';
 import { localPasswordMatches } from './local-password.ts';
+import { LoginOutcomes } from './login-outcomes.ts';
 import { refusedLoginLine } from './refusal-log.ts';
 import { lockSocketPath } from './socket-lock.ts';
 import { type Upstream, UpstreamConnector } from './upstream.ts';
@@ -51,6 +53,10 @@ export interface ProxyOptions {
   maxPendingConnections?: number;
   /** One line per event worth a log (a refused login, a shutdown); never a token. */
   log?: (line: string) => void;
+  /** The `cloud` and `plugin` attributes of its sessions and logins metrics (its token cache's labels). */
+  labels?: TelemetryLabels | undefined;
+  /** Where it records sessions and logins; the process's `sharedTelemetry` by default. */
+  telemetry?: Telemetry;
 }
 
 export interface ProxyStats {
@@ -134,6 +140,7 @@ interface ProxyState {
   connector: UpstreamConnector;
   cancelRoutes: CancelRoutes;
   places: ConnectionPlaces;
+  logins: LoginOutcomes;
   counters: Omit<ProxyStats, 'sessionsOpen' | 'pending' | 'evicted' | 'tokenRenewals'>;
   /** Every socket of every connection (client, TLS, upstream): what close() destroys at its deadline. */
   sockets: Set<Duplex>;
@@ -149,6 +156,9 @@ function createState(options: ProxyOptions): ProxyState {
     log: options.log ?? (() => {}),
     connector: new UpstreamConnector(options.upstream),
     cancelRoutes: new CancelRoutes(),
+    logins: new LoginOutcomes(
+      (options.telemetry ?? sharedTelemetry).proxy(options.labels ?? { cloud: 'unknown', plugin: 'unknown' }),
+    ),
     places: new ConnectionPlaces({
       maxSessions: limit(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions'),
       maxPending: limit(
@@ -204,12 +214,14 @@ function accept(state: ProxyState, socket: Socket): void {
       // A connection closed to make room did nothing wrong: it is counted as evicted only.
       count: (outcome) => {
         if (!places.wasEvicted(socket)) counters[outcome]++;
+        if (outcome === 'handshakeTimeouts') state.logins.timedOut(socket);
       },
     },
     async (connection) => {
       try {
         await login(state, connection, { peer, local });
       } catch (error) {
+        state.logins.failed(socket, error, connection.scope.closed);
         // A client that left mid-login was not refused: nothing to log.
         if (error instanceof LoginRefusal && !connection.scope.closed) {
           // Refused: its session place goes back while it reads its ErrorResponse.
@@ -231,6 +243,7 @@ async function login(
   const { counters, options } = state;
   const startup = await acceptStartup(connection, { secureContext: options.localTls });
   if (startup.kind === 'cancel') return forwardCancel(state, connection, startup.raw);
+  state.logins.begin(connection.raw);
   if (state.shuttingDown) {
     // PostgreSQL's answer during a smart shutdown; cancel requests above still pass.
     throw refusal('57P03', 'pg-passwordless proxy: shutting down, no new sessions', 'loginsRejected');
@@ -244,6 +257,7 @@ async function login(
   const session = await state.connector.open(startup.parameters, connection.scope);
   if (connection.scope.closed) throw new Error('the client left during the login');
   counters.sessions++;
+  state.logins.succeeded(connection.raw);
   if (session.backendKey) {
     const forget = state.cancelRoutes.add(session.backendKey, session.remote);
     session.socket.once('close', forget);
