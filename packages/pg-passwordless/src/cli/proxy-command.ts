@@ -47,12 +47,11 @@ Options:
   --local-tls-key FILE        ... and its PEM key (mode 0600); clients from other hosts must then use
                               it (sslmode=verify-full with the certificate's CA); without these the
                               leg to the proxy is not encrypted: keep it on loopback or a private network
-  --max-sessions N            sessions at once per target (default 1000), a login counted from its
-                              startup packet on; a client beyond them gets "FATAL: sorry, too many
-                              clients already" (53300), as from PostgreSQL at max_connections.
-                              Connections that have not sent a startup packet are kept apart (1000 at
-                              most, 15 s each; the oldest makes room for a new one), so silent ones
-                              cannot lock logins out
+  --max-sessions N            sessions at once per target (default 1000), counted from startup packets;
+                              a client beyond them gets "FATAL: sorry, too many clients already" (53300),
+                              as from PostgreSQL at max_connections. Connections that have not sent a
+                              startup packet are kept apart (1000 at most, 15 s each; the oldest makes
+                              room for a new one), so silent ones cannot lock logins out
   --shutdown-grace SECONDS    on SIGTERM or SIGINT, refuse new sessions and let open ones finish for
                               this long, then close them (default 10; a second signal closes at once)
   --http-address ADDR         serve GET /metrics (Prometheus text) and the probes /startup, /liveness
