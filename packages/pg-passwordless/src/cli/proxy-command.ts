@@ -1,22 +1,19 @@
 import { PasswordlessError } from '../core/errors.ts';
+import { createEventLog, LOG_FORMATS, type LogFormat } from '../ops/event-log.ts';
+import { parseHttpAddress } from '../ops/http-address.ts';
 import {
   DEFAULT_LISTEN,
   describeListenAddress,
-  isLoopback,
   type ListenAddress,
   parseListenAddress,
 } from '../proxy/listen-address.ts';
-import { readLocalPassword } from '../proxy/local-password.ts';
-import { readLocalTls } from '../proxy/local-tls.ts';
-import { type RunningProxy, startProxy } from '../proxy/proxy.ts';
-import type { Upstream } from '../proxy/upstream.ts';
 import { chosenCloud, cloudOptionHelp } from './cloud-option.ts';
-import { type CliConnection, resolveCliConnection } from './connection.ts';
 import { defineCommand } from './frame/command.ts';
 import type { Io } from './frame/io.ts';
 import { type ParsedArgs, parseCommandArgs } from './frame/parsed-args.ts';
+import { PROXY_LOG_PREFIX, type ProxyArgs, serveProxy } from './proxy-service.ts';
 
-const PROXY_HELP = (cloudLine: string) => `Usage: pg-passwordless proxy [URL] [options]
+const PROXY_HELP = (cloudLine: string) => `Usage: pg-passwordless proxy [URL ...] [options]
 
 A local PostgreSQL endpoint for tools that keep connections open or cannot run a command first
 (pgAdmin, DBeaver, Grafana, Prisma Studio, an app that only takes a URL). Each client connection gets
@@ -30,12 +27,19 @@ when --local-tls-cert is given:
   pg-passwordless proxy postgresql://orders-api@db.example.com/orders &
   psql "postgresql://orders-api@127.0.0.1:5432/orders?sslmode=disable"
 
+Several targets, each a URL, get a listener each, in the order of --listen (targets with the same
+identity and token audience share one token):
+
+  pg-passwordless proxy postgresql://orders-api@db.example.com/orders \\
+    postgresql://orders-api@db.example.com/billing --listen 127.0.0.1:5432,127.0.0.1:5433
+
 Anyone who can connect to the listener works as this workload's identity: it listens on loopback by
 default, and on another address only with a local password (and, to encrypt that leg, a certificate).
 
 Options:
-  --listen ADDR               where to listen: HOST:PORT, PORT (on 127.0.0.1) or a folder for a Unix
-                              socket .s.PGSQL.<port> only this user can open (default ${DEFAULT_LISTEN})
+  --listen ADDR[,ADDR...]     where to listen, one address per target: HOST:PORT, PORT (on 127.0.0.1)
+                              or a folder for a Unix socket .s.PGSQL.<port> only this user can open
+                              (default ${DEFAULT_LISTEN}, for one target)
   --unix-port PORT            the port in the Unix socket's name (default 5432)
   --local-password-file FILE  clients must send the first line of FILE (mode 0600) as their password;
                               required to listen on an address that is not loopback
@@ -43,35 +47,27 @@ Options:
   --local-tls-key FILE        ... and its PEM key (mode 0600); clients from other hosts must then use
                               it (sslmode=verify-full with the certificate's CA); without these the
                               leg to the proxy is not encrypted: keep it on loopback or a private network
-  --max-sessions N            sessions at once (default 1000), a login counted from its startup packet
-                              on; a client beyond them gets "FATAL: sorry, too many clients already"
-                              (53300), as from PostgreSQL at max_connections. Connections that have
-                              not sent a startup packet are kept apart (1000 at most, 15 s each; the
-                              oldest makes room for a new one), so silent ones cannot lock logins out
+  --max-sessions N            sessions at once per target (default 1000), counted from startup packets;
+                              a client beyond them gets "FATAL: sorry, too many clients already" (53300),
+                              as from PostgreSQL at max_connections. Connections that have not sent a
+                              startup packet are kept apart (1000 at most, 15 s each; the oldest makes
+                              room for a new one), so silent ones cannot lock logins out
   --shutdown-grace SECONDS    on SIGTERM or SIGINT, refuse new sessions and let open ones finish for
                               this long, then close them (default 10; a second signal closes at once)
+  --http-address ADDR         serve GET /metrics (Prometheus text) and the probes /startup, /liveness
+                              and /readiness on HOST:PORT or PORT (on 127.0.0.1); 0.0.0.0:PORT for
+                              Kubernetes probes, which reach the pod's own address. Off by default
+  --log-format text|json      text lines (default), or one JSON object a line: time, level, event,
+                              message and the event's fields
 ${cloudLine}
   -h, --help                  show this help`;
 
-/** What `proxy`'s flags say, read and checked. */
-export interface ProxyArgs {
-  url: string | undefined;
-  listen: string;
-  unixPort: number;
-  localPasswordFile: string | undefined;
-  localTlsCert: string | undefined;
-  localTlsKey: string | undefined;
-  maxSessions: number | undefined;
-  shutdownGraceMs: number;
-  cloud: string | undefined;
-}
-
 /**
- * `pg-passwordless proxy [URL] [--listen ADDR] [--local-password-file FILE] ...`: serves until SIGTERM
+ * `pg-passwordless proxy [URL ...] [--listen ADDR,...] [--http-address ADDR] ...`: serves until SIGTERM
  * or SIGINT, then shuts down within the grace period. Resolves with the exit code.
  *
  * @example
- * console.log(proxyCommand.name, Object.keys(proxyCommand.options).length); // proxy 9
+ * console.log(proxyCommand.name, Object.keys(proxyCommand.options).length); // proxy 11
  */
 export const proxyCommand = defineCommand({
   name: 'proxy',
@@ -84,11 +80,17 @@ export const proxyCommand = defineCommand({
     'local-tls-key': { type: 'string' },
     'max-sessions': { type: 'string' },
     'shutdown-grace': { type: 'string' },
+    'http-address': { type: 'string' },
+    'log-format': { type: 'string' },
     cloud: { type: 'string' },
   },
-  positionals: 'connection',
+  positionals: 'connections',
   help: async (io) => PROXY_HELP(await cloudOptionHelp(io.env, 28)),
-  run: async (args, io) => serve(await readProxyArgs(args, io), io),
+  run: async (args, io) => {
+    // Read first, so that every later failure is written the way the log is.
+    const format = args.oneOf('log-format', LOG_FORMATS) ?? 'text';
+    return reportingFailures(format, io, async () => serveProxy(await readProxyArgs(args, io), io));
+  },
 });
 
 /**
@@ -96,6 +98,8 @@ export const proxyCommand = defineCommand({
  *
  * @example
  * console.log((await parseProxyArgs(['--listen', '6432', '--shutdown-grace=1.5'])).shutdownGraceMs); // 1500
+ * const two = await parseProxyArgs(['postgresql://app@db/orders', 'postgresql://app@db/billing', '--listen', '5432,/run/pg']);
+ * console.log(two.listen.map((address) => address.kind)); // [ 'tcp', 'unix' ]
  */
 export async function parseProxyArgs(args: string[], env: Io['env'] = {}): Promise<ProxyArgs> {
   const parsed = parseCommandArgs(args, { usage: 'pg-passwordless proxy', ...proxyCommand });
@@ -112,118 +116,65 @@ async function readProxyArgs(args: ParsedArgs, io: Io): Promise<ProxyArgs> {
       'Pass both: the PEM certificate clients see and its private key.',
     );
   }
+  const httpAddress = args.text('http-address');
   return {
-    url: args.connection,
-    listen: args.text('listen') ?? DEFAULT_LISTEN,
-    unixPort: args.wholeNumber('unix-port', { min: 1, max: 65_535 }) ?? 5432,
+    urls: args.connections,
+    listen: listenAddresses(args, Math.max(args.connections.length, 1)),
     localPasswordFile: args.text('local-password-file'),
     localTlsCert,
     localTlsKey,
     maxSessions: args.wholeNumber('max-sessions', { min: 1, max: 1_000_000 }),
     shutdownGraceMs: (args.decimal('shutdown-grace', { min: 0, max: 86_400 }) ?? 10) * 1_000,
     cloud: await chosenCloud(args, io.env),
-  };
-}
-
-async function serve(options: ProxyArgs, io: Io): Promise<number> {
-  const listen = parseListenAddress(options.listen, options.unixPort);
-  const localPassword = options.localPasswordFile ? readLocalPassword(options.localPasswordFile) : undefined;
-  const localTls =
-    options.localTlsCert && options.localTlsKey
-      ? readLocalTls(options.localTlsCert, options.localTlsKey)
-      : undefined;
-  if (listen.kind === 'tcp' && localPassword === undefined && !(await isLoopback(listen.host))) {
-    throw new PasswordlessError(
-      'CONFIG_INVALID',
-      `Refusing to listen on ${listen.host} without a local password: anyone who reaches it would work as this identity.`,
-      {
-        hint: 'Listen on loopback (--listen 127.0.0.1:5432), or add --local-password-file FILE (mode 0600).',
-      },
-    );
-  }
-  const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud, env: io.env });
-  // A first token now: a proxy that cannot get one says so at start, not at the first client's login.
-  await connection.getToken();
-  const log = (line: string) => io.stderr.write(`pg-passwordless proxy: ${line}\n`);
-  const proxy = await startProxy({
-    listen,
-    localPassword,
-    localTls,
-    maxSessions: options.maxSessions,
-    log,
-    upstream: upstreamFor(connection),
-    labels: connection.token?.labels,
-  });
-  const { host, port, database } = connection.target;
-  io.stdout.write(
-    `pg-passwordless proxy: listening on ${describeListenAddress(proxy.address)} for ${connection.user}@${host}:${port}/${database ?? connection.user}\n` +
-      `connect with: ${localUrl(proxy.address, connection.user, database, { tls: localTls !== undefined })}\n`,
-  );
-  if (localTls && proxy.address.kind === 'tcp') {
-    io.stdout.write(
-      `clients verify ${options.localTlsCert} against the CA that signed it: add sslrootcert=<that CA's file> (else libpq reads ~/.postgresql/root.crt)\n`,
-    );
-  }
-  return waitForShutdown(proxy, options.shutdownGraceMs, log);
-}
-
-/** The proxy's upstream: the resolved target, its role and TLS options, and the library's token cache. */
-export function upstreamFor(connection: CliConnection): Upstream {
-  const { token } = connection;
-  return {
-    host: connection.target.host,
-    port: connection.target.port,
-    user: connection.user,
-    database: connection.target.database,
-    tls: connection.tls,
-    getToken: connection.getToken,
-    ...(token ? { invalidate: () => token.invalidate() } : {}),
+    httpAddress: httpAddress === undefined ? undefined : parseHttpAddress(httpAddress),
+    logFormat: args.oneOf('log-format', LOG_FORMATS) ?? 'text',
   };
 }
 
 /**
- * The URL a client of the proxy uses, as the proxy's role: sslmode=verify-full when the proxy offers
- * TLS (the client checks the proxy's certificate before it sends the local password), else
- * sslmode=disable (a plain leg on loopback); a Unix socket needs neither.
+ * `--listen`: one address per target, comma-separated in the order of the URLs; the default serves one
+ * target only. No two targets may listen at the same place (port 0, a free port each, excepted).
  */
-export function localUrl(
-  address: ListenAddress,
-  user: string,
-  database: string | undefined,
-  { tls = false }: { tls?: boolean } = {},
-): string {
-  const path = `/${encodeURIComponent(database ?? user)}`;
-  if (address.kind === 'unix') {
-    // A folder's "/" may stay as it is in a query; anything else that is not plain is percent-encoded.
-    const folder = encodeURIComponent(address.folder).replace(/%2F/gi, '/');
-    return `postgresql://${encodeURIComponent(user)}@${path}?host=${folder}&port=${address.port}`;
+function listenAddresses(args: ParsedArgs, targets: number): ListenAddress[] {
+  const given = args.text('listen');
+  const unixPort = args.wholeNumber('unix-port', { min: 1, max: 65_535 }) ?? 5432;
+  const values = (given ?? DEFAULT_LISTEN).split(',');
+  if (values.length !== targets) {
+    throw args.error(
+      given === undefined
+        ? `${targets} targets need one --listen address each.`
+        : `--listen names ${values.length} ${values.length === 1 ? 'address' : 'addresses'} for ${targets} ${targets === 1 ? 'target' : 'targets'}.`,
+      'Give one address per target, comma-separated in the order of the URLs: --listen 127.0.0.1:5432,127.0.0.1:5433.',
+    );
   }
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `postgresql://${encodeURIComponent(user)}@${host}:${address.port}${path}?sslmode=${tls ? 'verify-full' : 'disable'}`;
+  const addresses = values.map((value) => parseListenAddress(value.trim(), unixPort));
+  const places = addresses.filter((address) => address.port !== 0).map(describeListenAddress);
+  const shared = places.find((place, index) => places.indexOf(place) !== index);
+  if (shared !== undefined) {
+    throw args.error(
+      `Two targets cannot both listen on ${shared}.`,
+      'Give each target its own port (or, for Unix sockets, its own folder): --listen /run/pg-orders,/run/pg-billing.',
+    );
+  }
+  return addresses;
 }
 
-function waitForShutdown(proxy: RunningProxy, graceMs: number, log: (line: string) => void): Promise<number> {
-  return new Promise((resolve) => {
-    let closing = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (closing) {
-        log(`${signal} again: closing the remaining sessions now`);
-        void proxy.close(0);
-        return;
-      }
-      closing = true;
-      const open = proxy.stats().active;
-      log(
-        `${signal}: no new sessions (cancel requests still pass); ${open} open, closing them in ${graceMs / 1000} s at the latest`,
-      );
-      void proxy.close(graceMs).then(({ closedAtDeadline }) => {
-        if (closedAtDeadline > 0) log(`closed ${closedAtDeadline} sessions still open at the deadline`);
-        for (const name of SIGNALS) process.removeListener(name, onSignal);
-        resolve(0);
-      });
-    };
-    for (const name of SIGNALS) process.on(name, onSignal);
-  });
+/**
+ * Runs the command; with JSON logs, a failure with a stable code (a bad flag, no token at start) is a
+ * JSON line too, as a log collector expects every line to be: event `failed`, its code and hint.
+ */
+async function reportingFailures(format: LogFormat, io: Io, run: () => Promise<number>): Promise<number> {
+  if (format === 'text') return run();
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof PasswordlessError)) throw error;
+    createEventLog({ format, stream: io.stderr, prefix: PROXY_LOG_PREFIX })({
+      level: 'error',
+      event: 'failed',
+      message: error.message.split('\nHint: ', 1)[0] as string,
+      fields: { code: error.code, hint: error.hint },
+    });
+    return 1;
+  }
 }
-
-const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];

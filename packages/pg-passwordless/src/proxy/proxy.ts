@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { PasswordlessError } from '../core/errors.ts';
 import { sharedTelemetry, type Telemetry, type TelemetryLabels } from '../core/telemetry/telemetry.ts';
+import type { EventLog } from '../ops/event-log.ts';
 import {
   acceptStartup,
   authenticationCleartextPassword,
@@ -21,9 +22,9 @@ import { ConnectionPlaces } from './connection-places.ts';
 import { describeListenAddress, isLoopbackAddress, type ListenAddress } from './listen-address.ts';
 import { localPasswordMatches } from './local-password.ts';
 import { LoginOutcomes } from './login-outcomes.ts';
-import { refusedLoginLine } from './refusal-log.ts';
+import { refusedLoginEvent } from './refusal-log.ts';
 import { lockSocketPath } from './socket-lock.ts';
-import { type Upstream, UpstreamConnector } from './upstream.ts';
+import { type Upstream, UpstreamConnector, type UpstreamLoginOutcome } from './upstream.ts';
 
 export interface ProxyOptions {
   listen: ListenAddress;
@@ -51,8 +52,8 @@ export interface ProxyOptions {
    * Default 1000.
    */
   maxPendingConnections?: number;
-  /** One line per event worth a log (a refused login, a shutdown); never a token. */
-  log?: (line: string) => void;
+  /** Each event worth a log (a refused login, a listener error); never a token. */
+  log?: EventLog;
   /** The `cloud` and `plugin` attributes of its sessions and logins metrics (its token cache's labels). */
   labels?: TelemetryLabels | undefined;
   /** Where it records sessions and logins; the process's `sharedTelemetry` by default. */
@@ -86,6 +87,8 @@ export interface ProxyStats {
 export interface RunningProxy {
   address: ListenAddress;
   stats(): ProxyStats;
+  /** How the last login to the server that ran its course ended (readiness reads it). */
+  lastLogin(): UpstreamLoginOutcome | undefined;
   /**
    * Stops accepting, lets open sessions finish for up to `graceMs`, then closes what is left.
    * Resolves with how many sessions were still open when the grace period ended.
@@ -115,11 +118,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const server: Server = createServer((socket) => accept(state, socket));
   const releaseSocket = await listen(server, options.listen);
   // An accept that fails (out of file descriptors, say) is logged; the listener keeps serving.
-  server.on('error', (error) => state.log(`the listener failed: ${error.message}`));
+  server.on('error', (error) =>
+    state.log({
+      level: 'error',
+      event: 'listener_failed',
+      message: `the listener failed: ${error.message}`,
+      fields: { listen: describeListenAddress(options.listen), error: error.message },
+    }),
+  );
   const address: ListenAddress =
     options.listen.kind === 'tcp'
       ? { ...options.listen, port: (server.address() as AddressInfo).port }
       : options.listen;
+  // Labelled with the port it got: port 0 asks for a free one, and two listeners must not share a series.
+  state.logins = loginOutcomesOf(options, address);
   return {
     address,
     stats: () => ({
@@ -129,14 +141,22 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       evicted: state.places.evicted,
       tokenRenewals: state.connector.renewals,
     }),
+    lastLogin: () => state.connector.lastLogin,
     close: (graceMs = 0) => closeProxy(state, server, releaseSocket, graceMs),
   };
+}
+
+/** Its sessions and logins as metrics, labelled with its token cache's cloud and plugin and its address. */
+function loginOutcomesOf(options: ProxyOptions, address: ListenAddress): LoginOutcomes {
+  const labels = options.labels ?? { cloud: 'unknown', plugin: 'unknown' };
+  const telemetry = options.telemetry ?? sharedTelemetry;
+  return new LoginOutcomes(telemetry.proxy({ ...labels, listen: describeListenAddress(address) }));
 }
 
 /** What every connection of one proxy shares. */
 interface ProxyState {
   options: ProxyOptions;
-  log: (line: string) => void;
+  log: EventLog;
   connector: UpstreamConnector;
   cancelRoutes: CancelRoutes;
   places: ConnectionPlaces;
@@ -156,9 +176,7 @@ function createState(options: ProxyOptions): ProxyState {
     log: options.log ?? (() => {}),
     connector: new UpstreamConnector(options.upstream),
     cancelRoutes: new CancelRoutes(),
-    logins: new LoginOutcomes(
-      (options.telemetry ?? sharedTelemetry).proxy(options.labels ?? { cloud: 'unknown', plugin: 'unknown' }),
-    ),
+    logins: loginOutcomesOf(options, options.listen),
     places: new ConnectionPlaces({
       maxSessions: limit(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions'),
       maxPending: limit(
@@ -226,7 +244,7 @@ function accept(state: ProxyState, socket: Socket): void {
         if (error instanceof LoginRefusal && !connection.scope.closed) {
           // Refused: its session place goes back while it reads its ErrorResponse.
           places.admit(socket);
-          state.log(refusedLoginLine(peer, error.response));
+          state.log(refusedLoginEvent(peer, error.response));
         }
         throw error;
       }
@@ -288,7 +306,12 @@ async function forwardCancel(
     // Delivered before the client hears back, as from PostgreSQL itself: libpq waits for the close,
     // so that its next query cannot be the one cancelled.
     await state.connector.cancel(route, request).catch((error: Error) => {
-      state.log(`a cancel request did not reach ${route.host}:${route.port}: ${error.message}`);
+      state.log({
+        level: 'warn',
+        event: 'cancel_failed',
+        message: `a cancel request did not reach ${route.host}:${route.port}: ${error.message}`,
+        fields: { server: `${route.host}:${route.port}`, error: error.message },
+      });
     });
   }
   endThenDestroy(connection.client);

@@ -1,3 +1,4 @@
+import type { OpsEvent } from '../ops/event-log.ts';
 import { errorFields } from '../wire/index.ts';
 
 /**
@@ -22,8 +23,39 @@ const MAX_MESSAGE_CHARS = 512;
  * // refused a login from 127.0.0.1:50000: 28000 role "xx (128 of them) …" (9000 characters) is not welcome
  */
 export function refusedLoginLine(peer: string, response: Buffer): string {
+  return `refused a login from ${peer}: ${refusalSummary(response)}`;
+}
+
+/**
+ * The log event of a refused login: {@link refusedLoginLine} as its message, and the peer, the
+ * SQLSTATE and the message sent to the client (cut short the same way) as fields.
+ *
+ * @example
+ * const { fatalError } = await import('pg-passwordless/wire');
+ * const event = refusedLoginEvent('127.0.0.1:50000', fatalError('53300', 'sorry, too many clients already'));
+ * console.log(event.event, event.fields); // login_refused { peer: '127.0.0.1:50000', sqlstate: '53300', error: 'sorry, too many clients already' }
+ */
+export function refusedLoginEvent(peer: string, response: Buffer): OpsEvent {
   const fields = errorFields(response.subarray(5));
-  return `refused a login from ${peer}: ${fields.C} ${loggableMessage(fields.M ?? '')}`;
+  return {
+    level: 'warn',
+    event: 'login_refused',
+    message: refusedLoginLine(peer, response),
+    fields: { peer, sqlstate: fields.C, error: loggableMessage(fields.M ?? '') },
+  };
+}
+
+/**
+ * An ErrorResponse as a log reads it: the SQLSTATE and the message, cut short and made printable as in
+ * {@link refusedLoginLine}.
+ *
+ * @example
+ * const { fatalError } = await import('pg-passwordless/wire');
+ * console.log(refusalSummary(fatalError('28P01', 'password authentication failed for user "app"\nagain'))); // 28P01 password authentication failed for user "app"?again
+ */
+export function refusalSummary(response: Buffer): string {
+  const fields = errorFields(response.subarray(5));
+  return `${fields.C} ${loggableMessage(fields.M ?? '')}`;
 }
 
 function loggableMessage(message: string): string {

@@ -2,7 +2,12 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, createSecureContext, type SecureContext } from 'node:tls';
 import { describeError, PasswordlessError } from '../core/errors.ts';
-import { createRefusedLoginPolicy, isRefusedLogin, type RefusedLoginPolicy } from '../core/refused-login.ts';
+import {
+  createRefusedLoginPolicy,
+  isRefusedLogin,
+  type RefusalVerdict,
+  type RefusedLoginPolicy,
+} from '../core/refused-login.ts';
 import { serverIdentityOptions } from '../core/server-identity.ts';
 import {
   type ConnectionScope,
@@ -11,8 +16,10 @@ import {
   LoginRefusal,
   loginToServer,
   PacketReader,
+  type ServerLogin,
   startTls,
 } from '../wire/index.ts';
+import { refusalSummary } from './refusal-log.ts';
 
 /** The server the proxy logs in to, as whom, and how it verifies TLS (`false`: no TLS, loopback tests only). */
 export interface Upstream {
@@ -39,6 +46,13 @@ export interface UpstreamSession {
   remote: { host: string; port: number };
 }
 
+/**
+ * How the last login to the server ended, for readiness. `lasting`: trying again cannot mend it (the
+ * server refused a renewed token too, wants another authentication method, or has a certificate that
+ * is not trusted); a server out of reach or a token that could not be fetched may pass at the next try.
+ */
+export type UpstreamLoginOutcome = { ok: true } | { ok: false; lasting: boolean; reason: string };
+
 /** Longest wait for the server to take a cancel request. */
 const CANCEL_TIMEOUT_MS = 10_000;
 
@@ -55,6 +69,7 @@ export class UpstreamConnector {
   #secureContext: SecureContext | undefined;
   /** What a refused login does: the core's policy, as for the pool and the doctor. */
   readonly #refusals: RefusedLoginPolicy | undefined;
+  #lastLogin: UpstreamLoginOutcome | undefined;
 
   constructor(upstream: Upstream) {
     this.#upstream = upstream;
@@ -65,7 +80,25 @@ export class UpstreamConnector {
     if (upstream.tls !== false) this.#secureContext = createSecureContext(upstream.tls);
   }
 
+  /** Opens a logged-in session for a client; its outcome becomes {@link lastLogin}. */
   async open(clientParameters: Record<string, string>, scope: ConnectionScope): Promise<UpstreamSession> {
+    try {
+      const session = await this.#login(clientParameters, scope);
+      this.#lastLogin = { ok: true };
+      return session;
+    } catch (error) {
+      // A client that left during the login says nothing about the server.
+      if (!scope.closed) this.#lastLogin = outcomeOf(error);
+      throw error;
+    }
+  }
+
+  /** How the last login that ran its course ended; undefined before the first. */
+  get lastLogin(): UpstreamLoginOutcome | undefined {
+    return this.#lastLogin;
+  }
+
+  async #login(clientParameters: Record<string, string>, scope: ConnectionScope): Promise<UpstreamSession> {
     const { user, database } = this.#upstream;
     // Whatever the client set at startup (application_name, options, DateStyle, replication, ...) is
     // passed on; the role is the proxy's, and so is the database when the client names none.
@@ -86,19 +119,18 @@ export class UpstreamConnector {
       if (login.ok) return { ...session, greeting: login.greeting, backendKey: login.backendKey };
       session.socket.destroy();
       if (login.kind === 'authentication') {
+        const reason = `the server asked for authentication method ${login.method}, not for a password (cleartext), which token logins use`;
         throw upstreamFailure(
-          `the server asked for authentication method ${login.method}, not for a password (cleartext), which token logins use`,
+          reason,
           'Check that the server takes token logins for this role: `pg-passwordless doctor` with the same URL names the setting your cloud needs.',
+          reason,
         );
       }
-      if (
-        attempt === 0 &&
-        isRefusedLogin({ code: login.fields.C }) &&
-        (await this.#retryAfterRefusal(token))
-      ) {
-        continue;
-      }
-      throw new LoginRefusal(login.error, 'loginsRejected');
+      if (!isRefusedLogin({ code: login.fields.C })) throw new LoginRefusal(login.error, 'loginsRejected');
+      // The core's refused-login policy says whether a renewed token is worth a second login.
+      const verdict = attempt === 0 ? await this.#refusals?.afterRefusal(token) : undefined;
+      if (verdict?.retry) continue;
+      throw refusedLogin(login, attempt, verdict);
     }
   }
 
@@ -139,15 +171,6 @@ export class UpstreamConnector {
     return this.#refusals?.renewals() ?? 0;
   }
 
-  /**
-   * Whether a login refused with `refused` should be tried again, as the core's refused-login policy
-   * says: another login renewed the token meanwhile, or a renewal is under way (all refused logins wait
-   * for the one), or this one renews it; renewals start at most every 30 s.
-   */
-  async #retryAfterRefusal(refused: string): Promise<boolean> {
-    return (await this.#refusals?.afterRefusal(refused))?.retry ?? false;
-  }
-
   async #connect(scope: ConnectionScope): Promise<Omit<UpstreamSession, 'greeting' | 'backendKey'>> {
     const { host, port } = this.#upstream;
     let socket: Socket;
@@ -169,9 +192,11 @@ export class UpstreamConnector {
       return { socket: secure, reader: new PacketReader(secure), remote };
     } catch (error) {
       socket.destroy();
+      const message = `TLS to ${host}:${port} failed: ${describeError(error)}`;
       throw upstreamFailure(
-        `TLS to ${host}:${port} failed: ${describeError(error)}`,
+        message,
         'The proxy verifies the server as libpq’s verify-full does; set sslrootcert in the URL (or PGSSLROOTCERT) to the CA that signed it.',
+        isNetworkError(error) ? undefined : message,
       );
     }
   }
@@ -187,7 +212,69 @@ export class UpstreamConnector {
   }
 }
 
-/** What the client sees when the proxy could not log in for it: SQLSTATE 08001 (could not connect). */
-function upstreamFailure(message: string, hint?: string): LoginRefusal {
-  return new LoginRefusal(fatalError('08001', `pg-passwordless proxy: ${message}`, hint), 'loginsRejected');
+/** A login refused for a reason a retry cannot mend; `reason` says it in one line, for readiness. */
+class LastingRefusal extends LoginRefusal {
+  constructor(
+    response: Buffer,
+    readonly reason: string,
+  ) {
+    super(response, 'loginsRejected');
+  }
+}
+
+/**
+ * What the client sees when the proxy could not log in for it: SQLSTATE 08001 (could not connect).
+ * `lasting`, when trying again cannot mend it: the reason readiness reports.
+ */
+function upstreamFailure(message: string, hint?: string, lasting?: string): LoginRefusal {
+  const response = fatalError('08001', `pg-passwordless proxy: ${message}`, hint);
+  return lasting === undefined
+    ? new LoginRefusal(response, 'loginsRejected')
+    : new LastingRefusal(response, lasting);
+}
+
+/**
+ * The server's refusal of a token login, passed to the client as it is. Lasting when a new token did not
+ * or cannot help: the second login (with a renewed token) was refused too, the identity SDK hands back
+ * the refused token, or a token renewed moments ago was refused (a role not mapped, a grant missing).
+ */
+function refusedLogin(
+  login: Extract<ServerLogin, { kind: 'refused' }>,
+  attempt: number,
+  verdict: RefusalVerdict | undefined,
+): LoginRefusal {
+  const refused = refusalSummary(login.error);
+  if (attempt > 0)
+    return new LastingRefusal(login.error, `the server refused a renewed token too: ${refused}`);
+  if (verdict?.reason === 'same-token')
+    return new LastingRefusal(
+      login.error,
+      `the server refused the token, and the identity SDK hands back the same one: ${refused}`,
+    );
+  if (verdict?.reason === 'too-soon')
+    return new LastingRefusal(login.error, `the server refused a token renewed moments before: ${refused}`);
+  return new LoginRefusal(login.error, 'loginsRejected');
+}
+
+/** A failed login as readiness reads it. */
+function outcomeOf(error: unknown): UpstreamLoginOutcome {
+  if (error instanceof LastingRefusal) return { ok: false, lasting: true, reason: error.reason };
+  const reason = error instanceof LoginRefusal ? refusalSummary(error.response) : describeError(error);
+  return { ok: false, lasting: false, reason };
+}
+
+/** Errors of the network, which a later try may not meet (a reset, a timeout), as opposed to a refused certificate. */
+const NETWORK_ERRORS = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** A TLS failure without a code is the connection closing mid-handshake: the network, too. */
+function isNetworkError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code !== 'string' || NETWORK_ERRORS.has(code);
 }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { resolveCliConnection } from '../../src/cli/connection.ts';
-import { upstreamFor } from '../../src/cli/proxy-command.ts';
+import { upstreamFor } from '../../src/cli/proxy-service.ts';
 import type { TokenHandle } from '../../src/core/contract.ts';
 import type { MetricAttributes } from '../../src/core/telemetry/registry.ts';
 import { createTelemetry, type Telemetry } from '../../src/core/telemetry/telemetry.ts';
@@ -69,11 +69,16 @@ describe('proxy telemetry (in process, Azure)', () => {
   const value = (telemetry: Telemetry, name: string, attributes: MetricAttributes) =>
     series(telemetry, name).find((sample) => JSON.stringify(sample.attributes) === JSON.stringify(attributes))
       ?.value ?? 0;
-  const AZURE = { cloud: 'azure', plugin: 'azure' };
+  /** The attributes of one listener's series: its token cache's cloud and plugin, and its address. */
+  const labelsOf = (proxy: RunningProxy) => {
+    const { host, port } = proxy.address as { host: string; port: number };
+    return { cloud: 'azure', plugin: 'azure', listen: `${host}:${port}` };
+  };
 
   it('counts open sessions as they open and close, and ok logins as the gateway accepted them', async () => {
     const telemetry = createTelemetry();
     const proxy = await proxyWith(telemetry);
+    const AZURE = labelsOf(proxy);
     const acceptedBefore = emulator.counters().gateway.loginsAccepted;
     const clients = Array.from({ length: 3 }, () => clientOf(proxy));
     await Promise.all(clients.map((client) => client.connect()));
@@ -103,6 +108,7 @@ describe('proxy telemetry (in process, Azure)', () => {
 
     const closed = await proxyWith(telemetry, { upstream: { ...upstream, port: await closedPort() } });
     await assert.rejects(clientOf(closed).connect(), /cannot reach the server/);
+    const AZURE = labelsOf(proxy);
 
     // A CancelRequest (for no session of this proxy), and a connection that says nothing: not logins.
     const address = proxy.address as { host: string; port: number };
@@ -117,9 +123,16 @@ describe('proxy telemetry (in process, Azure)', () => {
     await session.end();
 
     assert.equal(value(telemetry, 'pg_passwordless.proxy.logins', { ...AZURE, result: 'refused' }), 2);
-    assert.equal(value(telemetry, 'pg_passwordless.proxy.logins', { ...AZURE, result: 'failed' }), 1);
+    assert.equal(value(telemetry, 'pg_passwordless.proxy.logins', { ...AZURE, result: 'failed' }), 0);
+    const failed = { ...labelsOf(closed), result: 'failed' };
+    assert.equal(value(telemetry, 'pg_passwordless.proxy.logins', failed), 1, 'on the other listener');
     assert.equal(value(telemetry, 'pg_passwordless.proxy.logins', { ...AZURE, result: 'ok' }), 1);
-    assert.equal(series(telemetry, 'pg_passwordless.proxy.login.duration')[0]?.count, 4);
+    const durations = series(telemetry, 'pg_passwordless.proxy.login.duration');
+    assert.deepEqual(
+      durations.map((sample) => sample.count),
+      [3, 1],
+      'one duration per login, per listener',
+    );
   });
 });
 

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { type Emulator, startEmulator } from 'pg-passwordless-emulator';
 import { fuzzWireEndpoint } from '../../../pg-passwordless-emulator/test/helpers/wire-fuzz.ts';
 import { resolveCliConnection } from '../../src/cli/connection.ts';
-import { upstreamFor } from '../../src/cli/proxy-command.ts';
+import { upstreamFor } from '../../src/cli/proxy-service.ts';
 import { type ProxyOptions, type RunningProxy, startProxy } from '../../src/proxy/proxy.ts';
 import type { Upstream } from '../../src/proxy/upstream.ts';
 import { errorFields, passwordMessage, startupMessage, typedMessage } from '../../src/wire/messages.ts';
@@ -369,7 +369,7 @@ describe('pg-passwordless proxy (in process, Azure)', () => {
 
   it('maxSessions: a login beyond them gets FATAL 53300; cancels pass; a refused login frees its place', async () => {
     const lines: string[] = [];
-    const proxy = await proxyWith({ maxSessions: 1, log: (line) => lines.push(line) });
+    const proxy = await proxyWith({ maxSessions: 1, log: (event) => lines.push(event.message) });
     const first = clientOf(proxy);
     await first.connect();
     await assert.rejects(

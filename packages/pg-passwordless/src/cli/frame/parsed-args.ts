@@ -8,9 +8,11 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 /**
  * What a command takes besides its options: nothing; one connection string (never shown in an error:
  * a second one is most likely a piece of a key/value string the shell split, a password perhaps);
- * or a command line of its own after the options (`exec -- psql ...`).
+ * several connection strings, each a URL when there are several (a key/value string only alone, so
+ * that the pieces of one the shell split are never taken for targets, nor shown); or a command line of
+ * its own after the options (`exec -- psql ...`).
  */
-export type PositionalsKind = 'none' | 'connection' | 'command';
+export type PositionalsKind = 'none' | 'connection' | 'connections' | 'command';
 
 /** Makes the error for a bad argument (CONFIG_INVALID): each bin reports with its own error class. */
 export type UsageErrorFactory = (message: string, hint: string) => Error;
@@ -35,8 +37,10 @@ export interface ParsedArgs {
   decimal(name: string, range: { min: number; max: number }): number | undefined;
   /** One of a fixed list of words. */
   oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined;
-  /** The connection string, when the command takes one. */
+  /** The connection string, when the command takes one (the first, when it takes several). */
   connection: string | undefined;
+  /** Every connection string given, in order (`connections` positionals; else the one or none). */
+  connections: string[];
   /** The command line after the options (`command` positionals only). */
   command: string[];
   /** The arguments as given (for a command that starts itself again, detached). */
@@ -95,9 +99,30 @@ export function parseCommandArgs(
   const command =
     spec.positionals === 'command' ? args.slice(own).filter((arg, index) => index > 0 || arg !== '--') : [];
   if (spec.positionals === 'connection' && positionals.length > 1) throw extraConnectionStringError(name);
+  if (spec.positionals === 'connections') checkSeveralConnections(positionals, name, error);
   if (spec.positionals === 'none' && positionals.length > 0)
     throw error(`"${name}" takes no arguments besides its options (the one given is not shown).`);
-  return { ...readArgs(values, positionals[0], command, error), given: [...args] };
+  const connections = spec.positionals === 'command' ? [] : positionals;
+  return { ...readArgs(values, connections, command, error), given: [...args] };
+}
+
+/**
+ * Several connection strings must each be a URL: the words of a key/value string that the shell split
+ * (`host=db password=s3cret`) would otherwise pass for targets. The one refused is named by its place
+ * only, as it may hold a password.
+ */
+function checkSeveralConnections(
+  positionals: string[],
+  name: string,
+  error: (message: string, more?: string) => Error,
+): void {
+  if (positionals.length < 2) return;
+  const notUrl = positionals.findIndex((value) => !/^postgres(ql)?:\/\//i.test(value));
+  if (notUrl < 0) return;
+  throw error(
+    `"${name}" takes several targets as postgresql:// URLs, and argument ${notUrl + 1} of ${positionals.length} is not one (not shown: it may hold a password).`,
+    `Write each target as a URL (postgresql://<role>@<host>/<database>); a key/value string goes alone, quoted as one argument: pg-passwordless ${name} "host=<server> dbname=<database> user=<role>".`,
+  );
 }
 
 /**
@@ -112,7 +137,7 @@ function optionsBeforeCommand(args: string[], options: OptionsConfig): number {
 
 function readArgs(
   values: Record<string, string | boolean | Array<string | boolean> | undefined>,
-  connection: string | undefined,
+  connections: string[],
   command: string[],
   error: (message: string, hint?: string) => Error,
 ): Omit<ParsedArgs, 'given'> {
@@ -146,7 +171,8 @@ function readArgs(
         throw error(`--${name} must be one of ${allowed.join(', ')}, not ${printable(value)}.`);
       return value as (typeof allowed)[number];
     },
-    connection,
+    connection: connections[0],
+    connections,
     command,
     error,
   };

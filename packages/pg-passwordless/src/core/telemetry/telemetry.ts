@@ -70,7 +70,8 @@ export interface Telemetry {
     labels: TelemetryLabels,
     options: { now(): number; expiresAtMs(): number | undefined },
   ): TokenCacheTelemetry;
-  proxy(labels: TelemetryLabels): ProxyTelemetry;
+  /** The recorder of one proxy listener; `listen` (its address) tells the listeners of one process apart. */
+  proxy(labels: TelemetryLabels & { listen?: string }): ProxyTelemetry;
 }
 
 export interface TelemetryOptions {
@@ -107,7 +108,9 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     snapshot: () => registry.snapshot(),
     tokenCache: (labels, cache) => new TokenCacheRecorder(labels, cache, { registry, otel, add, record }),
     proxy(labels) {
-      const attributes = { cloud: labels.cloud, plugin: labels.plugin };
+      const { cloud, plugin, listen } = labels;
+      const attributes: MetricAttributes =
+        listen === undefined ? { cloud, plugin } : { cloud, plugin, listen };
       return {
         sessionOpened: () => add(PROXY_SESSIONS, 1, attributes),
         sessionClosed: () => add(PROXY_SESSIONS, -1, attributes),

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { prometheusName, renderPrometheus } from '../../../src/core/telemetry/prometheus.ts';
 import { MetricRegistry } from '../../../src/core/telemetry/registry.ts';
 import { createTelemetry } from '../../../src/core/telemetry/telemetry.ts';
-import { parsePrometheus } from '../../helpers/prometheus-text.ts';
+import { parsePrometheus } from '../../helpers/prometheus.ts';
 
 /** No OpenTelemetry here: these tests read the in-process registry only. */
 const withoutOpenTelemetry = () => {
