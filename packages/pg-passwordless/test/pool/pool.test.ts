@@ -150,7 +150,7 @@ describe('pg-passwordless pool (Azure managed identity)', () => {
     assert.equal((await client.query("select 'still here' as text")).rows[0].text, 'still here');
     await client.query('commit');
     await client.end();
-    const stopped = await stopPool(pool, undefined);
+    const stopped = await stopPool(pool, null);
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.match(stopped.stderr, /SIGTERM: PgBouncer's safe shutdown, open transactions get 30 s to finish/);
     assert.match(stopped.stderr, /pgbouncer: LOG got SIGINT, shutting down/);
@@ -175,7 +175,7 @@ describe('pg-passwordless pool (Azure managed identity)', () => {
         await sleep(300);
         pool.cli.child.kill('SIGINT');
       }
-      const stopped = await stopPool(pool, undefined);
+      const stopped = await stopPool(pool, null);
       assert.equal(stopped.code, 0, stopped.stderr);
       assert.match(stopped.stderr, second ? /SIGINT again: PgBouncer's fast exit/ : /the grace period ended/);
       await assert.rejects(client.query('select 1'), 'the session was cut');

@@ -41,13 +41,10 @@ export async function startPoolCli(
 }
 
 /**
- * Stops the pool with a signal (none: it was sent already) and checks that nothing it printed
- * (PgBouncer's lines included) looks like a token.
+ * Stops the pool with a signal (null: the test sent its own already) and checks that nothing it
+ * printed (PgBouncer's lines included) looks like a token.
  */
-export async function stopPool(
-  pool: PoolCli,
-  signal: NodeJS.Signals | undefined = 'SIGTERM',
-): Promise<CliResult> {
+export async function stopPool(pool: PoolCli, signal: NodeJS.Signals | null = 'SIGTERM'): Promise<CliResult> {
   if (signal) pool.cli.child.kill(signal);
   const result = await pool.cli.done;
   assert.doesNotMatch(result.stdout, TOKEN_LIKE, 'no token on stdout');
