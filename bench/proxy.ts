@@ -19,8 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../packages/pg-passwordless-emulator/src/free-port.ts';
 import type { BenchSection } from './table.ts';
 
-const CLI = fileURLToPath(new URL('../packages/pg-passwordless/bin/pg-passwordless.js', import.meta.url));
-const EMULATOR = fileURLToPath(
+/** The built `pg-passwordless` bin, and the emulator's; section 10 (bench/pool.ts) starts them too. */
+export const CLI = fileURLToPath(
+  new URL('../packages/pg-passwordless/bin/pg-passwordless.js', import.meta.url),
+);
+export const EMULATOR = fileURLToPath(
   new URL('../packages/pg-passwordless-emulator/bin/pg-passwordless-emulator.js', import.meta.url),
 );
 const ROUNDS = 5;
@@ -242,14 +245,31 @@ async function measurePlacement(
   }
 }
 
-/** Starts a proxy; `ready` resolves with its stdout once it prints the URL to connect with. */
-function startProxy(
+/**
+ * Starts a proxy (or, with `command` 'pool', a pool); `ready` resolves with its stdout once it prints
+ * the URL to connect with.
+ *
+ * @example
+ * const cleanups: Array<() => Promise<void>> = [];
+ * const proxy = startProxy([], ['--listen', '127.0.0.1:0'], process.env, cleanups);
+ * console.log(await proxy.ready); // ... connect with: postgresql://...
+ */
+export function startProxy(
   prefix: string[],
   listen: string[],
   env: NodeJS.ProcessEnv,
   cleanups: Array<() => Promise<void>>,
+  subcommand: 'proxy' | 'pool' = 'proxy',
 ): { child: ChildProcess; ready: Promise<string> } {
-  const [command, ...args] = [...prefix, process.execPath, CLI, 'proxy', ...listen, '--shutdown-grace', '0'];
+  const [command, ...args] = [
+    ...prefix,
+    process.execPath,
+    CLI,
+    subcommand,
+    ...listen,
+    '--shutdown-grace',
+    '0',
+  ];
   // taskset execs the command, so the PID is the proxy's own (for /proc/<pid>/stat).
   const child = spawn(command as string, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -270,7 +290,7 @@ function startProxy(
     });
     child.once('error', reject);
     child.once('exit', (code) =>
-      reject(new Error(`proxy ${listen.join(' ')} exited with ${code}: ${stderr}`)),
+      reject(new Error(`${subcommand} ${listen.join(' ')} exited with ${code}: ${stderr}`)),
     );
   });
   return { child, ready };
@@ -337,8 +357,13 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Runs pgbench; throws with its output when it fails or reports failed transactions. */
-async function runPgbench(
+/**
+ * Runs pgbench; throws with its output when it fails or reports failed transactions.
+ *
+ * @example
+ * const { tps } = await runPgbench([findPgbench(), '-n', '-S', '-T', '4'], process.env);
+ */
+export async function runPgbench(
   command: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ tps: number; transactions: number }> {
@@ -355,8 +380,13 @@ async function runPgbench(
   return { tps, transactions };
 }
 
-/** Runs a command to its end and returns its stdout; throws with its stderr when it exits non-zero. */
-async function runOrThrow(
+/**
+ * Runs a command to its end and returns its stdout; throws with its stderr when it exits non-zero.
+ *
+ * @example
+ * console.log(await runOrThrow('echo', ['echo', 'hi'])); // hi
+ */
+export async function runOrThrow(
   name: string,
   command: string[],
   env: NodeJS.ProcessEnv = process.env,
@@ -382,8 +412,13 @@ function run(
   });
 }
 
-/** The emulator's `export NAME=value` lines (values single-quoted by the shell rules when needed). */
-function readExports(file: string): Record<string, string> {
+/**
+ * The emulator's `export NAME=value` lines (values single-quoted by the shell rules when needed).
+ *
+ * @example
+ * console.log(readExports('/tmp/emulator.env').PGHOST); // 127.0.0.1
+ */
+export function readExports(file: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const match of readFileSync(file, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)) {
     const raw = match[2] as string;
@@ -409,8 +444,13 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-/** pgbench on PATH, else the newest in Debian's /usr/lib/postgresql/<version>/bin. */
-function findPgbench(): string {
+/**
+ * pgbench on PATH, else the newest in Debian's /usr/lib/postgresql/<version>/bin.
+ *
+ * @example
+ * console.log(findPgbench()); // /usr/lib/postgresql/15/bin/pgbench
+ */
+export function findPgbench(): string {
   const onPath = findOnPath('pgbench');
   if (onPath) return onPath;
   const root = '/usr/lib/postgresql';
@@ -422,17 +462,34 @@ function findPgbench(): string {
   throw new Error('pgbench not found: install PostgreSQL (it comes with the server packages)');
 }
 
-function median(values: number[]): number {
+/**
+ * The median (the upper one of an even count).
+ *
+ * @example
+ * console.log(median([3, 1, 2])); // 2
+ */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-function formatTps(tps: number): string {
+/**
+ * TPS as the tables print it: one decimal under 1000.
+ *
+ * @example
+ * console.log(formatTps(108.74), formatTps(6658.2)); // 108.7 6658
+ */
+export function formatTps(tps: number): string {
   return tps.toFixed(tps < 1000 ? 1 : 0);
 }
 
-/** Waits until `file` exists (the emulator writes it whole once ready), or fails when `child` ends first. */
-async function untilExists(file: string, child: ChildProcess): Promise<void> {
+/**
+ * Waits until `file` exists (the emulator writes it whole once ready), or fails when `child` ends first.
+ *
+ * @example
+ * await untilExists('/tmp/emulator.env', emulator);
+ */
+export async function untilExists(file: string, child: ChildProcess): Promise<void> {
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   while (!existsSync(file)) {

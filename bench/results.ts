@@ -80,7 +80,7 @@ export function createRecorder(run: BenchRun): {
  * @example
  * import { LATEST_RESULTS, readResults } from './results.ts';
  *
- * console.log(readResults(LATEST_RESULTS).sections.map((section) => section.id)); // ['1', ..., '9b']
+ * console.log(readResults(LATEST_RESULTS).sections.map((section) => section.id)); // ['1', ..., '9b', '10']
  */
 export function readResults(file: string | URL): BenchResults {
   const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;

@@ -1,6 +1,6 @@
 /** One section of the bench's output: a titled table and the notes printed under it. */
 export interface BenchSection {
-  /** The section's number as printed: '1' to '8', '9a', '9b'. */
+  /** The section's number as printed: '1' to '8', '9a', '9b', '10'. */
   id: string;
   /** The title line, number included. */
   title: string;

@@ -8,7 +8,7 @@ import type { BenchResults, BenchRun } from '../bench/results.ts';
 import { type BenchSection, sectionText } from '../bench/table.ts';
 
 /** The sections of a full run, in the order the bench prints them. */
-export const FULL_RUN = ['1', '2', '3', '4', '5', '6', '7', '8', '9a', '9b'];
+export const FULL_RUN = ['1', '2', '3', '4', '5', '6', '7', '8', '9a', '9b', '10'];
 
 const MARKER = /<!-- (\/?)bench:([\w,-]+) -->/g;
 

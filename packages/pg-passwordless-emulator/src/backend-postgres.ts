@@ -10,12 +10,12 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { startWatched, type Watched } from 'pg-passwordless/cli-frame';
 import type { Backend } from './backend.ts';
 import { EmulatorError } from './emulator-error.ts';
 import { freePort } from './free-port.ts';
 import { runPsql } from './psql.ts';
 import { makeOwnedTempFolder } from './temp-folders.ts';
-import { startWatched, type Watched } from './watchdog.ts';
 
 const run = promisify(execFile);
 

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { startWatched, type Watched } from 'pg-passwordless/cli-frame';
 import { EmulatorError } from './emulator-error.ts';
 import { makeOwnedTempFolder } from './temp-folders.ts';
-import { startWatched, type Watched } from './watchdog.ts';
 
 /** A running PgBouncer in transaction-pooling mode, as Azure's built-in one on port 6432. */
 export interface Pgbouncer {

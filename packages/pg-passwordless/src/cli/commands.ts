@@ -36,6 +36,11 @@ export const COMMANDS: Bin['commands'] = [
     load: async () => (await import('./proxy-command.ts')).proxyCommand,
   },
   {
+    name: 'pool',
+    summary: 'PgBouncer for many clients, each server login with a current token (fleets, sidecars)',
+    load: async () => (await import('./pool-command.ts')).poolCommand,
+  },
+  {
     name: 'token',
     summary: 'print a current token for the target (PGPASSWORD="$(pg-passwordless token)" psql)',
     load: async () => (await import('./token-command.ts')).tokenCommand,

@@ -26,6 +26,8 @@ export interface CliConnection {
   ca: { file: string } | { pem: string } | 'system' | 'none';
   /** The TLS options the library's drivers use (`false`: no TLS, allowed for a loopback emulator only). */
   tls: DriverTls;
+  /** How long the server lets a session live, when its cloud says (Aurora DSQL: 60 minutes). */
+  sessionCapSeconds: number | undefined;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function resolveCliConnection(options: {
   if (options.cloud) settings[options.cloud] = { enabled: true };
   // The connection's own TLS decision: libpq in `exec` verifies as the driver does (verify-ca never
   // with the public roots), with the CA from where the library took it.
-  const { target, params, tls } = await resolveConnection(url, settings);
+  const { target, params, tls, cloud } = await resolveConnection(url, settings);
   const password = params.password;
   if (!password) {
     throw new PasswordlessError(
@@ -79,6 +81,7 @@ export async function resolveCliConnection(options: {
     sslmode: libpqSslMode(tls?.sslmode ?? 'verify-full'),
     ca: caForLibpq(tls?.ca ?? { from: 'none' }),
     tls: params.ssl ?? tls?.options ?? { rejectUnauthorized: true },
+    sessionCapSeconds: cloud?.identity.sessionCapSeconds,
   };
 }
 

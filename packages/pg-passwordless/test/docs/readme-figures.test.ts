@@ -28,7 +28,7 @@ describe('README bench figures', () => {
 
   it('the marked blocks of the READMEs parse, and name sections a full run has', () => {
     const names = READMES.flatMap((file) => figureBlocks(readme(file)).map((block) => block.name));
-    assert.deepEqual(names.sort(), ['5,6', '8', 'all', 'proxy-speed', 'proxy-speed']);
+    assert.deepEqual(names.sort(), ['10', '5,6', '8', 'all', 'proxy-speed', 'proxy-speed']);
   });
 
   it('the READMEs hold what the script makes from bench/results/latest.json (no hand edit, one source)', () => {
@@ -98,7 +98,7 @@ describe('README bench figures', () => {
     assert.throws(() => figureBlocks('a\n<!-- bench:8 -->\nb\n'), /bench:8 is never closed \(line 2\)/);
     assert.throws(() => figureBlocks('<!-- /bench:8 -->'), /closes no open block/);
     assert.throws(() => figureBlocks('<!-- bench:all --><!-- bench:8 -->'), /opens inside bench:all/);
-    assert.throws(() => figureBlocks('<!-- bench:10 --><!-- /bench:10 -->'), /no section 10/);
+    assert.throws(() => figureBlocks('<!-- bench:11 --><!-- /bench:11 -->'), /no section 11/);
   });
 });
 
@@ -126,7 +126,7 @@ describe('scripts/update-readme-figures.ts, as a command on copies of the README
     assert.equal(first.status, 0, first.stderr);
     assert.match(
       first.stdout,
-      /README-0\.md: 2 blocks, updated\n.*README-1\.md: 3 blocks, updated\n.*README-2\.md: 0 blocks, unchanged/,
+      /README-0\.md: 2 blocks, updated\n.*README-1\.md: 4 blocks, updated\n.*README-2\.md: 0 blocks, unchanged/,
     );
     assert.equal(
       readme(copies[0] as string),
@@ -163,12 +163,12 @@ describe('npm run bench -- arguments', () => {
     assert.match(some.results, /bench\/results\/partial\.json$/);
     assert.match(readFileSync(join(root, 'bench/results/.gitignore'), 'utf8'), /^partial\.json$/m);
     const all = parseBenchArgs([]);
-    assert.equal(all.sections.size, 9);
+    assert.equal(all.sections.size, 10);
     assert.equal(all.results, fileURLToPath(LATEST_RESULTS));
   });
 
   it('refuses an unknown section, and a README update from some sections only', () => {
-    assert.throws(() => parseBenchArgs(['--only', '1,10']), /--only: no section 10/);
+    assert.throws(() => parseBenchArgs(['--only', '1,11']), /--only: no section 11/);
     assert.throws(() => parseBenchArgs(['--only', '1', '--update-readme']), /needs every section/);
     assert.equal(parseBenchArgs(['--update-readme']).updateReadme, true);
   });

@@ -1,6 +1,7 @@
 /**
  * The command frame of both bins (`pg-passwordless` and `pg-passwordless-emulator`): `node:util`'s
- * parseArgs behind one validator per option kind, one Io, and one way to load and run a command.
+ * parseArgs behind one validator per option kind, one Io, one way to load and run a command, and the
+ * supervisor that ties a child server (PostgreSQL, PgBouncer) to the life of the command that started it.
  * For tools built on pg-passwordless; nothing here knows a cloud.
  */
 export { type Bin, type RawCommand, runBin } from './bin.ts';
@@ -14,3 +15,4 @@ export {
   type UsageErrorFactory,
 } from './parsed-args.ts';
 export { printableArgument, withoutValue } from './printable-argument.ts';
+export { startWatched, type Watched, type WatchOptions } from './watchdog.ts';

@@ -1,19 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 
 /**
  * The supervisor, in POSIX sh. It starts the command, prints its PID, and waits on two things: the
  * command ending (then it exits with its status), or its own stdin, a pipe from this Node process,
  * reaching EOF. The kernel closes that pipe when this process ends, however it ends (SIGKILL included:
  * Node cannot ask for PR_SET_PDEATHSIG), so the command is stopped (its stop signal, SIGKILL 5 s later)
- * and its folder removed. Arguments: stop signal, log file, folder to remove ('' for none), command...
+ * and its folder removed. Arguments: stop signal, log file ('' for the supervisor's own stderr, a pipe
+ * that Node reads), folder to remove ('' for none), command...
  */
 const SUPERVISOR = `
 signal=$1 log=$2 folder=$3
 shift 3
 exec 3<&0
-"$@" 3<&- </dev/null >>"$log" 2>&1 &
+if [ -n "$log" ]; then exec 4>>"$log"; else exec 4>&2; fi
+"$@" </dev/null >&4 2>&4 3<&- 4>&- &
 pid=$!
+exec 4>&-
 echo "$pid"
 (
   nap=
@@ -38,12 +42,19 @@ exit "$status"
 export interface WatchOptions {
   /** The signal that stops the command cleanly and fast (PostgreSQL: QUIT, immediate shutdown). */
   stopSignal: 'INT' | 'QUIT' | 'TERM';
-  /** Where the command's output goes (appended). */
-  logFile: string;
+  /** Where the command's output goes (appended); without it, each line goes to `onOutputLine`. */
+  logFile?: string;
+  /**
+   * Without a log file: called with each line the command writes (stdout and stderr alike). After this
+   * process ends, the command's writes fail (EPIPE) until the supervisor has stopped it.
+   */
+  onOutputLine?: (line: string) => void;
   /** A folder the supervisor removes once the command has exited. */
   removeFolder?: string;
   /** An OS user to run the supervisor and the command as (through runuser; this process must be root). */
   runAs?: string;
+  /** The command's environment (this process's by default): a child that needs none of its secrets gets less. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A command that cannot outlive this process. */
@@ -84,17 +95,21 @@ export async function startWatched(command: string, args: string[], options: Wat
     SUPERVISOR,
     'pg-passwordless-watchdog',
     options.stopSignal,
-    options.logFile,
+    options.logFile ?? '',
     options.removeFolder ?? '',
     command,
     ...args,
   ];
+  const output = options.logFile === undefined ? 'pipe' : 'ignore';
+  const spawnOptions: SpawnOptions = {
+    detached: true,
+    stdio: ['pipe', 'pipe', output],
+    env: options.env ?? process.env,
+  };
   const child: ChildProcess = options.runAs
-    ? spawn('runuser', ['-u', options.runAs, '--', 'sh', ...shArgs], {
-        detached: true,
-        stdio: ['pipe', 'pipe', 'ignore'],
-      })
-    : spawn('sh', shArgs, { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    ? spawn('runuser', ['-u', options.runAs, '--', 'sh', ...shArgs], spawnOptions)
+    : spawn('sh', shArgs, spawnOptions);
+  if (child.stderr) forwardLines(child.stderr as Socket, options.onOutputLine);
   let ended = false;
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
@@ -123,6 +138,13 @@ export async function startWatched(command: string, args: string[], options: Wat
       await exited;
     },
   };
+}
+
+/** Hands each line of the command's output on; the stream does not keep this process alive. */
+function forwardLines(stream: Socket, onLine: ((line: string) => void) | undefined): void {
+  stream.unref();
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  lines.on('line', (line) => onLine?.(line));
 }
 
 function firstLine(child: ChildProcess): Promise<number> {
