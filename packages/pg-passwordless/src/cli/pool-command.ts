@@ -17,7 +17,7 @@ import { resolveCliConnection } from './connection.ts';
 import { defineCommand } from './frame/command.ts';
 import type { Io } from './frame/io.ts';
 import type { ParsedArgs } from './frame/parsed-args.ts';
-import { localUrl, upstreamFor } from './proxy-command.ts';
+import { localUrl, upstreamFor } from './proxy-service.ts';
 
 const POOL_HELP = (cloudLine: string) => `Usage: pg-passwordless pool [URL] [options]
 

@@ -62,7 +62,7 @@ export async function startPool(options: PoolOptions): Promise<RunningPool> {
     proxy = await startProxy({
       listen: { ...server, path: join(folder, `.s.PGSQL.${SERVER_SOCKET_PORT}`) },
       upstream: options.upstream,
-      log: (line) => options.log(`server login: ${line}`),
+      log: (event) => options.log(`server login: ${event.message}`),
     });
     const iniPath = writeFiles(folder, { ...options, listen, folder, server, role: options.upstream.user });
     if (options.runAs) handOver(folder, options.runAs);
