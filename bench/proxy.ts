@@ -301,7 +301,7 @@ export function startProxy(
  * PostgreSQL's SSLRequest (protocol = pgsql) and the same verification as verify-full: the emulator's
  * CA, the gateway's host name or IP address.
  */
-async function startStunnel(
+export async function startStunnel(
   stunnel: string,
   prefix: string[],
   folder: string,
@@ -437,7 +437,7 @@ function cpuMs(child: ChildProcess): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
-function findOnPath(name: string): string | undefined {
+export function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
