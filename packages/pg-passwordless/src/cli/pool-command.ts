@@ -1,8 +1,15 @@
 import { PasswordlessError } from '../core/errors.ts';
+import { commandMetrics, serveCommandEndpoints } from '../ops/command-endpoints.ts';
+import { createEventLog, type EventLog, LOG_FORMATS, type LogFormat } from '../ops/event-log.ts';
+import { parseHttpAddress } from '../ops/http-address.ts';
+import type { ProxyMetricsSource } from '../ops/proxy-metrics.ts';
+import { createServiceHealth, type ServiceHealth } from '../ops/service-health.ts';
+import { reportingFailures } from '../ops/start-failure.ts';
+import { createTokenHealth, type TokenHealth } from '../ops/token-health.ts';
 import { findPgbouncer } from '../pool/pgbouncer-binary.ts';
 import type { PoolMode } from '../pool/pgbouncer-config.ts';
 import { type RunningPool, startPool } from '../pool/pool.ts';
-import { pgbouncerUser } from '../pool/run-as.ts';
+import { type OsUser, pgbouncerUser } from '../pool/run-as.ts';
 import { poolServerLifetime } from '../pool/server-lifetime.ts';
 import {
   describeListenAddress,
@@ -13,10 +20,11 @@ import {
 import { readLocalPassword } from '../proxy/local-password.ts';
 import { readLocalTls } from '../proxy/local-tls.ts';
 import { chosenCloud, cloudOptionHelp } from './cloud-option.ts';
-import { resolveCliConnection } from './connection.ts';
+import { type CliConnection, resolveCliConnection } from './connection.ts';
 import { defineCommand } from './frame/command.ts';
 import type { Io } from './frame/io.ts';
 import type { ParsedArgs } from './frame/parsed-args.ts';
+import { OPS_OPTIONS_HELP } from './proxy-command.ts';
 import { localUrl, upstreamFor } from './proxy-service.ts';
 
 const POOL_HELP = (cloudLine: string) => `Usage: pg-passwordless pool [URL] [options]
@@ -54,6 +62,7 @@ Options:
                               session mode, sessions) get this long to finish (default 10); a second
                               signal ends them at once
   --pgbouncer-user NAME       when started as root: the user PgBouncer runs as (default postgres)
+${OPS_OPTIONS_HELP}
 ${cloudLine}
   -h, --help                  show this help`;
 
@@ -70,6 +79,9 @@ interface PoolArgs {
   shutdownGraceMs: number;
   pgbouncerUser: string | undefined;
   cloud: string | undefined;
+  /** Where /metrics and the probes are served; undefined: not at all. */
+  httpAddress: { host: string; port: number } | undefined;
+  logFormat: LogFormat;
 }
 
 /**
@@ -95,16 +107,25 @@ export const poolCommand = defineCommand({
     'local-tls-key': { type: 'string' },
     'shutdown-grace': { type: 'string' },
     'pgbouncer-user': { type: 'string' },
+    'http-address': { type: 'string' },
+    'log-format': { type: 'string' },
     cloud: { type: 'string' },
   },
   positionals: 'connection',
   help: async (io) => POOL_HELP(await cloudOptionHelp(io.env, 28)),
-  run: async (args, io) => serve(await readPoolArgs(args, io), io),
+  run: async (args, io) => {
+    // Read first, so that every later failure is written the way the log is.
+    const format = args.oneOf('log-format', LOG_FORMATS) ?? 'text';
+    return reportingFailures({ format, stream: io.stderr, prefix: POOL_LOG_PREFIX }, async () =>
+      serve(await readPoolArgs(args, io), io),
+    );
+  },
 });
 
 async function readPoolArgs(args: ParsedArgs, io: Io): Promise<PoolArgs> {
   const certFile = args.text('local-tls-cert');
   const keyFile = args.text('local-tls-key');
+  const httpAddress = args.text('http-address');
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw args.error(
       '--local-tls-cert and --local-tls-key go together.',
@@ -124,6 +145,8 @@ async function readPoolArgs(args: ParsedArgs, io: Io): Promise<PoolArgs> {
     shutdownGraceMs: (args.decimal('shutdown-grace', { min: 0, max: 86_400 }) ?? 10) * 1_000,
     pgbouncerUser: args.text('pgbouncer-user'),
     cloud: await chosenCloud(args, io.env),
+    httpAddress: httpAddress === undefined ? undefined : parseHttpAddress(httpAddress),
+    logFormat: args.oneOf('log-format', LOG_FORMATS) ?? 'text',
   };
 }
 
@@ -147,9 +170,63 @@ function readListen(args: ParsedArgs): ListenAddress {
   return listen;
 }
 
+/** What a text line of the pool starts with. */
+const POOL_LOG_PREFIX = 'pg-passwordless pool';
+
+/** What the pool serves with: its flags, its logs, the server's connection and its token's health. */
+interface Service {
+  options: PoolArgs;
+  io: Io;
+  /** Events on stderr (PgBouncer's lines, refused server logins, shutdown); what clients need on stdout. */
+  log: EventLog;
+  out: EventLog;
+  localPassword: string | undefined;
+  connection: CliConnection;
+  token: TokenHealth;
+  /** `orders-api@db.example.com:5432/orders`. */
+  name: string;
+}
+
+/**
+ * Serves until SIGTERM or SIGINT: the health and metrics endpoints first (a startup probe is answered
+ * while the first token comes), then a first token (a pool that cannot get one says so at start, not at
+ * its first server login), then PgBouncer behind the pool's own proxy.
+ */
 async function serve(options: PoolArgs, io: Io): Promise<number> {
   const pgbouncer = findPgbouncer(io.env);
   const runAs = pgbouncerUser(options.pgbouncerUser);
+  const service = await prepare(options, io);
+  let pool: RunningPool | undefined;
+  const health = createServiceHealth([
+    { name: service.name, token: service.token, lastLogin: () => pool?.serverLastLogin() },
+  ]);
+  const endpoints =
+    options.httpAddress &&
+    (await serveCommandEndpoints({
+      address: options.httpAddress,
+      probes: health.probes,
+      metrics: commandMetrics(() => (pool ? [serverListener(pool)] : [])),
+      log: service.log,
+      out: service.out,
+    }));
+  try {
+    await service.token.getToken();
+    pool = await startServing(service, pgbouncer.path, runAs);
+  } catch (error) {
+    await endpoints?.close();
+    service.token.close();
+    throw error;
+  }
+  announce(service, pool, pgbouncer.version, runAs?.name);
+  health.started();
+  const code = await waitForShutdown(pool, options.shutdownGraceMs, service.log, health);
+  await endpoints?.close();
+  service.token.close();
+  return code;
+}
+
+/** The logs, the local password and TLS checked, and the server's connection resolved. */
+async function prepare(options: PoolArgs, io: Io): Promise<Service> {
   const localPassword = options.localPasswordFile ? readLocalPassword(options.localPasswordFile) : undefined;
   // Checked here as for the proxy: a key open to others, or one of another certificate, stops the start.
   if (options.localTls) readLocalTls(options.localTls.certFile, options.localTls.keyFile);
@@ -164,32 +241,77 @@ async function serve(options: PoolArgs, io: Io): Promise<number> {
     );
   }
   const connection = await resolveCliConnection({ url: options.url, cloud: options.cloud, env: io.env });
-  // A first token now: a pool that cannot get one says so at start, not at its first server login.
-  await connection.getToken();
-  const log = (line: string) => io.stderr.write(`pg-passwordless pool: ${line}\n`);
-  const pool = await startPool({
-    upstream: upstreamFor(connection),
-    listen,
+  const { host, port, database } = connection.target;
+  const logOn = (stream: NodeJS.WritableStream) =>
+    createEventLog({ format: options.logFormat, stream, prefix: POOL_LOG_PREFIX });
+  return {
+    options,
+    io,
+    log: logOn(io.stderr),
+    out: logOn(io.stdout),
     localPassword,
+    connection,
+    // Its token function is the one the server logins use, so readiness sees how each fetch went.
+    token: createTokenHealth({ getToken: connection.getToken, handle: connection.token }),
+    name: `${connection.user}@${host}:${port}/${database ?? connection.user}`,
+  };
+}
+
+function startServing(service: Service, pgbouncer: string, runAs: OsUser | undefined): Promise<RunningPool> {
+  const { options, connection } = service;
+  return startPool({
+    upstream: { ...upstreamFor(connection), getToken: service.token.getToken },
+    labels: connection.token?.labels,
+    listen: options.listen,
+    localPassword: service.localPassword,
     localTls: options.localTls,
     poolMode: options.poolMode,
     poolSize: options.poolSize,
     maxClientConn: options.maxClientConn,
     serverLifetimeSeconds: poolServerLifetime(options.serverLifetimeSeconds, connection.sessionCapSeconds),
-    pgbouncer: pgbouncer.path,
+    pgbouncer,
     runAs,
-    log,
+    log: service.log,
   });
-  const { host, port, database } = connection.target;
-  io.stdout.write(
-    `pg-passwordless pool: PgBouncer ${pgbouncer.version}, ${options.poolMode} pooling, on ${describeListenAddress(pool.address)} for ${connection.user}@${host}:${port}/${database ?? connection.user}\n` +
-      `connect with: ${localUrl(pool.address, connection.user, database, { tls: options.localTls !== undefined })}\n`,
-  );
-  log(
-    `PgBouncer (PID ${pool.pgbouncerPid}${runAs ? `, as ${runAs.name}` : ''}) and its files: ${pool.folder}`,
-  );
-  if (options.poolMode === 'transaction') log(TRANSACTION_MODE_WARNING);
-  return waitForShutdown(pool, options.shutdownGraceMs, log);
+}
+
+/**
+ * The pool's server-side proxy for `/metrics`: its sessions and logins are PgBouncer's server
+ * connections, by the address of its Unix socket.
+ */
+function serverListener(pool: RunningPool): ProxyMetricsSource {
+  return { listen: describeListenAddress(pool.serverAddress), stats: () => pool.serverStats() };
+}
+
+/** Where clients connect and the URL they use (in text, on a line of its own as it always was). */
+function announce(service: Service, pool: RunningPool, version: string, runAs: string | undefined): void {
+  const { options, io, connection } = service;
+  const where = describeListenAddress(pool.address);
+  const url = localUrl(pool.address, connection.user, connection.target.database, {
+    tls: options.localTls !== undefined,
+  });
+  service.out({
+    level: 'info',
+    event: 'pool_started',
+    message: `PgBouncer ${version}, ${options.poolMode} pooling, on ${where} for ${service.name}`,
+    fields: {
+      pgbouncer: version,
+      poolMode: options.poolMode,
+      listen: where,
+      target: service.name,
+      connect: url,
+    },
+  });
+  if (options.logFormat === 'text') io.stdout.write(`connect with: ${url}\n`);
+  service.log({
+    level: 'info',
+    event: 'pgbouncer_started',
+    message: `PgBouncer (PID ${pool.pgbouncerPid}${runAs ? `, as ${runAs}` : ''}) and its files: ${pool.folder}`,
+    fields: { pid: pool.pgbouncerPid, user: runAs, folder: pool.folder },
+  });
+  if (options.poolMode === 'transaction') {
+    service.log({ level: 'warn', event: 'transaction_mode', message: TRANSACTION_MODE_WARNING });
+  }
 }
 
 const TRANSACTION_MODE_WARNING =
@@ -197,7 +319,16 @@ const TRANSACTION_MODE_WARNING =
   'and PgBouncer 1.18 does not carry named prepared statements from one server connection to another: ' +
   'use pg without `name` in queries, postgres.js with prepare: false, Prisma through @prisma/adapter-pg';
 
-function waitForShutdown(pool: RunningPool, graceMs: number, log: (line: string) => void): Promise<number> {
+/**
+ * The first SIGTERM or SIGINT: readiness fails and PgBouncer's safe shutdown gives open transactions
+ * the grace period; a second signal is its fast exit. PgBouncer ending on its own stops the pool too.
+ */
+function waitForShutdown(
+  pool: RunningPool,
+  graceMs: number,
+  log: EventLog,
+  health: ServiceHealth,
+): Promise<number> {
   return new Promise((resolve) => {
     let closing = false;
     const finish = (code: number) => {
@@ -206,21 +337,43 @@ function waitForShutdown(pool: RunningPool, graceMs: number, log: (line: string)
     };
     const onSignal = (signal: NodeJS.Signals) => {
       if (closing) {
-        log(`${signal} again: PgBouncer's fast exit, open sessions end now`);
+        log({
+          level: 'warn',
+          event: 'shutdown_now',
+          message: `${signal} again: PgBouncer's fast exit, open sessions end now`,
+          fields: { signal },
+        });
         pool.stopNow();
         return;
       }
       closing = true;
-      log(`${signal}: PgBouncer's safe shutdown, open transactions get ${graceMs / 1000} s to finish`);
+      health.draining();
+      log({
+        level: 'info',
+        event: 'shutdown_started',
+        message: `${signal}: PgBouncer's safe shutdown, open transactions get ${graceMs / 1000} s to finish`,
+        fields: { signal, graceSeconds: graceMs / 1000 },
+      });
       void pool.close(graceMs).then(({ cutAtDeadline }) => {
-        if (cutAtDeadline) log('the grace period ended: PgBouncer closed what was still open');
+        if (cutAtDeadline) {
+          log({
+            level: 'warn',
+            event: 'closed_at_deadline',
+            message: 'the grace period ended: PgBouncer closed what was still open',
+          });
+        }
         finish(0);
       });
     };
     void pool.ended.then(async () => {
       if (closing) return;
       closing = true;
-      log('PgBouncer ended on its own (its lines above say why); stopping');
+      health.draining();
+      log({
+        level: 'error',
+        event: 'pgbouncer_ended',
+        message: 'PgBouncer ended on its own (its lines above say why); stopping',
+      });
       await pool.close(0);
       finish(1);
     });

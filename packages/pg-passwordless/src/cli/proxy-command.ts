@@ -1,6 +1,6 @@
-import { PasswordlessError } from '../core/errors.ts';
-import { createEventLog, LOG_FORMATS, type LogFormat } from '../ops/event-log.ts';
+import { LOG_FORMATS } from '../ops/event-log.ts';
 import { parseHttpAddress } from '../ops/http-address.ts';
+import { reportingFailures } from '../ops/start-failure.ts';
 import {
   DEFAULT_LISTEN,
   describeListenAddress,
@@ -12,6 +12,13 @@ import { defineCommand } from './frame/command.ts';
 import type { Io } from './frame/io.ts';
 import { type ParsedArgs, parseCommandArgs } from './frame/parsed-args.ts';
 import { PROXY_LOG_PREFIX, type ProxyArgs, serveProxy } from './proxy-service.ts';
+
+/** The help of `--http-address` and `--log-format`, which `proxy` and `pool` share. */
+export const OPS_OPTIONS_HELP = `  --http-address ADDR         serve GET /metrics (Prometheus text) and the probes /startup, /liveness
+                              and /readiness on HOST:PORT or PORT (on 127.0.0.1); 0.0.0.0:PORT for
+                              Kubernetes probes, which reach the pod's own address. Off by default
+  --log-format text|json      text lines (default), or one JSON object a line: time, level, event,
+                              message and the event's fields`;
 
 const PROXY_HELP = (cloudLine: string) => `Usage: pg-passwordless proxy [URL ...] [options]
 
@@ -54,11 +61,7 @@ Options:
                               room for a new one), so silent ones cannot lock logins out
   --shutdown-grace SECONDS    on SIGTERM or SIGINT, refuse new sessions and let open ones finish for
                               this long, then close them (default 10; a second signal closes at once)
-  --http-address ADDR         serve GET /metrics (Prometheus text) and the probes /startup, /liveness
-                              and /readiness on HOST:PORT or PORT (on 127.0.0.1); 0.0.0.0:PORT for
-                              Kubernetes probes, which reach the pod's own address. Off by default
-  --log-format text|json      text lines (default), or one JSON object a line: time, level, event,
-                              message and the event's fields
+${OPS_OPTIONS_HELP}
 ${cloudLine}
   -h, --help                  show this help`;
 
@@ -89,7 +92,9 @@ export const proxyCommand = defineCommand({
   run: async (args, io) => {
     // Read first, so that every later failure is written the way the log is.
     const format = args.oneOf('log-format', LOG_FORMATS) ?? 'text';
-    return reportingFailures(format, io, async () => serveProxy(await readProxyArgs(args, io), io));
+    return reportingFailures({ format, stream: io.stderr, prefix: PROXY_LOG_PREFIX }, async () =>
+      serveProxy(await readProxyArgs(args, io), io),
+    );
   },
 });
 
@@ -157,24 +162,4 @@ function listenAddresses(args: ParsedArgs, targets: number): ListenAddress[] {
     );
   }
   return addresses;
-}
-
-/**
- * Runs the command; with JSON logs, a failure with a stable code (a bad flag, no token at start) is a
- * JSON line too, as a log collector expects every line to be: event `failed`, its code and hint.
- */
-async function reportingFailures(format: LogFormat, io: Io, run: () => Promise<number>): Promise<number> {
-  if (format === 'text') return run();
-  try {
-    return await run();
-  } catch (error) {
-    if (!(error instanceof PasswordlessError)) throw error;
-    createEventLog({ format, stream: io.stderr, prefix: PROXY_LOG_PREFIX })({
-      level: 'error',
-      event: 'failed',
-      message: error.message.split('\nHint: ', 1)[0] as string,
-      fields: { code: error.code, hint: error.hint },
-    });
-    return 1;
-  }
 }

@@ -1,10 +1,8 @@
 import type { SecureContext } from 'node:tls';
 import { PasswordlessError } from '../core/errors.ts';
-import { renderPrometheus } from '../core/telemetry/prometheus.ts';
-import { sharedTelemetry } from '../core/telemetry/telemetry.ts';
+import { commandMetrics, serveCommandEndpoints } from '../ops/command-endpoints.ts';
 import { createEventLog, type EventLog, type LogFormat } from '../ops/event-log.ts';
-import { type MetricsText, type RunningHttpEndpoints, startHttpEndpoints } from '../ops/http-endpoints.ts';
-import { listenerMetricFamilies } from '../ops/proxy-metrics.ts';
+import type { ProxyMetricsSource } from '../ops/proxy-metrics.ts';
 import { createServiceHealth, type HealthTarget, type ServiceHealth } from '../ops/service-health.ts';
 import { createTokenHealth, type TokenHealth } from '../ops/token-health.ts';
 import { describeListenAddress, isLoopback, type ListenAddress } from '../proxy/listen-address.ts';
@@ -67,7 +65,15 @@ export async function serveProxy(options: ProxyArgs, io: Io): Promise<number> {
     options.listen.map((listen, index) => resolveTarget(service, listen, options.urls[index])),
   );
   const health = createServiceHealth(targets.map(healthTarget));
-  const endpoints = options.httpAddress && (await serveEndpoints(service, health, metricsOf(targets)));
+  const endpoints =
+    options.httpAddress &&
+    (await serveCommandEndpoints({
+      address: options.httpAddress,
+      probes: health.probes,
+      metrics: commandMetrics(listenersOf(targets)),
+      log: service.log,
+      out: service.out,
+    }));
   try {
     await Promise.all(targets.map((target) => target.token.getToken()));
     for (const target of targets) target.proxy = await startTarget(service, target);
@@ -85,21 +91,12 @@ export async function serveProxy(options: ProxyArgs, io: Io): Promise<number> {
   return code;
 }
 
-/**
- * The `/metrics` text: the process's instruments (token fetches, cache hits and waits, expiry, sessions
- * and logins per listener; see core/telemetry), then each listener's own counters.
- */
-function metricsOf(targets: readonly Target[]): MetricsText {
-  return () => {
-    const listening = targets.flatMap(({ proxy }) => (proxy ? [proxy] : []));
-    const listeners = listenerMetricFamilies(
-      listening.map((proxy) => ({
-        listen: describeListenAddress(proxy.address),
-        stats: () => proxy.stats(),
-      })),
+/** Each listener that is up, by its address, for `/metrics`. */
+function listenersOf(targets: readonly Target[]): () => ProxyMetricsSource[] {
+  return () =>
+    targets.flatMap(({ proxy }) =>
+      proxy ? [{ listen: describeListenAddress(proxy.address), stats: () => proxy.stats() }] : [],
     );
-    return renderPrometheus({ families: [...sharedTelemetry.snapshot().families, ...listeners] });
-  };
 }
 
 /** The logs, and the local password and TLS, checked before anything listens or fetches. */
@@ -157,29 +154,6 @@ function startTarget(service: Service, target: Target): Promise<RunningProxy> {
     upstream: { ...upstreamFor(target.connection), getToken: target.token.getToken },
     labels: target.connection.token?.labels,
   });
-}
-
-async function serveEndpoints(
-  service: Service,
-  health: ServiceHealth,
-  metrics: MetricsText,
-): Promise<RunningHttpEndpoints> {
-  const { host, port } = service.options.httpAddress as { host: string; port: number };
-  const endpoints = await startHttpEndpoints({
-    host,
-    port,
-    probes: health.probes,
-    metrics,
-    log: service.log,
-  });
-  const where = describeListenAddress({ kind: 'tcp', ...endpoints.address });
-  service.out({
-    level: 'info',
-    event: 'http_listening',
-    message: `health and metrics on http://${where}: /metrics /startup /liveness /readiness`,
-    fields: { url: `http://${where}` },
-  });
-  return endpoints;
 }
 
 /** Where a target listens and the URL its clients use (in text, on a line of its own as it always was). */

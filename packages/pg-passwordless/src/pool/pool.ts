@@ -3,9 +3,11 @@ import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PasswordlessError } from '../core/errors.ts';
+import type { TelemetryLabels } from '../core/telemetry/telemetry.ts';
+import type { EventLog, OpsEvent } from '../ops/event-log.ts';
 import { describeListenAddress, type ListenAddress } from '../proxy/listen-address.ts';
 import { type ProxyStats, type RunningProxy, startProxy } from '../proxy/proxy.ts';
-import type { Upstream } from '../proxy/upstream.ts';
+import type { Upstream, UpstreamLoginOutcome } from '../proxy/upstream.ts';
 import { type PgbouncerSettings, pgbouncerFiles } from './pgbouncer-config.ts';
 import { type RunningPgbouncer, startPgbouncer } from './pgbouncer-process.ts';
 import type { OsUser } from './run-as.ts';
@@ -22,8 +24,13 @@ export interface PoolOptions
   pgbouncer: string;
   /** The user PgBouncer runs as when the pool runs as root. */
   runAs: OsUser | undefined;
-  /** One line per event worth a log; never a token. */
-  log(line: string): void;
+  /**
+   * Each event worth a log, never a token: the server-side proxy's own (its message after
+   * `server login: `), and each of PgBouncer's lines as `pgbouncer` (after `pgbouncer: `).
+   */
+  log: EventLog;
+  /** The `cloud` and `plugin` attributes of the server logins' metrics (the token cache's labels). */
+  labels?: TelemetryLabels | undefined;
 }
 
 /** A running pool: PgBouncer for the clients, the pool's proxy for PgBouncer's server logins. */
@@ -35,8 +42,12 @@ export interface RunningPool {
   pgbouncerPid: number;
   /** Resolves when PgBouncer has ended, on its own or by close(). */
   ended: Promise<void>;
+  /** Where PgBouncer logs in: the proxy's Unix socket in the private folder. */
+  serverAddress: ListenAddress;
   /** The proxy's counters: its sessions are PgBouncer's server logins. */
   serverStats(): ProxyStats;
+  /** How the last of PgBouncer's server logins that ran its course ended (readiness reads it). */
+  serverLastLogin(): UpstreamLoginOutcome | undefined;
   /** PgBouncer's safe shutdown for up to `graceMs`, then its fast exit; then the proxy closes. */
   close(graceMs: number): Promise<{ cutAtDeadline: boolean }>;
   /** PgBouncer's fast exit now (a second signal): a close() under way resolves once it has ended. */
@@ -62,7 +73,8 @@ export async function startPool(options: PoolOptions): Promise<RunningPool> {
     proxy = await startProxy({
       listen: { ...server, path: join(folder, `.s.PGSQL.${SERVER_SOCKET_PORT}`) },
       upstream: options.upstream,
-      log: (event) => options.log(`server login: ${event.message}`),
+      log: (event) => options.log({ ...event, message: `server login: ${event.message}` }),
+      labels: options.labels,
     });
     const iniPath = writeFiles(folder, { ...options, listen, folder, server, role: options.upstream.user });
     if (options.runAs) handOver(folder, options.runAs);
@@ -72,7 +84,7 @@ export async function startPool(options: PoolOptions): Promise<RunningPool> {
       folder,
       listen,
       runAs: options.runAs?.name,
-      log: (line) => options.log(`pgbouncer: ${line}`),
+      log: (line) => options.log(pgbouncerEvent(line)),
     });
     return runningPool(listen, folder, pgbouncer, proxy);
   } catch (error) {
@@ -93,7 +105,9 @@ function runningPool(
     folder,
     pgbouncerPid: pgbouncer.pid,
     ended: pgbouncer.exited,
+    serverAddress: proxy.address,
     serverStats: () => proxy.stats(),
+    serverLastLogin: () => proxy.lastLogin(),
     async close(graceMs) {
       const result = await pgbouncer.shutdown(graceMs);
       // PgBouncer is gone, and its server connections with it: the proxy has nothing left to wait for.
@@ -102,6 +116,14 @@ function runningPool(
     },
     stopNow: () => void pgbouncer.stop(),
   };
+}
+
+/** One of PgBouncer's lines (`LOG ...`, `WARNING ...`, `ERROR ...`) as an event of the level it names. */
+function pgbouncerEvent(line: string): OpsEvent {
+  const severity = /^[A-Z]+/.exec(line)?.[0];
+  const level =
+    severity === 'WARNING' ? 'warn' : severity === 'ERROR' || severity === 'FATAL' ? 'error' : 'info';
+  return { level, event: 'pgbouncer', message: `pgbouncer: ${line}` };
 }
 
 /** PgBouncer's files, 0600 each: its configuration, and copies of the local TLS certificate and key. */

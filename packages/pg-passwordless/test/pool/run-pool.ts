@@ -17,27 +17,48 @@ export interface PoolCli {
   pgbouncerPid: number;
   /** PgBouncer's private folder. */
   folder: string;
+  /** Where /metrics and the probes are, when --http-address was given. */
+  http: string | undefined;
 }
 
-/** Starts `pg-passwordless pool <args>` and waits for its URL and its PgBouncer line. */
+/**
+ * Starts `pg-passwordless pool <args>` and waits for its URL and its PgBouncer line, read as text lines
+ * or, with `--log-format json`, from the events `pool_started` and `pgbouncer_started`.
+ */
 export async function startPoolCli(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 300_000,
 ): Promise<PoolCli> {
   const cli = startCli(['pool', ...args], env, timeoutMs);
-  await cli.waitFor('connect with: ');
-  let started: RegExpExecArray | null = null;
+  const format = args.indexOf('--log-format');
+  const json = format >= 0 && args[format + 1] === 'json';
+  await cli.waitFor(json ? '"event":"pool_started"' : 'connect with: ');
+  let started: { url: string; pid: number; folder: string } | undefined;
   while (!started) {
-    started = /PgBouncer \(PID (\d+)[^)]*\) and its files: (\S+)/.exec(cli.stderr());
+    started = json ? startedFromEvents(cli) : startedFromText(cli);
     if (!started) await sleep(25);
   }
-  return {
-    cli,
-    url: /connect with: (\S+)/.exec(cli.stdout())?.[1] as string,
-    pgbouncerPid: Number(started[1]),
-    folder: started[2] as string,
-  };
+  const http = /health and metrics on (http:\/\/[^\s:]+:\d+)/.exec(cli.stdout())?.[1];
+  return { cli, url: started.url, pgbouncerPid: started.pid, folder: started.folder, http };
+}
+
+function startedFromText(cli: RunningCli) {
+  const line = /PgBouncer \(PID (\d+)[^)]*\) and its files: (\S+)/.exec(cli.stderr());
+  const url = /connect with: (\S+)/.exec(cli.stdout())?.[1] as string;
+  return line ? { url, pid: Number(line[1]), folder: line[2] as string } : undefined;
+}
+
+function startedFromEvents(cli: RunningCli) {
+  const find = (text: string, name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.includes(`"event":"${name}"`))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)[0];
+  const pool = find(cli.stdout(), 'pool_started');
+  const pgbouncer = find(cli.stderr(), 'pgbouncer_started');
+  if (!pool || !pgbouncer) return undefined;
+  return { url: String(pool.connect), pid: Number(pgbouncer.pid), folder: String(pgbouncer.folder) };
 }
 
 /**
