@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { Route, RouteAnswer } from '../identity-server.ts';
+import { type Route, type RouteAnswer, readRequestBody } from '../identity-server.ts';
 import type { CredentialIssuer, CredentialSet } from './aws-credentials.ts';
 import { STS_WEB_IDENTITY, type StsRefusal, stsRefusals } from './aws-facts.ts';
 import type { EksCluster, ServiceAccountVerdict } from './aws-service-account.ts';
@@ -53,7 +52,7 @@ export function stsRoute(state: StsState): Route {
     matches: (path) => path === STS_PATH || path === `${STS_PATH}/`,
     handle: async (request) => {
       const requestId = randomUUID();
-      const form = new URLSearchParams(await readBody(request));
+      const form = new URLSearchParams(await readRequestBody(request));
       const outcome = await assumeRole(state, form);
       if ('refusal' in outcome) return stsError(outcome.refusal, requestId);
       return stsAnswer(outcome, form.get('RoleSessionName') ?? '', requestId);
@@ -99,18 +98,6 @@ function refusalOf(verdict: Extract<ServiceAccountVerdict, { ok: false }>): StsR
   return verdict.reason === 'foreign-issuer'
     ? stsRefusals.untrustedIssuer(verdict.issuer ?? '')
     : stsRefusals.unverifiable;
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    request.on('end', () => resolve(body));
-    request.on('error', reject);
-  });
 }
 
 const xml = (text: string) =>

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Route, RouteAnswer } from '../identity-server.ts';
+import { type Route, type RouteAnswer, readRequestBody } from '../identity-server.ts';
 import { authenticateClient, type EntraClient } from './azure-client-auth.ts';
 import { ENTRA_TOKEN_REFUSALS, ENTRA_V2, type EntraRefusal } from './azure-facts.ts';
 import { issueAzureToken, type SigningKey } from './azure-tokens.ts';
@@ -112,7 +112,7 @@ async function token(
 ): Promise<RouteAnswer> {
   if (tenant.toLowerCase() !== state.tenantId.toLowerCase())
     return refused(state, request, ENTRA_TOKEN_REFUSALS.unknownTenant(tenant, 'invalid_request'));
-  const form = new URLSearchParams(await readBody(request));
+  const form = new URLSearchParams(await readRequestBody(request));
   const tokenUrl = `${originOf(request)}${ENTRA_V2.tokenPath(tenant)}`;
   const nowMs = state.now();
   const outcome = await authenticateClient(form, {
@@ -164,15 +164,4 @@ function refused(state: EntraAuthorityState, request: IncomingMessage, refusal: 
       error_uri: `https://${state.authorityHost}/error?code=${refusal.code}`,
     },
   };
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
